@@ -1,0 +1,36 @@
+"""The `python -m core` command line.
+
+Each subcommand lives in the module of its concern and registers itself here;
+errors caused by input are printed in plain words (exit status 2), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import GenAnimError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .data import cli as data_cli
+    from .motion import cli as motion_cli
+
+    parser = argparse.ArgumentParser(prog="python -m core", description="GenAnim: generative character animation.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    motion_cli.register(sub)
+    data_cli.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except GenAnimError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
