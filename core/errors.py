@@ -28,3 +28,7 @@ class MotionDataError(GenAnimError):
         if line is not None:
             where += f", line {line}"
         super().__init__(f"{where}: {problem}")
+
+
+class RigError(GenAnimError):
+    """A rig (armature) that cannot take the motion: wrong object type, missing or misplaced bones."""

@@ -3,8 +3,60 @@
 from __future__ import annotations
 
 import argparse
+import json
+from collections import Counter
+
+
+def _table(title: str, counts: Counter, frames: Counter, fps: float) -> list[str]:
+    width = max([len(title)] + [len(k) for k in counts])
+    lines = [f"{title:<{width}}  {'clips':>6}  {'frames':>8}  {'minutes':>8}"]
+    for name in sorted(counts, key=lambda k: (-counts[k], k)):
+        lines.append(f"{name:<{width}}  {counts[name]:>6}  {frames[name]:>8}  {frames[name] / fps / 60:>8.2f}")
+    return lines
+
+
+def corpus_stats(path: str, progress: bool = False) -> dict:
+    """Clip, frame and label counts of a corpus source (folder, archive or `bandai-namco`)."""
+    from .corpus import load_corpus
+
+    corpus = load_corpus(path, progress=progress)
+    frames: dict[str, Counter] = {k: Counter() for k in ("action", "style", "dataset")}
+    for c in corpus.clips:
+        for key, counter in frames.items():
+            counter[getattr(c, key)] += c.num_frames
+    return {
+        "source": path,
+        "clips": len(corpus),
+        "frames": corpus.num_frames,
+        "fps": round(corpus.fps, 3),
+        "hours": round(corpus.hours, 4),
+        "joints": corpus.skeleton.num_joints,
+        "train_frames": sum(s.num_frames for s in corpus.segments("train")),
+        "val_frames": sum(s.num_frames for s in corpus.segments("val")),
+        **{f"clips_per_{k}": dict(sorted(corpus.counts(k).items())) for k in frames},
+        **{f"frames_per_{k}": dict(sorted(v.items())) for k, v in frames.items()},
+    }
+
+
+def _stats(args: argparse.Namespace) -> int:
+    s = corpus_stats(args.path, progress=True)
+    if args.json:
+        print(json.dumps(s, indent=2))
+        return 0
+    print(f"source: {s['source']}")
+    print(f"clips: {s['clips']}  frames: {s['frames']}  hours: {s['hours']:.3f}  fps: {s['fps']:g}", end="")
+    print(f"  joints: {s['joints']}")
+    print(f"split: {s['train_frames']} train frames, {s['val_frames']} validation frames")
+    for key in ("dataset", "action", "style"):
+        print()
+        print("\n".join(_table(key, Counter(s[f"clips_per_{key}"]), Counter(s[f"frames_per_{key}"]), s["fps"])))
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="motion data: corpus statistics")
-    p.add_subparsers(dest="data_command", required=True, metavar="DATA_COMMAND")
+    data_sub = p.add_subparsers(dest="data_command", required=True, metavar="DATA_COMMAND")
+    st = data_sub.add_parser("stats", help="clip, frame and label counts of a corpus")
+    st.add_argument("path", help="folder of labelled BVH files, a .tar.xz dataset archive, or 'bandai-namco'")
+    st.add_argument("--json", action="store_true", help="print the statistics as JSON")
+    st.set_defaults(func=_stats)

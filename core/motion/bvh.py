@@ -79,13 +79,19 @@ def parse_bvh(data: bytes | str, path: str | None = None) -> BVH:
     """Parse BVH text (bytes or str). `path` is only used in error messages."""
     if isinstance(data, str):
         data = data.encode("utf-8", errors="replace")
-    m = re.search(rb"^\s*MOTION\b", data, flags=re.MULTILINE)
+    # [ \t]* rather than \s*: \s would swallow blank lines before MOTION and shift the section start.
+    m = re.search(rb"^[ \t]*MOTION\b", data, flags=re.MULTILINE)
     if m is None:
-        raise _error("no MOTION section (file truncated or not a BVH file)", path)
+        # Report a broken hierarchy where it breaks; otherwise the file ends too early.
+        text = data.decode("utf-8", errors="replace")
+        _parse_hierarchy(text, path, _last_line(text))
+        raise _error("no MOTION section (file truncated or not a BVH file)", path, _last_line(text))
     head = data[: m.start()].decode("utf-8", errors="replace")
-    hier = _parse_hierarchy(head, path)
     first_motion_line = head.count("\n") + 1
-    frames, frame_time, motion, precision = _parse_motion(data[m.start():], path, first_motion_line, hier["num_channels"])
+    hier = _parse_hierarchy(head, path, first_motion_line)
+    frames, frame_time, motion, precision = _parse_motion(
+        data[m.start():], path, first_motion_line, hier["num_channels"]
+    )
     return BVH(
         names=hier["names"],
         parents=np.asarray(hier["parents"], dtype=np.int64),
@@ -99,7 +105,14 @@ def parse_bvh(data: bytes | str, path: str | None = None) -> BVH:
     )
 
 
-def _parse_hierarchy(text: str, path) -> dict:
+def _last_line(text: str) -> int:
+    """Number of the last line of `text` that holds anything (1 if none does)."""
+    lines = text.split("\n")
+    return max((k for k, row in enumerate(lines, start=1) if row.strip()), default=1)
+
+
+def _parse_hierarchy(text: str, path, end_line: int) -> dict:
+    """Joints of the HIERARCHY `text`; `end_line` is where it ends (MOTION, or the file's end)."""
     names: list[str] = []
     parents: list[int] = []
     offsets: list[list[float]] = []
@@ -116,6 +129,9 @@ def _parse_hierarchy(text: str, path) -> dict:
         while toks:
             t = toks[0]
             tu = t.upper()
+            if pending is not None and t != "{":
+                what = "End Site" if isinstance(pending, tuple) else f"joint {names[pending]!r}"
+                raise _error(f"expected '{{' after {what}, found {t!r}", path, lineno)
             if tu == "HIERARCHY":
                 toks = toks[1:]
             elif tu in ("ROOT", "JOINT"):
@@ -193,9 +209,9 @@ def _parse_hierarchy(text: str, path) -> dict:
             else:
                 raise _error(f"unexpected {t!r} in HIERARCHY", path, lineno)
     if not names:
-        raise _error("no ROOT joint in HIERARCHY", path, max(lineno, 1))
+        raise _error("no ROOT joint in HIERARCHY", path, end_line)
     if stack or pending is not None:
-        raise _error("HIERARCHY ends inside an open block (missing '}')", path, max(lineno, 1))
+        raise _error("HIERARCHY ends inside an open block (missing '}')", path, end_line)
     return {
         "names": names,
         "parents": parents,
@@ -222,7 +238,8 @@ def _parse_motion(data: bytes, path, first_line: int, num_channels: int):
             raise _error(f"expected 'Frames:' and 'Frame Time:', found {s[:40]!r}", path, lineno)
         header[key] = (val.strip(), lineno)
     if len(header) < 2:
-        raise _error("MOTION section lacks 'Frames:' or 'Frame Time:' (file truncated)", path, first_line + len(lines) - 1)
+        last = max(k for k, row in enumerate(lines) if row.strip())
+        raise _error("MOTION section lacks 'Frames:' or 'Frame Time:' (file truncated)", path, first_line + last)
     val, lineno = header["frames"]
     try:
         frames = int(val)
@@ -245,7 +262,7 @@ def _parse_motion(data: bytes, path, first_line: int, num_channels: int):
         return body_first + keep[r]
 
     if len(rows) < frames:
-        where = line_of(len(rows) - 1) if rows else body_first
+        where = line_of(len(rows) - 1) if rows else max(ln for _, ln in header.values())
         raise _error(f"file declares {frames} frames but holds {len(rows)} (truncated)", path, where)
     if len(rows) > frames:
         raise _error(f"file declares {frames} frames but holds {len(rows)}", path, line_of(frames))
@@ -262,28 +279,28 @@ def _parse_motion(data: bytes, path, first_line: int, num_channels: int):
         if not np.isfinite(motion).all():
             r = int(np.nonzero(~np.isfinite(motion).all(axis=1))[0][0])
             raise _error("NaN or infinite value in motion data", path, line_of(r))
-    return frames, frame_time, motion, _printed_precision(rows[0] if rows else [])
+    return frames, frame_time, motion, _printed_precision(b"\n".join(body))
 
 
 def _locate_bad_row(rows: list, num_channels: int, path, line_of) -> None:
     for r, row in enumerate(rows):
         if len(row) != num_channels:
-            raise _error(f"frame has {len(row)} values, the hierarchy declares {num_channels} channels", path, line_of(r))
+            problem = f"frame has {len(row)} values, the hierarchy declares {num_channels} channels"
+            raise _error(problem, path, line_of(r))
         for tok in row:
             _float(tok.decode("utf-8", errors="replace"), path, line_of(r))
     raise _error("unreadable motion data", path, line_of(0))  # pragma: no cover - defensive
 
 
-def _printed_precision(row: list) -> int | None:
-    """Decimals printed in a motion row, or None if it uses exponents."""
-    best = 0
-    for tok in row:
-        if b"e" in tok or b"E" in tok:
-            return None
-        _, dot, frac = tok.partition(b".")
-        if dot:
-            best = max(best, len(frac))
-    return best
+def _printed_precision(body: bytes) -> int | None:
+    """Most decimals printed in any motion value, or None if any uses an exponent.
+
+    All rows count: rows may print different numbers of decimals, and writing
+    with fewer than the most would change values.
+    """
+    if b"e" in body or b"E" in body:
+        return None
+    return max((len(frac) for frac in re.findall(rb"\.([0-9]*)", body)), default=0)
 
 
 def _fmt(v: float) -> str:
@@ -299,7 +316,10 @@ def format_bvh(bvh: BVH) -> str:
         if p >= 0:
             children[int(p)].append(j)
 
+    order: list[int] = []  # joints in the order written: the file's joint order
+
     def emit(j: int, depth: int) -> None:
+        order.append(j)
         ind = "  " * depth
         out.append(f"{ind}{'ROOT' if bvh.parents[j] < 0 else 'JOINT'} {bvh.names[j]}")
         out.append(f"{ind}{{")
@@ -321,11 +341,15 @@ def format_bvh(bvh: BVH) -> str:
     out.append(f"Frames:\t{bvh.num_frames}")
     out.append(f"Frame Time:\t{_fmt(bvh.frame_time)}")
     if bvh.num_frames:
+        # Columns follow the written joint order, which differs from index order when
+        # joints are topologically but not depth-first ordered (e.g. parents [-1, 0, 0, 1]).
+        slices = bvh.channel_slices()
+        motion = np.concatenate([bvh.motion[:, slices[j]] for j in order], axis=1) if order else bvh.motion
         if bvh.precision is None:
-            out.extend(" ".join(_fmt(v) for v in row) for row in bvh.motion)
+            out.extend(" ".join(_fmt(v) for v in row) for row in motion)
         else:
-            fmt = " ".join([f"%.{bvh.precision}f"] * bvh.motion.shape[1])
-            out.extend(fmt % tuple(row) for row in bvh.motion.tolist())
+            fmt = " ".join([f"%.{bvh.precision}f"] * motion.shape[1])
+            out.extend(fmt % tuple(row) for row in motion.tolist())
     return "\n".join(out) + "\n"
 
 

@@ -64,7 +64,7 @@ class Clip:
         num_f, num_j = bvh.num_frames, len(bvh.names)
         translations = np.broadcast_to(skel.offsets, (num_f, num_j, 3)).copy()
         mats = np.broadcast_to(np.eye(3), (num_f, num_j, 3, 3)).copy()
-        for j, (chans, cols) in enumerate(zip(bvh.channels, bvh.channel_slices())):
+        for j, (chans, cols) in enumerate(zip(bvh.channels, bvh.channel_slices(), strict=True)):
             values = bvh.motion[:, cols]
             for k, c in enumerate(chans):
                 if c.endswith("position"):

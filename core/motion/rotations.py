@@ -28,9 +28,7 @@ except ImportError:  # pragma: no cover - exercised only where torch is missing
 Array = TypeVar("Array")  # np.ndarray or torch.Tensor
 
 _AXES = {"X": 0, "Y": 1, "Z": 2}
-EULER_ORDERS = tuple(
-    a + b + c for a in "XYZ" for b in "XYZ" for c in "XYZ" if a != b and b != c
-)
+EULER_ORDERS = tuple(a + b + c for a in "XYZ" for b in "XYZ" for c in "XYZ" if a != b and b != c)
 
 
 def xp(x) -> ModuleType:
@@ -101,15 +99,16 @@ def matrix_to_euler(mat, order: str):
     """(…, 3, 3) -> (…, 3) angles for an intrinsic 3-axis `order`.
 
     Near gimbal lock (middle angle at ±90° for Tait-Bryan, 0 or 180° for proper
-    orders) the third angle is set to 0 and the first absorbs the rotation, so
-    the angles always rebuild the input matrix.
+    orders) the first angle absorbs the rotation and the third is (nearly) 0; the
+    angles always rebuild the input matrix to rounding error.
     """
     order = _check_order(order)
     if len(order) != 3:
         raise ValueError("matrix_to_euler needs a 3-axis order")
     m = xp(mat)
     i, j, k = (_AXES[a] for a in order)
-    eps = 1e-7
+    # Below this the first and third axes coincide to rounding error (a and c are not separable).
+    eps = 1e-12 if str(mat.dtype).endswith("float64") else 1e-6
     if i != k:  # Tait-Bryan
         s = 1.0 if (i, j, k) in ((0, 1, 2), (1, 2, 0), (2, 0, 1)) else -1.0
         cos_b = m.sqrt(mat[..., i, i] ** 2 + mat[..., i, j] ** 2)
@@ -125,12 +124,18 @@ def matrix_to_euler(mat, order: str):
         a = m.arctan2(mat[..., j, i], -s * mat[..., l_, i])
         c = m.arctan2(mat[..., i, j], s * mat[..., i, l_])
         degenerate = sin_b < eps
-    # Degenerate case: c = 0, so mat @ Rj(b)^T = Ri(a); read a off that matrix.
+    # Degenerate case: c ~ 0, so mat @ Rj(b)^T ~ Ri(a); read a off that matrix.
     rest = mat @ m.swapaxes(axis_angle_matrix(j, b), -1, -2)
     p, q = (i + 1) % 3, (i + 2) % 3
     a_locked = m.arctan2(rest[..., q, p], rest[..., p, p])
     a = m.where(degenerate, a_locked, a)
-    c = m.where(degenerate, m.zeros_like(c), c)
+    # Read c off what a and b leave: Rj(b)^T Ri(a)^T mat = Rk(c). Near the lock the error
+    # of a is then absorbed by c (setting c = 0 in a band of 1e-7 around the lock, as this
+    # did before, left errors up to 2e-7 in the rebuilt matrix).
+    t = axis_angle_matrix(i, a) @ axis_angle_matrix(j, b)
+    rest = m.swapaxes(t, -1, -2) @ mat
+    p, q = (k + 1) % 3, (k + 2) % 3
+    c = m.arctan2(rest[..., q, p], rest[..., p, p])
     return m.stack([a, b, c], axis=-1)
 
 
@@ -161,13 +166,45 @@ def matrix_to_quat(mat):
         return m.sqrt(m.clip(sq, 1e-12, None))
 
     r0 = from_sq(1 + tr) * 2  # 4w
-    q0 = m.stack([r0 / 4, (mat[..., 2, 1] - mat[..., 1, 2]) / r0, (mat[..., 0, 2] - mat[..., 2, 0]) / r0, (mat[..., 1, 0] - mat[..., 0, 1]) / r0], axis=-1)
+    q0 = m.stack(
+        [
+            r0 / 4,
+            (mat[..., 2, 1] - mat[..., 1, 2]) / r0,
+            (mat[..., 0, 2] - mat[..., 2, 0]) / r0,
+            (mat[..., 1, 0] - mat[..., 0, 1]) / r0,
+        ],
+        axis=-1,
+    )
     r1 = from_sq(1 + m00 - m11 - m22) * 2  # 4x
-    q1 = m.stack([(mat[..., 2, 1] - mat[..., 1, 2]) / r1, r1 / 4, (mat[..., 0, 1] + mat[..., 1, 0]) / r1, (mat[..., 0, 2] + mat[..., 2, 0]) / r1], axis=-1)
+    q1 = m.stack(
+        [
+            (mat[..., 2, 1] - mat[..., 1, 2]) / r1,
+            r1 / 4,
+            (mat[..., 0, 1] + mat[..., 1, 0]) / r1,
+            (mat[..., 0, 2] + mat[..., 2, 0]) / r1,
+        ],
+        axis=-1,
+    )
     r2 = from_sq(1 - m00 + m11 - m22) * 2  # 4y
-    q2 = m.stack([(mat[..., 0, 2] - mat[..., 2, 0]) / r2, (mat[..., 0, 1] + mat[..., 1, 0]) / r2, r2 / 4, (mat[..., 1, 2] + mat[..., 2, 1]) / r2], axis=-1)
+    q2 = m.stack(
+        [
+            (mat[..., 0, 2] - mat[..., 2, 0]) / r2,
+            (mat[..., 0, 1] + mat[..., 1, 0]) / r2,
+            r2 / 4,
+            (mat[..., 1, 2] + mat[..., 2, 1]) / r2,
+        ],
+        axis=-1,
+    )
     r3 = from_sq(1 - m00 - m11 + m22) * 2  # 4z
-    q3 = m.stack([(mat[..., 1, 0] - mat[..., 0, 1]) / r3, (mat[..., 0, 2] + mat[..., 2, 0]) / r3, (mat[..., 1, 2] + mat[..., 2, 1]) / r3, r3 / 4], axis=-1)
+    q3 = m.stack(
+        [
+            (mat[..., 1, 0] - mat[..., 0, 1]) / r3,
+            (mat[..., 0, 2] + mat[..., 2, 0]) / r3,
+            (mat[..., 1, 2] + mat[..., 2, 1]) / r3,
+            r3 / 4,
+        ],
+        axis=-1,
+    )
 
     c0 = (tr > 0)[..., None]
     c1 = ((m00 >= m11) & (m00 >= m22))[..., None]

@@ -1,0 +1,258 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Core skeletons and clips as Blender armatures and actions.
+
+The maths (axis conversion, bone layout, pose-bone bases) is in
+`core.retarget.armature_space`; this module only moves numbers in and out of
+Blender, in bulk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import bpy
+import numpy as np
+
+from . import compat
+from .core.errors import RigError
+from .core.motion.clip import Clip
+from .core.motion.skeleton import Skeleton
+from .core.retarget.armature_space import (
+    CM_TO_M,
+    Y_UP_TO_Z_UP,
+    animated_joints,
+    bone_layout,
+    bone_shape_mesh,
+    clip_to_pose_basis,
+)
+
+# Stored on the armature data so later writes use the conversion it was built with.
+_PROP_SCALE = "genanim_scale"
+_PROP_AXES = "genanim_axes"
+
+_LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
+
+
+@contextmanager
+def _edit_mode(obj: bpy.types.Object) -> Iterator[None]:
+    """Edit `obj` in edit mode, then restore the user's active object, selection and mode."""
+    view_layer = bpy.context.view_layer
+    prev_active = view_layer.objects.active
+    prev_mode = prev_active.mode if prev_active is not None else 'OBJECT'
+    if prev_mode != 'OBJECT':
+        bpy.ops.object.mode_set(mode='OBJECT')
+    prev_selected = [o for o in view_layer.objects if o.select_get()]
+    for o in prev_selected:
+        o.select_set(False)
+    obj.select_set(True)
+    view_layer.objects.active = obj
+    try:
+        bpy.ops.object.mode_set(mode='EDIT')
+        yield
+    finally:
+        bpy.ops.object.mode_set(mode='OBJECT')
+        obj.select_set(False)
+        for o in prev_selected:
+            o.select_set(True)
+        view_layer.objects.active = prev_active
+        if prev_mode != 'OBJECT':
+            bpy.ops.object.mode_set(mode=prev_mode)
+
+
+def build_armature(
+    skeleton: Skeleton,
+    name: str,
+    scale: float = CM_TO_M,
+    collection: bpy.types.Collection | None = None,
+    *,
+    axes: np.ndarray = Y_UP_TO_Z_UP,
+) -> bpy.types.Object:
+    """A new armature object with one bone per joint, named after the joints.
+
+    The skeleton's rest pose (all local rotations zero) becomes the rest pose,
+    converted to Blender's Z-up axes by `axes` and to metres by `scale`.
+    Bones are parented like the joints and never connected, so every bone can
+    take location keys. The object is linked to `collection` (default: the
+    active collection); the user's mode, active object and selection are kept.
+    """
+    if skeleton.num_joints == 0:
+        raise RigError("the skeleton has no joints")
+    heads, tails = bone_layout(skeleton, axes, scale)
+
+    arm = bpy.data.armatures.new(name)
+    obj = bpy.data.objects.new(name, arm)
+    # Edit mode needs the object in the view layer; the scene collection always is.
+    scene_collection = bpy.context.scene.collection
+    scene_collection.objects.link(obj)
+    try:
+        with _edit_mode(obj):
+            bones = []
+            for joint, head, tail in zip(skeleton.names, heads, tails, strict=True):
+                eb = arm.edit_bones.new(joint)
+                if eb.name != joint:  # Blender truncates names to 63 bytes and renames clashes
+                    raise RigError(f"joint name {joint!r} cannot be a Blender bone name (too long or duplicate)")
+                eb.head = head
+                eb.tail = tail
+                eb.roll = 0.0
+                bones.append(eb)
+            for eb, parent in zip(bones, skeleton.parents, strict=True):
+                if parent >= 0:
+                    eb.parent = bones[parent]
+                    eb.use_connect = False
+    except Exception:
+        bpy.data.objects.remove(obj)
+        bpy.data.armatures.remove(arm)
+        raise
+
+    target = collection if collection is not None else bpy.context.collection
+    if target is not None and target != scene_collection:
+        target.objects.link(obj)
+        scene_collection.objects.unlink(obj)
+    arm[_PROP_SCALE] = float(scale)
+    arm[_PROP_AXES] = [float(v) for v in np.asarray(axes, dtype=np.float64).ravel()]
+    for pb in obj.pose.bones:
+        pb.rotation_mode = 'QUATERNION'
+    return obj
+
+
+def _conversion(arm: bpy.types.Armature) -> tuple[np.ndarray, float]:
+    axes = np.array(arm[_PROP_AXES]).reshape(3, 3) if _PROP_AXES in arm else Y_UP_TO_Z_UP
+    return axes, float(arm.get(_PROP_SCALE, CM_TO_M))
+
+
+def _check_rig(obj: bpy.types.Object, skeleton: Skeleton) -> None:
+    if obj is None or obj.type != 'ARMATURE':
+        raise RigError(f"{getattr(obj, 'name', obj)!r} is not an armature")
+    bones = obj.data.bones
+    missing = [n for n in skeleton.names if n not in bones]
+    if missing:
+        raise RigError(f"armature {obj.name!r} has no bones named {', '.join(missing)}")
+    for name, parent in zip(skeleton.names, skeleton.parents, strict=True):
+        want = skeleton.names[parent] if parent >= 0 else None
+        have = bones[name].parent.name if bones[name].parent else None
+        if have != want:
+            raise RigError(f"bone {name!r} of {obj.name!r} has parent {have!r}, the clip's joint has {want!r}")
+
+
+def write_clip_action(
+    obj: bpy.types.Object,
+    clip: Clip,
+    action_name: str,
+    *,
+    frame_start: int = 1,
+    assign: bool = True,
+) -> bpy.types.Action:
+    """Write `clip` as a new action on armature `obj` and return it.
+
+    Clip frame f lands on scene frame `frame_start + f`. Every bone is switched
+    to quaternion rotation mode and gets a quaternion key per frame; bones whose translation differs from the rest
+    pose (the root) also get location keys. Existing actions and keys are never
+    changed: the action is new (Blender makes the name unique), and when it
+    replaces the object's action, that action keeps a fake user so saving the
+    file does not drop it. The armature must mirror the clip's skeleton, as
+    `build_armature` makes it.
+    """
+    skel = clip.skeleton
+    _check_rig(obj, skel)
+    bones = obj.data.bones
+    rest = np.array([np.array(bones[n].matrix_local) for n in skel.names])
+    axes, scale = _conversion(obj.data)
+    locations, quats = clip_to_pose_basis(clip, rest, axes, scale)
+    with_location = animated_joints(locations)
+    for name, moves in zip(skel.names, with_location, strict=True):
+        if moves and bones[name].use_connect:
+            raise RigError(f"bone {name!r} is connected to its parent, so it cannot take the clip's translation")
+
+    action = bpy.data.actions.new(action_name)
+    slot = compat.new_action_slot(action, obj)
+    channelbag = compat.ensure_channelbag(action, slot)
+
+    num_f = clip.num_frames
+    co = np.empty((num_f, 2), dtype=np.float32)
+    co[:, 0] = frame_start + np.arange(num_f)
+    interpolation = np.full(num_f, _LINEAR, dtype=np.int32)  # sampled data: no Bezier overshoot
+
+    def add_curve(data_path: str, index: int, group: str, values: np.ndarray) -> None:
+        fc = compat.new_fcurve(channelbag, data_path, index, group)
+        fc.keyframe_points.add(num_f)
+        co[:, 1] = values
+        fc.keyframe_points.foreach_set("co", co.ravel())
+        fc.keyframe_points.foreach_set("interpolation", interpolation)
+        fc.update()
+
+    for j, name in enumerate(skel.names):
+        obj.pose.bones[name].rotation_mode = 'QUATERNION'
+        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"]'
+        if with_location[j]:
+            for i in range(3):
+                add_curve(path + ".location", i, name, locations[:, j, i])
+        for i in range(4):
+            add_curve(path + ".rotation_quaternion", i, name, quats[:, j, i])
+
+    if assign:
+        adt = obj.animation_data
+        previous = adt.action if adt is not None else None
+        if previous is not None and previous.users <= 1 and not previous.use_fake_user:
+            previous.use_fake_user = True
+        compat.assign_action(obj, action, slot)
+    return action
+
+
+def fit_scene_to_clip(scene: bpy.types.Scene, clip: Clip, frame_start: int = 1) -> None:
+    """Set the scene's frame rate and range to play `clip` written at `frame_start`."""
+    fps = max(1, round(clip.fps))
+    scene.render.fps = fps
+    scene.render.fps_base = fps / clip.fps
+    scene.frame_start = frame_start
+    scene.frame_end = frame_start + clip.num_frames - 1
+
+
+def build_bone_body(
+    obj: bpy.types.Object,
+    name: str | None = None,
+    width: float = 0.12,
+    collection: bpy.types.Collection | None = None,
+    bones: Sequence[str] | None = None,
+) -> bpy.types.Object:
+    """A low-poly mesh body for armature `obj`: one octahedron per bone, rigidly skinned.
+
+    `bones` limits the body to those bones (default: all). The mesh is parented
+    to the armature and deformed by an Armature modifier through one vertex
+    group per bone, so it follows any action.
+    """
+    if obj is None or obj.type != 'ARMATURE':
+        raise RigError(f"{getattr(obj, 'name', obj)!r} is not an armature")
+    if bones is None:
+        bones = list(obj.data.bones)
+    else:
+        missing = [n for n in bones if n not in obj.data.bones]
+        if missing:
+            raise RigError(f"armature {obj.name!r} has no bones named {', '.join(missing)}")
+        bones = [obj.data.bones[n] for n in bones]
+    heads = np.array([b.head_local for b in bones])
+    tails = np.array([b.tail_local for b in bones])
+    verts, faces = bone_shape_mesh(heads, tails, width)
+
+    mesh = bpy.data.meshes.new(name or f"{obj.name}_body")
+    mesh.vertices.add(len(verts))
+    mesh.vertices.foreach_set("co", verts.astype(np.float32).ravel())
+    mesh.loops.add(faces.size)
+    mesh.loops.foreach_set("vertex_index", faces.astype(np.int32).ravel())
+    mesh.polygons.add(len(faces))
+    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+    mesh.update(calc_edges=True)
+    mesh.validate()
+
+    body = bpy.data.objects.new(mesh.name, mesh)
+    if collection is None:
+        collection = obj.users_collection[0] if obj.users_collection else bpy.context.collection
+    collection.objects.link(body)
+    body.parent = obj
+    body.matrix_parent_inverse.identity()
+    per_bone = len(verts) // max(len(bones), 1)
+    for b, bone in enumerate(bones):
+        body.vertex_groups.new(name=bone.name).add(range(b * per_bone, (b + 1) * per_bone), 1.0, 'REPLACE')
+    mod = body.modifiers.new("Armature", 'ARMATURE')
+    mod.object = obj
+    return body

@@ -1,0 +1,126 @@
+"""Extract dataset archives once into a local cache and reuse them.
+
+An archive is extracted into a temporary folder next to its destination and
+renamed into place when complete, then a marker file records the archive's
+size, sha256 and the number of files extracted. A destination is reused only
+when its marker matches the archive and the file count on disk, so an
+interrupted or damaged extraction is redone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from .errors import ArchiveError
+
+MARKER = ".genanim-extracted.json"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def cache_root() -> Path:
+    """Cache folder: `$GENANIM_CACHE`, else `<repo>/.cache/genanim` (git-ignored)."""
+    env = os.environ.get("GENANIM_CACHE")
+    return Path(env).expanduser() if env else REPO_ROOT / ".cache" / "genanim"
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def archive_stem(path: str | Path) -> str:
+    name = Path(path).name
+    for ext in (".tar.xz", ".tar.gz", ".tar.bz2", ".tgz", ".tar"):
+        if name.endswith(ext):
+            return name[: -len(ext)]
+    return Path(path).stem
+
+
+def archive_dest(archive: str | Path, cache: str | Path | None = None) -> Path:
+    """Where `extract_archive` puts the contents of `archive`."""
+    return (Path(cache) if cache is not None else cache_root()) / "archives" / archive_stem(archive)
+
+
+def _count_files(folder: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder)) - 1  # minus the marker
+
+
+def _read_marker(dest: Path) -> dict | None:
+    try:
+        return json.loads((dest / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _marker_ok(dest: Path, archive: Path, stat: os.stat_result) -> bool:
+    marker = _read_marker(dest)
+    if not marker or marker.get("size") != stat.st_size:
+        return False
+    # The sha256 is recomputed only when the archive's mtime changed since extraction.
+    if marker.get("mtime_ns") != stat.st_mtime_ns and marker.get("sha256") != file_sha256(archive):
+        return False
+    return marker.get("files") == _count_files(dest)
+
+
+def extract_archive(
+    archive: str | Path,
+    cache: str | Path | None = None,
+    on_file: Callable[[Path, str], None] | None = None,
+) -> Path:
+    """Folder holding the extracted contents of `archive`, extracting it if needed.
+
+    The destination is `<cache>/archives/<archive stem>`; it is verified against
+    the marker and re-extracted when the archive changed or files are missing.
+    `on_file(path, name)` is called for each file as soon as it is extracted (so
+    a caller can start work on it; `path` is in a temporary folder until the
+    function returns, `name` is relative to the destination); it is not called
+    when a valid extraction is reused.
+    """
+    archive = Path(archive)
+    try:
+        stat = archive.stat()
+    except OSError as e:
+        raise ArchiveError(f"{archive}: cannot read archive ({e.strerror or e})") from None
+    dest = archive_dest(archive, cache)
+    if dest.is_dir() and _marker_ok(dest, archive, stat):
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    try:
+        try:
+            with tarfile.open(archive, "r:*") as tar:
+                for member in tar:  # sequential: each member is read once from the stream
+                    tar.extract(member, tmp, filter="data")  # "data" refuses absolute paths, links out, devices
+                    if on_file is not None and member.isfile():
+                        on_file(tmp / member.name, member.name)
+        except (tarfile.TarError, OSError, EOFError) as e:
+            raise ArchiveError(f"{archive}: cannot extract archive ({e})") from None
+        marker = {
+            "archive": str(archive.resolve()),
+            "size": stat.st_size,
+            "mtime_ns": stat.st_mtime_ns,
+            "sha256": file_sha256(archive),
+            "files": sum(len(files) for _, _, files in os.walk(tmp)),
+        }
+        (tmp / MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
+        if dest.exists():
+            shutil.rmtree(dest)
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not (dest.is_dir() and _marker_ok(dest, archive, stat)):  # another process won the race?
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dest

@@ -1,0 +1,40 @@
+"""Fixtures for tests against real Blender (the `bpy` module)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# The add-on package sits at the repository root; make it importable however pytest was started.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+SAMPLES = REPO.parent / "shared" / "data" / "bandai-namco" / "samples"
+# Two clips with different skeleton offsets and plenty of root travel and turning.
+CLIPS = ("dataset-1_walk_old_001.bvh", "dataset-2_walk-turn-left_elderly_001.bvh")
+
+
+@pytest.fixture(autouse=True)
+def empty_blender():
+    """Each test starts from (and leaves) an empty factory scene."""
+    bpy = pytest.importorskip("bpy")
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    yield bpy
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+@pytest.fixture
+def sample_clip_path() -> Path:
+    """A short-ish clip with root travel and arm motion."""
+    return SAMPLES / "dataset-2_wave-right-hand_feminine_001.bvh"
+
+
+@pytest.fixture(params=CLIPS)
+def clip_path(request) -> Path:
+    path = SAMPLES / request.param
+    if not path.exists():
+        pytest.fail(f"sample clip {path} is missing: the shared data must sit beside the repository")
+    return path
