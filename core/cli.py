@@ -14,18 +14,21 @@ from .errors import GenAnimError
 
 def build_parser() -> argparse.ArgumentParser:
     from .data import cli as data_cli
+    from .evaluation import cli as evaluation_cli
     from .motion import cli as motion_cli
 
     parser = argparse.ArgumentParser(prog="python -m core", description="GenAnim: generative character animation.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     motion_cli.register(sub)
     data_cli.register(sub)
+    evaluation_cli.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for model cards: the exact command
     try:
         return int(args.func(args) or 0)
     except GenAnimError as e:

@@ -56,7 +56,7 @@ def _foot_track(sliding: bool) -> np.ndarray:
     pos[:, 0, 1] = 90.0  # a hip-like joint up high
     pos[:, 1, 1] = 3.0  # foot on the ground
     if sliding:
-        pos[:, 1, 2] = np.arange(frames) * 2.0  # 2 cm/frame = 60 cm/s
+        pos[:, 1, 2] = np.arange(frames) * 3.0  # 3 cm/frame = 90 cm/s
     return pos
 
 

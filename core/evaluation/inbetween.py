@@ -1,0 +1,177 @@
+"""In-betweening benchmark in the style of Harvey et al. 2020 (LaFAN1).
+
+Windows of CONTEXT frames, a gap of 5, 15 or 30 frames and one target frame
+are cut from validation clips every `stride` frames. A method sees the context
+and the target and fills the gap; it is scored on the gap frames:
+- L2P: global joint positions, normalised by the training set's mean and std,
+- L2Q: global joint quaternions,
+- NPSS: power spectrum similarity of the global quaternions.
+Positions and rotations are taken in each window's own frame (root at the
+origin facing +Z at the last context frame), as LaFAN1 does, so the scores do
+not depend on where in the scene a window lies.
+
+The candidate is any command line that reads a BVH and writes a BVH, given as
+a template with {input}, {output}, {from} and {to}: frames up to {from} and
+from {to} on are given and must be kept; the frames between are to be made.
+The gap frames of the input hold the last context pose, so nothing leaks.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import GenAnimError
+from ..motion.clip import Clip, load_clip, save_clip
+from ..motion.representation import representation_for
+from ..motion.rotations import matrix_to_quat, quat_slerp, yaw_matrix
+from . import metrics
+
+CONTEXT = 10
+GAPS = (5, 15, 30)
+
+
+@dataclass
+class Window:
+    clip: Clip  # CONTEXT + gap + 1 frames of ground truth
+    gap: int
+
+    @property
+    def last_context(self) -> int:  # the `from` frame: kept
+        return CONTEXT - 1
+
+    @property
+    def target(self) -> int:  # the `to` frame: kept
+        return CONTEXT + self.gap
+
+
+def cut_windows(clips: list[Clip], gap: int, stride: int = 40, max_windows: int | None = None) -> list[Window]:
+    """Windows every `stride` frames of each clip; evenly thinned to `max_windows` if given."""
+    length = CONTEXT + gap + 1
+    out = [Window(c.slice(s, s + length), gap) for c in clips for s in range(0, c.num_frames - length + 1, stride)]
+    if max_windows is not None and len(out) > max_windows:
+        out = [out[i] for i in np.linspace(0, len(out) - 1, max_windows).round().astype(int)]
+    return out
+
+
+def zero_velocity(clip: Clip, start: int, end: int) -> Clip:
+    """Baseline: hold the pose of frame `start` through the gap."""
+    rot, tr = clip.rotations.copy(), clip.translations.copy()
+    rot[start + 1 : end] = rot[start]
+    tr[start + 1 : end] = tr[start]
+    return Clip(clip.skeleton, rot, tr, clip.fps, clip.name)
+
+
+def interpolate(clip: Clip, start: int, end: int) -> Clip:
+    """Baseline: slerp local rotations and lerp translations between frames `start` and `end`."""
+    rot, tr = clip.rotations.copy(), clip.translations.copy()
+    t = (np.arange(start + 1, end) - start) / (end - start)  # (G,)
+    rot[start + 1 : end] = quat_slerp(rot[start][None], rot[end][None], t[:, None])
+    tr[start + 1 : end] = tr[start] + t[:, None, None] * (tr[end] - tr[start])
+    return Clip(clip.skeleton, rot, tr, clip.fps, clip.name)
+
+
+def _canonical(clip: Clip, frame: int) -> tuple[np.ndarray, np.ndarray]:
+    """Global positions (F, J, 3) and quaternions (F, J, 4) in the root frame at `frame`."""
+    rep = representation_for(clip.skeleton)
+    g_rot, g_pos = clip.global_transforms()
+    yaw = rep.heading(g_rot[frame, rep.root])
+    inv = yaw_matrix(np.array(-yaw))
+    origin = g_pos[frame, rep.root] * np.array([1.0, 0.0, 1.0])
+    pos = (g_pos - origin) @ inv.T
+    return pos, matrix_to_quat(inv @ g_rot)
+
+
+def position_stats(clips: list[Clip], gap: int = 30, stride: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std (J*3,) of canonical global positions over training windows (for L2P)."""
+    pos = [
+        _canonical(w.clip, w.last_context)[0].reshape(w.clip.num_frames, -1) for w in cut_windows(clips, gap, stride)
+    ]
+    allpos = np.concatenate(pos)
+    return allpos.mean(0), np.where(allpos.std(0) < 1e-6, 1.0, allpos.std(0))
+
+
+def score_gap(preds: list[Clip], windows: list[Window], stats: tuple[np.ndarray, np.ndarray]) -> dict:
+    """L2P, L2Q and NPSS of predicted windows over their gap frames."""
+    p_pos, t_pos, p_q, t_q = [], [], [], []
+    for pred, w in zip(preds, windows, strict=True):
+        gap = slice(CONTEXT, w.target)
+        pp, pq = _canonical(pred, w.last_context)
+        tp, tq = _canonical(w.clip, w.last_context)
+        p_pos.append(pp[gap])
+        t_pos.append(tp[gap])
+        p_q.append(pq[gap])
+        t_q.append(tq[gap])
+    p_pos, t_pos, p_q, t_q = map(np.stack, (p_pos, t_pos, p_q, t_q))
+    # Put predicted quaternions in the hemisphere of the truth (q and -q are one rotation).
+    sign = np.where((p_q * t_q).sum(-1, keepdims=True) < 0, -1.0, 1.0)
+    n, g = t_q.shape[:2]
+    return {
+        "l2p": metrics.l2p(p_pos, t_pos, *stats),
+        "l2q": metrics.l2q(p_q * sign, t_q),
+        "npss": metrics.npss((p_q * sign).reshape(n, g, -1), t_q.reshape(n, g, -1)),
+    }
+
+
+def command_method(template: str, timeout: float = 300.0) -> Callable[[Clip, int, int], Clip]:
+    """A method that runs a command line per window (see the module docstring)."""
+    for key in ("{input}", "{output}", "{from}", "{to}"):
+        if key not in template:
+            raise GenAnimError(f"candidate command must contain {key}: {template!r}")
+
+    def run(clip: Clip, start: int, end: int) -> Clip:
+        with tempfile.TemporaryDirectory(prefix="genanim-inbetween-") as tmp:
+            src, dst = Path(tmp) / "input.bvh", Path(tmp) / "output.bvh"
+            save_clip(zero_velocity(clip, start, end), src, precision=None)
+            cmd = template.format(
+                input=shlex.quote(str(src)), output=shlex.quote(str(dst)), **{"from": start, "to": end}
+            )
+            done = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=timeout)
+            if done.returncode != 0 or not dst.exists():
+                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+                raise GenAnimError(f"candidate command failed (exit {done.returncode}): {cmd}\n" + "\n".join(tail))
+            out = load_clip(dst)
+        if out.num_frames != clip.num_frames or out.skeleton.num_joints != clip.skeleton.num_joints:
+            raise GenAnimError(
+                f"candidate wrote {out.num_frames} frames of {out.skeleton.num_joints} joints, "
+                f"expected {clip.num_frames} frames of {clip.skeleton.num_joints}"
+            )
+        return Clip(clip.skeleton, out.rotations, out.translations, clip.fps, clip.name)
+
+    return run
+
+
+def benchmark(
+    val_clips: list[Clip],
+    train_clips: list[Clip],
+    methods: dict[str, Callable[[Clip, int, int], Clip]],
+    gaps: tuple[int, ...] = GAPS,
+    stride: int = 40,
+    max_windows: int | None = None,
+    progress: bool = False,
+) -> list[dict]:
+    """Rows (method, gap, windows, l2p, l2q, npss) for each method and gap."""
+    from tqdm import tqdm
+
+    stats = position_stats(train_clips, stride=stride)
+    rows = []
+    for gap in gaps:
+        windows = cut_windows(val_clips, gap, stride, max_windows)
+        if not windows:
+            raise GenAnimError(f"no validation clip is long enough for a gap of {gap} frames")
+        for name, method in methods.items():
+            preds = [
+                method(w.clip, w.last_context, w.target)
+                for w in tqdm(windows, desc=f"{name} gap {gap}", disable=not progress, leave=False)
+            ]
+            rows.append({"method": name, "gap": gap, "windows": len(windows), **score_gap(preds, windows, stats)})
+    return rows
+
+
+BASELINES = {"zero-velocity": zero_velocity, "interpolation": interpolate}
