@@ -1,5 +1,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""GenAnim: generative character animation for Blender."""
+"""GenAnim: generative character animation for Blender.
+
+Installs from one zip both as an extension (4.2+) and as a legacy add-on;
+`core` is vendored inside, so every import is relative to this package.
+"""
+
+from . import generate, generator, operators, panels, prefs, props, torch_env
 
 bl_info = {
     "name": "GenAnim",
@@ -7,14 +13,20 @@ bl_info = {
     "version": (0, 1, 0),
     "blender": (4, 5, 0),
     "location": "View3D > Sidebar > GenAnim",
-    "description": "Generative character animation",
+    "description": "Generative character animation: generate, retarget, import and export motion",
     "category": "Animation",
 }
 
+# Properties and preferences before the operators and panels that use them.
+_MODULES = (prefs, props, torch_env, operators, generate, panels)
+
 
 def register() -> None:
-    pass
+    for module in _MODULES:
+        module.register()
 
 
 def unregister() -> None:
-    pass
+    generator.clear()
+    for module in reversed(_MODULES):
+        module.unregister()

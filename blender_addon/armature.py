@@ -17,6 +17,7 @@ import numpy as np
 from . import compat
 from .core.errors import RigError
 from .core.motion.clip import Clip
+from .core.motion.kinematics import forward_kinematics
 from .core.motion.skeleton import Skeleton
 from .core.retarget.armature_space import (
     CM_TO_M,
@@ -25,11 +26,13 @@ from .core.retarget.armature_space import (
     bone_layout,
     bone_shape_mesh,
     clip_to_pose_basis,
+    pose_basis_to_clip,
 )
 
 # Stored on the armature data so later writes use the conversion it was built with.
 _PROP_SCALE = "genanim_scale"
 _PROP_AXES = "genanim_axes"
+_PROP_REST = "genanim_rest_rotations"  # data-space global rotations of the pose the bones were laid out in
 
 _LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
 
@@ -67,10 +70,12 @@ def build_armature(
     collection: bpy.types.Collection | None = None,
     *,
     axes: np.ndarray = Y_UP_TO_Z_UP,
+    pose: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> bpy.types.Object:
     """A new armature object with one bone per joint, named after the joints.
 
-    The skeleton's rest pose (all local rotations zero) becomes the rest pose,
+    `pose` ((J, 3, 3) local rotations, (J, 3) translations; default: the
+    skeleton's rest pose, all rotations zero) becomes the rest pose,
     converted to Blender's Z-up axes by `axes` and to metres by `scale`.
     Bones are parented like the joints and never connected, so every bone can
     take location keys. The object is linked to `collection` (default: the
@@ -78,7 +83,7 @@ def build_armature(
     """
     if skeleton.num_joints == 0:
         raise RigError("the skeleton has no joints")
-    heads, tails = bone_layout(skeleton, axes, scale)
+    heads, tails = bone_layout(skeleton, axes, scale, pose)
 
     arm = bpy.data.armatures.new(name)
     obj = bpy.data.objects.new(name, arm)
@@ -111,14 +116,33 @@ def build_armature(
         scene_collection.objects.unlink(obj)
     arm[_PROP_SCALE] = float(scale)
     arm[_PROP_AXES] = [float(v) for v in np.asarray(axes, dtype=np.float64).ravel()]
+    if pose is not None:
+        g_rot = forward_kinematics(skeleton.parents, np.asarray(pose[0], dtype=np.float64), skeleton.offsets)[0]
+        arm[_PROP_REST] = {n: [float(v) for v in r.ravel()] for n, r in zip(skeleton.names, g_rot, strict=True)}
     for pb in obj.pose.bones:
         pb.rotation_mode = 'QUATERNION'
     return obj
 
 
-def _conversion(arm: bpy.types.Armature) -> tuple[np.ndarray, float]:
+def _conversion(arm: bpy.types.Armature, names: Sequence[str]) -> tuple[np.ndarray, float, np.ndarray | None]:
+    """(axes, scale, (J, 3, 3) rest rotations of joints `names` or None) the armature was built with."""
     axes = np.array(arm[_PROP_AXES]).reshape(3, 3) if _PROP_AXES in arm else Y_UP_TO_Z_UP
-    return axes, float(arm.get(_PROP_SCALE, CM_TO_M))
+    rest = None
+    if _PROP_REST in arm:
+        stored = arm[_PROP_REST]
+        rest = np.array([stored[n] for n in names]).reshape(-1, 3, 3)
+    return axes, float(arm.get(_PROP_SCALE, CM_TO_M)), rest
+
+
+def is_genanim_armature(obj: bpy.types.Object | None, skeleton: Skeleton) -> bool:
+    """True if `obj` is an armature built by `build_armature` for a skeleton shaped like `skeleton`."""
+    if obj is None or obj.type != 'ARMATURE' or _PROP_SCALE not in obj.data:
+        return False
+    try:
+        _check_rig(obj, skeleton)
+    except RigError:
+        return False
+    return _PROP_REST not in obj.data or all(n in obj.data[_PROP_REST] for n in skeleton.names)
 
 
 def _check_rig(obj: bpy.types.Object, skeleton: Skeleton) -> None:
@@ -157,10 +181,37 @@ def write_clip_action(
     _check_rig(obj, skel)
     bones = obj.data.bones
     rest = np.array([np.array(bones[n].matrix_local) for n in skel.names])
-    axes, scale = _conversion(obj.data)
-    locations, quats = clip_to_pose_basis(clip, rest, axes, scale)
-    with_location = animated_joints(locations)
-    for name, moves in zip(skel.names, with_location, strict=True):
+    axes, scale, rest_rot = _conversion(obj.data, skel.names)
+    locations, quats = clip_to_pose_basis(clip, rest, axes, scale, rest_rot)
+    return write_pose_action(
+        obj, skel.names, locations, quats, animated_joints(locations), action_name,
+        frame_start=frame_start, assign=assign,
+    )
+
+
+def write_pose_action(
+    obj: bpy.types.Object,
+    bone_names: Sequence[str],
+    locations: np.ndarray,
+    quats: np.ndarray,
+    with_location: np.ndarray,
+    action_name: str,
+    *,
+    frame_start: int = 1,
+    assign: bool = True,
+) -> bpy.types.Action:
+    """Key pose-bone bases ((F, B, 3) locations, (F, B, 4) quaternions) of `bone_names` into a new action.
+
+    Frame f lands on scene frame `frame_start + f`, one linear key per frame,
+    written in bulk (channelbag F-curves filled with `foreach_set`). Only bones
+    flagged in `with_location` get location keys. Existing actions and keys are
+    never changed: see `write_clip_action`.
+    """
+    num_f = len(quats)
+    if num_f == 0:
+        raise RigError("the motion has no frames")
+    bones = obj.data.bones
+    for name, moves in zip(bone_names, with_location, strict=True):
         if moves and bones[name].use_connect:
             raise RigError(f"bone {name!r} is connected to its parent, so it cannot take the clip's translation")
 
@@ -168,7 +219,6 @@ def write_clip_action(
     slot = compat.new_action_slot(action, obj)
     channelbag = compat.ensure_channelbag(action, slot)
 
-    num_f = clip.num_frames
     co = np.empty((num_f, 2), dtype=np.float32)
     co[:, 0] = frame_start + np.arange(num_f)
     interpolation = np.full(num_f, _LINEAR, dtype=np.int32)  # sampled data: no Bezier overshoot
@@ -181,7 +231,7 @@ def write_clip_action(
         fc.keyframe_points.foreach_set("interpolation", interpolation)
         fc.update()
 
-    for j, name in enumerate(skel.names):
+    for j, name in enumerate(bone_names):
         obj.pose.bones[name].rotation_mode = 'QUATERNION'
         path = f'pose.bones["{bpy.utils.escape_identifier(name)}"]'
         if with_location[j]:
@@ -197,6 +247,66 @@ def write_clip_action(
             previous.use_fake_user = True
         compat.assign_action(obj, action, slot)
     return action
+
+
+def stack_on_nla(obj: bpy.types.Object, action: bpy.types.Action, frame_start: int = 1) -> bpy.types.NlaTrack:
+    """Put `action` on a new NLA track of `obj` (above the others), leaving its active action alone."""
+    adt = obj.animation_data or obj.animation_data_create()
+    track = adt.nla_tracks.new()
+    track.name = action.name
+    strip = track.strips.new(action.name, frame_start, action)
+    compat.set_strip_slot(strip, action.slots[0])
+    return track
+
+
+def read_clip_action(obj: bpy.types.Object, skeleton: Skeleton, action: bpy.types.Action, fps: float) -> Clip:
+    """The motion `action` gives armature `obj` (built by `build_armature` for `skeleton`) as a clip.
+
+    Samples every whole frame of the action's range by evaluating its F-curves,
+    so edited keys and other interpolation are honoured; channels without a
+    curve keep their rest value.
+    """
+    _check_rig(obj, skeleton)
+    start, end = (round(v) for v in action.frame_range)
+    frames = np.arange(start, end + 1, dtype=np.float64)
+    num_f, num_j = len(frames), skeleton.num_joints
+    locations = np.zeros((num_f, num_j, 3))
+    quats = np.zeros((num_f, num_j, 4))
+    quats[..., 0] = 1.0
+    index = {n: j for j, n in enumerate(skeleton.names)}
+    for slot in action.slots:
+        channelbag = compat.get_channelbag(action, slot)
+        if channelbag is None:
+            continue
+        for fc in channelbag.fcurves:
+            bone, _, prop = fc.data_path.partition('"].')
+            j = index.get(bone.removeprefix('pose.bones["'))
+            if j is None or prop not in ("location", "rotation_quaternion"):
+                continue
+            values = np.array([fc.evaluate(f) for f in frames])
+            (locations if prop == "location" else quats)[:, j, fc.array_index] = values
+    rest = np.array([np.array(obj.data.bones[n].matrix_local) for n in skeleton.names])
+    axes, scale, rest_rot = _conversion(obj.data, skeleton.names)
+    return pose_basis_to_clip(skeleton, rest, locations, quats, fps, axes, scale, rest_rot, action.name)
+
+
+def skeleton_of(obj: bpy.types.Object) -> Skeleton:
+    """The skeleton a GenAnim armature was built for, recovered from its bones (names, parents, offsets)."""
+    order: list[bpy.types.Bone] = []
+    pending = [b for b in obj.data.bones if b.parent is None]
+    while pending:  # parents before children
+        b = pending.pop(0)
+        order.append(b)
+        pending.extend(b.children)
+    names = tuple(b.name for b in order)
+    axes, scale, rest_rot = _conversion(obj.data, names)
+    parents = np.array([names.index(b.parent.name) if b.parent else -1 for b in order])
+    heads = np.array([np.array(b.head_local) for b in order]) @ axes / scale  # data space
+    g_rot = np.broadcast_to(np.eye(3), (len(order), 3, 3)) if rest_rot is None else rest_rot
+    offsets = np.array([
+        heads[j] if p < 0 else g_rot[p].T @ (heads[j] - heads[p]) for j, p in enumerate(parents)
+    ])
+    return Skeleton(names, parents, offsets)
 
 
 def fit_scene_to_clip(scene: bpy.types.Scene, clip: Clip, frame_start: int = 1) -> None:

@@ -7,6 +7,8 @@ moves an API keeps working.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import bpy
 from bpy_extras import anim_utils
 
@@ -54,3 +56,31 @@ def new_fcurve(
     fc = fcurves.new(data_path, index=index)
     fc.group = group
     return fc
+
+
+def set_strip_slot(strip: bpy.types.NlaStrip, slot: bpy.types.ActionSlot) -> None:
+    """Make an NLA strip play `slot` of its action (needed once an action can hold several slots)."""
+    if getattr(strip, "action_slot", None) != slot:
+        strip.action_slot = slot
+
+
+def user_data_dir(package: str, *parts: str, create: bool = True) -> Path:
+    """A writable folder for the add-on's data (downloads, caches), created if missing (when `create`).
+
+    Extensions get their own user folder; a legacy add-on install has none
+    (`extension_path_user` raises ValueError), so it uses Blender's user
+    DATAFILES folder instead. Never the add-on's own folder, which updates replace.
+    """
+    try:
+        base = Path(bpy.utils.extension_path_user(package, create=create))
+    except ValueError:
+        base = Path(bpy.utils.user_resource('DATAFILES', path="genanim", create=create))
+    path = base.joinpath(*parts)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def online_access_allowed() -> bool:
+    """Whether the user allows Blender to go online (always true before 4.2 had the setting)."""
+    return bool(getattr(bpy.app, "online_access", True))

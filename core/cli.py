@@ -13,15 +13,21 @@ from .errors import GenAnimError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import generation
+    from .bodies import cli as bodies_cli
     from .data import cli as data_cli
     from .evaluation import cli as evaluation_cli
     from .motion import cli as motion_cli
+    from .training import cli as training_cli
 
     parser = argparse.ArgumentParser(prog="python -m core", description="GenAnim: generative character animation.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     motion_cli.register(sub)
     data_cli.register(sub)
+    training_cli.register(sub)
+    generation.register(sub)
     evaluation_cli.register(sub)
+    bodies_cli.register(sub)
     return parser
 
 

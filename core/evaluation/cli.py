@@ -74,6 +74,11 @@ def _inbetween(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.data, progress=True)
     methods = dict(BASELINES)
     max_windows = args.max_windows
+    if args.model:  # our generator in this process: the same code path as `python -m core inbetween`
+        from ..generation import load_generator
+
+        gen = load_generator(args.model, args.device)
+        methods[gen.name] = lambda clip, start, end: gen.inbetween(clip, start, end, steps=args.steps)
     if args.candidate:
         methods[args.name] = command_method(args.candidate)
         # A command per window is slow; score every method on the same evenly spread subset.
@@ -205,6 +210,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "'python -m core inbetween {input} --from {from} --to {to} --out {output}'",
     )
     q.add_argument("--name", default="candidate", help="name of the candidate in the table")
+    q.add_argument("--model", help="also score a GenAnim generator in this process (shipped name or .safetensors)")
+    q.add_argument("--device", default="auto", help="device of --model: cpu, cuda or auto")
+    q.add_argument("--steps", type=int, default=None, help="sampler steps of --model (default: the model's)")
     q.add_argument("--gaps", type=int, nargs="+", default=[5, 15, 30])
     q.add_argument("--stride", type=int, default=40, help="frames between window starts")
     q.add_argument(

@@ -15,15 +15,11 @@ share one implementation and give the same numbers.
 
 from __future__ import annotations
 
+import sys
 from types import ModuleType
 from typing import TypeVar
 
 import numpy as np
-
-try:  # torch is optional for the numpy paths (e.g. inside Blender without torch)
-    import torch
-except ImportError:  # pragma: no cover - exercised only where torch is missing
-    torch = None
 
 Array = TypeVar("Array")  # np.ndarray or torch.Tensor
 
@@ -33,6 +29,9 @@ EULER_ORDERS = tuple(a + b + c for a in "XYZ" for b in "XYZ" for c in "XYZ" if a
 
 def xp(x) -> ModuleType:
     """The array module (numpy or torch) that owns `x`."""
+    # A tensor exists only once torch is imported, so never import it here: the numpy
+    # paths (e.g. inside Blender) stay free of torch's import time, or its absence.
+    torch = sys.modules.get("torch")
     if torch is not None and isinstance(x, torch.Tensor):
         return torch
     return np

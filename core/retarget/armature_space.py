@@ -6,9 +6,10 @@ any rig whose bone rest matrices are known (Blender: `bone.matrix_local`).
 Notation. C is the axis conversion (data axes -> armature axes), s the scale.
 A joint's world transform in armature space is X_j = (C G_j C^T, s C p_j),
 where G_j, p_j are its FK global rotation and position in data space. A bone's
-rest matrix Rest_j = (A_j, h_j) is its armature-space frame in the data's rest
-pose (all local rotations zero), so its posed matrix is
-    Mfull_j = X_j X_rest_j^-1 Rest_j = (C G_j C^T A_j, s C p_j)
+rest matrix Rest_j = (A_j, h_j) is its armature-space frame in the pose the
+armature was built in, whose data-space global rotations are R_j (identity for
+the data's rest pose, all local rotations zero), so its posed matrix is
+    Mfull_j = X_j X_rest_j^-1 Rest_j = (C G_j R_j^T C^T A_j, s C p_j)
 and Blender's pose-bone basis, defined by Mfull_j = Mfull_p Rest_p^-1 Rest_j basis_j, is
     basis_j = (Rest_p^-1 Rest_j)^-1 Mfull_p^-1 Mfull_j     (roots: Rest_j^-1 Mfull_j).
 """
@@ -20,7 +21,7 @@ import numpy as np
 from ..errors import MotionDataError
 from ..motion.clip import Clip
 from ..motion.kinematics import forward_kinematics
-from ..motion.rotations import matrix_to_quat
+from ..motion.rotations import matrix_to_quat, normalize, quat_mul, quat_to_matrix
 from ..motion.skeleton import Skeleton
 
 # (x, y, z) -> (x, -z, y): Y-up data (front +Z) to Blender's Z-up (front -Y).
@@ -41,17 +42,27 @@ def rest_positions(skeleton: Skeleton) -> np.ndarray:
 
 
 def bone_layout(
-    skeleton: Skeleton, axes: np.ndarray = Y_UP_TO_Z_UP, scale: float = CM_TO_M
+    skeleton: Skeleton,
+    axes: np.ndarray = Y_UP_TO_Z_UP,
+    scale: float = CM_TO_M,
+    pose: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(J, 3) heads and (J, 3) tails of one bone per joint, in armature space.
 
-    Heads sit on the rest joint positions. A tail points at the first child that
+    pose: ((J, 3, 3) local rotations, (J, 3) local translations) to lay the
+    bones out in (default: the rest pose, all rotations zero). Heads sit on
+    the joint positions. A tail points at the first child that
     is not at the same place (else at a non-degenerate end site); leaves and
     joints whose children all coincide with them continue their parent's
     direction at half its length. Every bone gets a length of at least 2% of the
     skeleton's size, because Blender deletes zero-length bones.
     """
-    heads = to_armature_space(rest_positions(skeleton), axes, scale)
+    if pose is None:
+        g_rot = np.broadcast_to(np.eye(3), (skeleton.num_joints, 3, 3))
+        heads = to_armature_space(rest_positions(skeleton), axes, scale)
+    else:
+        g_rot, g_pos = forward_kinematics(skeleton.parents, *(np.asarray(p, dtype=np.float64) for p in pose))
+        heads = to_armature_space(g_pos, axes, scale)
     num_j = skeleton.num_joints
     extent = float(np.linalg.norm(np.ptp(heads, axis=0))) if num_j > 1 else 0.0
     min_len = 0.02 * extent if extent > 0 else 0.1
@@ -64,8 +75,7 @@ def bone_layout(
                 target = heads[c]
                 break
         if target is None and j in skeleton.end_sites:
-            # Rest rotations are all identity, so the end-site offset needs no rotating.
-            end = heads[j] + to_armature_space(skeleton.end_sites[j], axes, scale)
+            end = heads[j] + to_armature_space(g_rot[j] @ skeleton.end_sites[j], axes, scale)
             if np.linalg.norm(end - heads[j]) > eps:
                 target = end
         if target is None:
@@ -87,12 +97,15 @@ def clip_to_pose_basis(
     rest_matrices: np.ndarray,
     axes: np.ndarray = Y_UP_TO_Z_UP,
     scale: float = CM_TO_M,
+    rest_rotations: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pose-bone basis per frame and joint: ((F, J, 3) locations, (F, J, 4) quaternions w, x, y, z).
 
     rest_matrices: (J, 4, 4) armature-space rest matrix of the bone of each
     joint, in skeleton order, for an armature whose bone hierarchy mirrors the
-    skeleton and whose rest pose is the skeleton's (Blender: `bone.matrix_local`).
+    skeleton (Blender: `bone.matrix_local`). rest_rotations: (J, 3, 3) data-space
+    global joint rotations of the pose the armature was built in (default: the
+    skeleton's rest pose, all identity); X_rest_j above is that pose.
     Quaternions are made sign-continuous over time so interpolation between
     frames takes the short way.
     """
@@ -103,29 +116,62 @@ def clip_to_pose_basis(
             f"expected {skel.num_joints} bone rest matrices (4x4) for the clip's joints, got shape {rest.shape}"
         )
     c = np.asarray(axes, dtype=np.float64)
-    g_rot, g_pos = clip.global_transforms()  # (F, J, 3, 3), (F, J, 3)
-    num_f, num_j = g_rot.shape[:2]
-
-    full = np.zeros((num_f, num_j, 4, 4))
-    full[..., :3, :3] = c @ g_rot @ c.T @ rest[:, :3, :3]
-    full[..., :3, 3] = to_armature_space(g_pos, c, scale)
-    full[..., 3, 3] = 1.0
-
-    inv_rest = _rigid_inverse(rest)
     parents = skel.parents
-    # Constant per joint: (Rest_p^-1 Rest_j)^-1 = Rest_j^-1 Rest_p (just Rest_j^-1 for roots).
-    left = np.array([inv_rest[j] @ rest[p] if p >= 0 else inv_rest[j] for j, p in enumerate(parents)])
-    parent_full = np.where(
-        (parents >= 0)[None, :, None, None], full[:, np.maximum(parents, 0)], np.eye(4)
-    )
-    basis = left[None] @ _rigid_inverse(parent_full) @ full
-
-    quats = matrix_to_quat(basis[..., :3, :3])
+    a, h = rest[:, :3, :3], rest[:, :3, 3]
+    eye = np.broadcast_to(np.eye(3), (skel.num_joints, 3, 3))
+    r = eye if rest_rotations is None else np.asarray(rest_rotations, dtype=np.float64)
+    # With Mfull as above, Mfull_p^-1 Mfull_j = (A_p^T C R_p L_j R_j^T C^T A_j, s A_p^T C R_p t_j) for
+    # the joint's local rotation L_j and translation t_j, so the basis needs no FK:
+    #   rotation  (A_j^T C R_p) L_j (R_j^T C^T A_j),   location  A_j^T (s C R_p t_j + h_p - h_j)
+    # (roots: R_p = identity, h_p = 0). Rotations compose as quaternions, cheaper than matrices.
+    r_p = np.where((parents >= 0)[:, None, None], r[np.maximum(parents, 0)], eye)
+    h_p = np.where((parents >= 0)[:, None], h[np.maximum(parents, 0)], 0.0)
+    a_t = np.swapaxes(a, -1, -2)
+    left = a_t @ c @ r_p  # (J, 3, 3)
+    right = np.swapaxes(r, -1, -2) @ c.T @ a
+    quats = quat_mul(quat_mul(matrix_to_quat(left)[None], clip.rotations), matrix_to_quat(right)[None])
+    locations = scale * np.einsum("jab,fjb->fja", left, clip.translations) + (a_t @ (h_p - h)[..., None])[..., 0]
+    quats = normalize(quats)
     # Flip signs so consecutive frames lie in the same hemisphere.
     dots = np.sum(quats[1:] * quats[:-1], axis=-1)
     flips = np.cumprod(np.where(dots < 0, -1.0, 1.0), axis=0)
     quats[1:] *= flips[..., None]
-    return basis[..., :3, 3], quats
+    return locations, quats
+
+
+def pose_basis_to_clip(
+    skeleton: Skeleton,
+    rest_matrices: np.ndarray,
+    locations: np.ndarray,
+    quaternions: np.ndarray,
+    fps: float,
+    axes: np.ndarray = Y_UP_TO_Z_UP,
+    scale: float = CM_TO_M,
+    rest_rotations: np.ndarray | None = None,
+    name: str = "",
+) -> Clip:
+    """The inverse of `clip_to_pose_basis`: pose-bone bases ((F, J, 3), (F, J, 4)) -> a clip of `skeleton`."""
+    rest = np.asarray(rest_matrices, dtype=np.float64)
+    c = np.asarray(axes, dtype=np.float64)
+    basis = np.zeros(locations.shape[:2] + (4, 4))
+    basis[..., :3, :3] = quat_to_matrix(normalize(np.asarray(quaternions, dtype=np.float64)))
+    basis[..., :3, 3] = locations
+    basis[..., 3, 3] = 1.0
+    full = np.empty_like(basis)
+    for j, p in enumerate(skeleton.parents):  # Blender's composition, root to leaves
+        local = rest[j] if p < 0 else _rigid_inverse(rest[p]) @ rest[j]
+        full[:, j] = (local if p < 0 else full[:, p] @ local) @ basis[:, j]
+    g_rot = c.T @ full[..., :3, :3] @ np.swapaxes(rest[:, :3, :3], -1, -2) @ c
+    if rest_rotations is not None:
+        g_rot = g_rot @ np.asarray(rest_rotations, dtype=np.float64)
+    g_pos = full[..., :3, 3] @ c / scale
+    parents = skeleton.parents
+    p_rot = np.where((parents >= 0)[None, :, None, None], g_rot[:, np.maximum(parents, 0)], np.eye(3))
+    p_pos = np.where((parents >= 0)[None, :, None], g_pos[:, np.maximum(parents, 0)], 0.0)
+    p_rot_t = np.swapaxes(p_rot, -1, -2)
+    local_rot = p_rot_t @ g_rot
+    local_pos = (p_rot_t @ (g_pos - p_pos)[..., None])[..., 0]
+    return Clip(skeleton, matrix_to_quat(local_rot), local_pos, fps, name)
 
 
 def _rigid_inverse(m: np.ndarray) -> np.ndarray:

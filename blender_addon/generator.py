@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Loading the motion generator (core.generation, needs PyTorch and weights) with plain errors."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import bpy
+
+from . import prefs, torch_env
+from .core.errors import GenAnimError
+
+_loaded: dict[tuple[str, str, str], object] = {}
+
+
+def resolve_model(context: bpy.types.Context, model: str) -> tuple[str, Path]:
+    """(model name or file, weights folder); GenAnimError if no weights file for it exists."""
+    p = prefs.get(context)
+    model = model or (p.default_model if p is not None else "") or "diffusion"
+    folder = prefs.weights_dir(context)
+    if model.endswith(".safetensors"):
+        path = Path(bpy.path.abspath(model))
+        if not path.is_file():
+            raise GenAnimError(f"Model weights are missing: {path} does not exist")
+        return str(path), folder
+    if not (folder / f"{model}.safetensors").is_file():
+        raise GenAnimError(
+            f"Model weights are missing: no {model}.safetensors in {folder}. Install a GenAnim build that ships "
+            "them, or set Preferences > Add-ons > GenAnim > Weights Folder to a folder holding them"
+        )
+    return model, folder
+
+
+def load(context: bpy.types.Context, model: str):
+    """The generator for `model` on the preferred device, loaded once per session."""
+    name, folder = resolve_model(context, model)
+    missing = torch_env.missing_packages()
+    if "torch" in missing:
+        raise GenAnimError("PyTorch is not installed in Blender: click Install PyTorch in the GenAnim panel")
+    if missing:
+        raise GenAnimError(f"Generating needs {', '.join(missing)}, which Blender lacks: click Install PyTorch "
+                           "in the GenAnim panel (it installs both)")
+    p = prefs.get(context)
+    device = p.device if p is not None else "auto"
+    key = (name, device, str(folder))
+    if key not in _loaded:
+        module = f"{__package__}.core.generation"
+        try:
+            generation = importlib.import_module(module)
+            _loaded[key] = generation.load_generator(name, device=device, weights_dir=folder)
+        except ModuleNotFoundError as e:
+            if e.name == module:
+                raise GenAnimError("This GenAnim build has no motion generator (core/generation.py)") from None
+            raise GenAnimError(f"Generating needs the Python package {e.name!r}, which does not import: "
+                               "click Install PyTorch in the GenAnim panel") from None
+        except (ImportError, OSError) as e:  # a broken torch install fails while loading its libraries
+            raise GenAnimError(f"PyTorch is installed but does not load: {e}") from None
+    return _loaded[key]
+
+
+def clear() -> None:
+    """Forget loaded generators (their memory goes back when the add-on is disabled)."""
+    _loaded.clear()

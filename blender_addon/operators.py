@@ -1,0 +1,252 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""GenAnim's operators that need no PyTorch: create armature, bone mapping, retarget, BVH import, export.
+
+Operators stay thin: they read settings, call `rig`/`armature` (which call
+core) and turn every GenAnimError into a report, so bad input never shows
+a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+import bpy
+from bpy.props import EnumProperty, FloatProperty, StringProperty
+from bpy_extras.io_utils import ExportHelper, ImportHelper
+
+from . import rig
+from .armature import build_armature, fit_scene_to_clip, read_clip_action, skeleton_of
+from .core.errors import GenAnimError, RigError
+from .core.motion.clip import load_clip
+from .core.retarget.armature_space import CM_TO_M
+from .core.retarget.bone_map import REQUIRED
+from .core.retarget.reference import default_skeleton, reference_pose
+
+
+def reported(op: bpy.types.Operator, work: Callable[[], set[str]]) -> set[str]:
+    """Run `work`; a GenAnimError becomes an error report and CANCELLED instead of a traceback."""
+    try:
+        return work()
+    except GenAnimError as e:
+        op.report({'ERROR'}, str(e))
+        return {'CANCELLED'}
+
+
+def make_active(context: bpy.types.Context, obj: bpy.types.Object) -> None:
+    """Select `obj` alone and make it active, as Blender does with new objects (object mode only)."""
+    if context.mode != 'OBJECT':
+        return
+    for o in context.selected_objects:
+        o.select_set(False)
+    obj.select_set(True)
+    context.view_layer.objects.active = obj
+
+
+def new_genanim_armature(context: bpy.types.Context, skeleton, name: str, scale: float) -> bpy.types.Object:
+    """An armature for `skeleton` standing in its reference pose at the 3D cursor, selected and active."""
+    obj = build_armature(skeleton, name, CM_TO_M * scale, pose=reference_pose(skeleton))
+    obj.location = context.scene.cursor.location
+    make_active(context, obj)
+    return obj
+
+
+class GENANIM_OT_create_armature(bpy.types.Operator):
+    """Add GenAnim's skeleton as an armature at the 3D cursor (Z up, metres)"""
+
+    bl_idname = "genanim.create_armature"
+    bl_label = "Create Armature"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    name: StringProperty(name="Name", default="GenAnim")
+    scale: FloatProperty(name="Scale", default=1.0, min=0.01, max=100.0,
+                         description="1: the size of the dataset's actors, in metres")
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self.scale = context.scene.genanim.armature_scale
+        return self.execute(context)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        def work() -> set[str]:
+            obj = new_genanim_armature(context, default_skeleton(), self.name, self.scale)
+            self.report({'INFO'}, f"Created armature {obj.name!r} ({len(obj.data.bones)} bones)")
+            return {'FINISHED'}
+
+        return reported(self, work)
+
+
+class GENANIM_OT_detect_bone_map(bpy.types.Operator):
+    """Fill the selected rig's bone mapping from the chosen preset (Automatic: the best match by name)"""
+
+    bl_idname = "genanim.detect_bone_map"
+    bl_label = "Detect Bone Mapping"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        def work() -> set[str]:
+            obj = rig.selected_armature(context)
+            found = rig.fill_bone_map(obj, obj.genanim_bone_map_preset)
+            missing = [j for j in REQUIRED if j not in found]
+            if missing:
+                self.report({'WARNING'}, f"Mapped {len(found)} joints; pick bones for {', '.join(missing)}")
+            else:
+                self.report({'INFO'}, f"Mapped {len(found)} joints of {obj.name!r}")
+            return {'FINISHED'}
+
+        return reported(self, work)
+
+
+class GENANIM_OT_retarget(bpy.types.Operator):
+    """Put the source motion (a GenAnim armature's action or a BVH file) onto the selected rig as a new action"""
+
+    bl_idname = "genanim.retarget"
+    bl_label = "Retarget"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        def work() -> set[str]:
+            settings = context.scene.genanim
+            target = rig.selected_armature(context)
+            source = settings.source
+            if source is not None:
+                if source == target:
+                    raise RigError("The source and the selected rig are the same armature: select another rig")
+                action = source.animation_data.action if source.animation_data else None
+                if action is None:
+                    raise RigError(f"Source {source.name!r} has no active action to retarget")
+                fps = context.scene.render.fps / context.scene.render.fps_base
+                clip = read_clip_action(source, skeleton_of(source), action, fps)
+            elif settings.bvh_path:
+                clip = load_clip(bpy.path.abspath(settings.bvh_path))
+            else:
+                raise RigError("No source: pick a GenAnim armature or a BVH file under Retarget")
+            action = rig.apply_clip(target, clip, f"{clip.name or 'clip'}_{target.name}",
+                                    frame_start=settings.frame_start)
+            if settings.fit_scene:
+                fit_scene_to_clip(context.scene, clip, settings.frame_start)
+            self.report({'INFO'}, f"Retargeted {clip.num_frames} frames onto {target.name!r} as {action.name!r}")
+            return {'FINISHED'}
+
+        return reported(self, work)
+
+
+class GENANIM_OT_import_bvh(bpy.types.Operator, ImportHelper):
+    """Load a BVH clip as a new action on the selected armature (retargeted if needed), or on a new armature"""
+
+    bl_idname = "genanim.import_bvh"
+    bl_label = "Import BVH Clip"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    filename_ext = ".bvh"
+    filter_glob: StringProperty(default="*.bvh", options={'HIDDEN'})
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        def work() -> set[str]:
+            if not self.filepath or Path(self.filepath).is_dir():
+                raise GenAnimError("No BVH file chosen: pick a .bvh file")
+            clip = load_clip(self.filepath)
+            settings = context.scene.genanim
+            if context.active_object is None:
+                target = new_genanim_armature(context, clip.skeleton, clip.name or "Clip", 1.0)
+            else:
+                target = rig.selected_armature(context)
+            action = rig.apply_clip(target, clip, clip.name or "Clip", frame_start=settings.frame_start)
+            if settings.fit_scene:
+                fit_scene_to_clip(context.scene, clip, settings.frame_start)
+            self.report({'INFO'}, f"Imported {clip.num_frames} frames onto {target.name!r} as {action.name!r}")
+            return {'FINISHED'}
+
+        return reported(self, work)
+
+
+_EXPORT_EXT = {'BVH': ".bvh", 'FBX': ".fbx", 'GLTF': ".glb"}
+
+
+@contextmanager
+def _only_selected(context: bpy.types.Context, obj: bpy.types.Object, frame_range: tuple[int, int]):
+    """Select only `obj` (active) and set the scene range, restoring the user's selection and range after."""
+    view_layer, scene = context.view_layer, context.scene
+    prev_selected = [o for o in view_layer.objects if o.select_get()]
+    prev_active = view_layer.objects.active
+    prev_range = scene.frame_start, scene.frame_end
+    for o in prev_selected:
+        o.select_set(False)
+    obj.select_set(True)
+    view_layer.objects.active = obj
+    scene.frame_start, scene.frame_end = frame_range
+    try:
+        yield
+    finally:
+        scene.frame_start, scene.frame_end = prev_range
+        obj.select_set(False)
+        for o in prev_selected:
+            o.select_set(True)
+        view_layer.objects.active = prev_active
+
+
+class GENANIM_OT_export_action(bpy.types.Operator, ExportHelper):
+    """Export the selected armature's active action with Blender's BVH, FBX or glTF exporter"""
+
+    bl_idname = "genanim.export_action"
+    bl_label = "Export Action"
+    bl_options = {'REGISTER'}
+
+    filename_ext = ".bvh"
+    format: EnumProperty(
+        name="Format",
+        items=[('BVH', "BVH", "Motion capture text format"), ('FBX', "FBX", "Autodesk FBX (armature + animation)"),
+               ('GLTF', "glTF", "glTF binary (.glb), armature + animation")],
+        default='BVH',
+    )
+
+    def check(self, context: bpy.types.Context) -> bool:
+        self.filename_ext = _EXPORT_EXT[self.format]
+        return super().check(context)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        def work() -> set[str]:
+            obj = rig.selected_armature(context)
+            action = obj.animation_data.action if obj.animation_data else None
+            if action is None:
+                raise RigError(f"{obj.name!r} has no active action to export: generate, retarget or import one")
+            path = Path(bpy.path.abspath(self.filepath)).with_suffix(_EXPORT_EXT[self.format])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frame_range = tuple(round(v) for v in action.frame_range)
+            with _only_selected(context, obj, frame_range):
+                export_action(self.format, path, frame_range)
+            if not path.is_file():
+                raise GenAnimError(f"Blender's {self.format} exporter wrote nothing to {path}")
+            self.report({'INFO'}, f"Exported {action.name!r} to {path}")
+            return {'FINISHED'}
+
+        return reported(self, work)
+
+
+def export_action(fmt: str, path: Path, frame_range: tuple[int, int]) -> None:
+    """Run Blender's exporter for `fmt` on the active, only selected armature over `frame_range`."""
+    try:
+        if fmt == 'BVH':
+            bpy.ops.export_anim.bvh(filepath=str(path), frame_start=frame_range[0], frame_end=frame_range[1],
+                                    rotate_mode='NATIVE', root_transform_only=False)
+        elif fmt == 'FBX':
+            bpy.ops.export_scene.fbx(filepath=str(path), use_selection=True, object_types={'ARMATURE'},
+                                     add_leaf_bones=False, bake_anim=True, bake_anim_use_all_actions=False,
+                                     bake_anim_use_nla_strips=False)
+        else:
+            bpy.ops.export_scene.gltf(filepath=str(path), export_format='GLB', use_selection=True,
+                                      export_animations=True)
+    except AttributeError:
+        raise GenAnimError(f"Blender's {fmt} exporter is not enabled (Preferences > Add-ons)") from None
+    except RuntimeError as e:
+        raise GenAnimError(f"Blender's {fmt} exporter failed: {str(e).strip()}") from None
+
+
+classes = (
+    GENANIM_OT_create_armature,
+    GENANIM_OT_detect_bone_map,
+    GENANIM_OT_retarget,
+    GENANIM_OT_import_bvh,
+    GENANIM_OT_export_action,
+)
+register, unregister = bpy.utils.register_classes_factory(classes)

@@ -1,0 +1,377 @@
+"""The generator contract between the motion models and the add-on (see docs: generator API).
+
+    gen = load_generator("diffusion", device="auto")
+    clips = gen.generate("walk", "exhausted", seconds=8, count=4, seed=0)
+    filled = gen.inbetween(clip, 20, 50)
+
+Also the `generate` and `inbetween` subcommands of `python -m core`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .data.labels import Vocabulary
+from .errors import GenAnimError, MotionDataError
+from .motion.clip import Clip
+from .motion.representation import representation_for
+from .motion.skeleton import Skeleton
+
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+CONTEXT = 30  # kept frames each side of an in-between gap that the model sees
+MAX_SECONDS = 120.0
+SMOOTH_FRAMES = 1.25  # sigma of the temporal low-pass on generated features (frames)
+
+
+class Cancelled(GenAnimError):
+    """The progress callback asked to stop."""
+
+    def __init__(self) -> None:
+        super().__init__("cancelled")
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise GenAnimError("device 'cuda' asked for, but this PyTorch sees no CUDA GPU; use --device cpu or auto")
+    if device not in ("cpu", "cuda"):
+        raise GenAnimError(f"unknown device {device!r}; expected cpu, cuda or auto")
+    return device
+
+
+def load_generator(model: str = "diffusion", device: str = "auto", weights_dir: str | Path | None = None) -> Generator:
+    """A generator from shipped weights (`weights/<model>.safetensors`) or a .safetensors path."""
+    path = Path(model)
+    if path.suffix != ".safetensors":
+        path = Path(weights_dir or WEIGHTS_DIR) / f"{model}.safetensors"
+    if not path.is_file():
+        raise GenAnimError(
+            f"{path}: weights not found. Train and export them (python -m core train --model diffusion "
+            "--config configs/diffusion.json, then python -m core export out/runs/diffusion --out "
+            f"{path}), or pass the path of a .safetensors file"
+        )
+    from .models.weights import load_weights
+
+    tensors, meta = load_weights(path)
+    if meta.get("kind") != "diffusion":
+        raise GenAnimError(f"{path}: a {meta.get('kind')!r} model; this loader knows 'diffusion' only")
+    return Generator(tensors, meta, resolve_device(device), path.stem)
+
+
+class Generator:
+    """A trained motion diffusion model with its vocabulary, skeleton and normalisation."""
+
+    def __init__(self, tensors: dict, meta: dict, device: str, name: str):
+        import torch
+
+        from .models.diffusion import Denoiser, DenoiserConfig, Diffusion
+        from .models.weights import skeleton_from_json
+
+        self.name = name
+        self.meta = meta
+        self.device = torch.device(device)
+        self.vocabulary = Vocabulary.from_json(meta["vocabulary"])
+        self.actions: list[str] = list(self.vocabulary.actions)
+        self.styles: list[str] = list(self.vocabulary.styles)
+        self.skeleton: Skeleton = skeleton_from_json(meta["skeleton"])
+        self.fps: float = float(meta["fps"])
+        self.window = int(meta["window"])
+        self.default_steps = int(meta["sample_steps"])
+        self.smooth = SMOOTH_FRAMES
+        self.rep = representation_for(self.skeleton)
+        model = Denoiser(DenoiserConfig(**meta["denoiser"]))
+        state = {k[len("model."):]: v.float() for k, v in tensors.items() if k.startswith("model.")}
+        model.load_state_dict(state)
+        self.diffusion = Diffusion(model.to(self.device).eval())
+        self.mean = tensors["stats.mean"].double().numpy()
+        self.std = tensors["stats.std"].double().numpy()
+
+    # --- labels ----------------------------------------------------------------
+
+    def _label_ids(self, action: str | None, style: str | None) -> tuple[int, int]:
+        a = -1 if action is None else self.vocabulary.action_id(action)
+        s = -1 if style is None else self.vocabulary.style_id(style)
+        return a, s
+
+    def _same_skeleton(self, other: Skeleton) -> bool:
+        """Same joints and bones; the root's offset (a per-file start position in BVH) is not compared."""
+        mine = self.skeleton
+        if mine.names != other.names or not np.array_equal(mine.parents, other.parents):
+            return False
+        bones = np.arange(mine.num_joints) > self.rep.root
+        tol = 0.05 * float(np.mean(mine.bone_lengths()[bones]))
+        return bool(np.allclose(mine.offsets[bones], other.offsets[bones], atol=tol))
+
+    # --- sampling --------------------------------------------------------------
+
+    def _sample(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float, steps: int | None,
+                known: np.ndarray | None, mask: np.ndarray | None, progress, ddpm: bool = False) -> np.ndarray:
+        """(n, frames, D) raw (denormalised) features; constrained entries are `known` exactly."""
+        import torch
+
+        from .models.cleanup import smooth_time
+
+        if steps is not None and steps < 1:
+            raise GenAnimError(f"steps must be at least 1, got {steps}")
+        dim = self.mean.shape[0]
+        noise = torch.stack([torch.randn(frames, dim, generator=torch.Generator().manual_seed(int(sd)))
+                             for sd in seeds])  # (n, F, D), drawn on the CPU: same motion on every device
+        dev = self.device
+        kn = mk = None
+        if known is not None:
+            kn = torch.from_numpy(((known - self.mean) / self.std).astype(np.float32)).to(dev)
+            mk = torch.from_numpy(mask.astype(np.float32)).to(dev)
+
+        def callback(i: int, total: int) -> None:
+            if progress is not None and progress(i / total) is False:
+                raise Cancelled()
+
+        if progress is not None and progress(0.0) is False:
+            raise Cancelled()
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+            x = self.diffusion.sample(
+                (n, frames, dim), torch.full((n,), a, device=dev), torch.full((n,), s, device=dev), kn, mk,
+                steps=steps or self.default_steps, guidance=guidance, noise=noise.to(dev), window=self.window,
+                overlap=self.window // 4, callback=callback, ddpm=ddpm,
+                generator=torch.Generator().manual_seed(int(seeds[0])),  # DDPM's per-step noise
+            )
+        feats = x.float().cpu().double().numpy() * self.std + self.mean
+        # The few-step sampler leaves frame-to-frame noise (jitter several times that of real motion,
+        # mostly at the hands): a light temporal low-pass removes it.
+        feats = np.stack([smooth_time(f, self.smooth) for f in feats])
+        if known is not None:
+            feats = np.where(mask > 0, known, feats)  # exact, free of normalisation round-off
+        return feats
+
+    def _finish(self, feats: np.ndarray, name: str) -> Clip:
+        """Decoded clip with foot cleanup: the root moves with the stance feet, then leg IK plants them."""
+        from .models.cleanup import pin_stance_feet, plant_feet
+
+        contacts = feats[:, self.rep.layout.contacts] > 0.5
+        clip = pin_stance_feet(self.rep.decode(feats, self.fps, None, name), contacts, self.rep)
+        return plant_feet(clip, contacts, self.rep)
+
+    def generate(
+        self,
+        action: str | None,
+        style: str | None,
+        seconds: float,
+        count: int = 1,
+        seed: int = 0,
+        guidance: float = 2.5,
+        steps: int | None = None,
+        progress: Callable[[float], bool] | None = None,
+        ddpm: bool = False,
+    ) -> list[Clip]:
+        """`count` clips of `seconds`; sample i uses seed `seed + i` (alone it gives the same motion).
+
+        `ddpm`: sample with the 1000-step ancestral sampler instead (MDM's default; for comparison)."""
+        a, s = self._label_ids(action, style)
+        frames = int(round(seconds * self.fps))
+        if not 2 <= frames <= MAX_SECONDS * self.fps:
+            raise GenAnimError(f"length {seconds:g} s is outside {2 / self.fps:.2f} .. {MAX_SECONDS:g} s")
+        if count < 1:
+            raise GenAnimError(f"count must be at least 1, got {count}")
+        seeds = [seed + i for i in range(count)]
+        feats = self._sample(count, frames, a, s, seeds, guidance, steps, None, None, progress, ddpm)
+        label = f"{action or 'any'}_{style or 'any'}"
+        return [self._finish(f, f"{label}_seed{sd}") for f, sd in zip(feats, seeds, strict=True)]
+
+    def inbetween(
+        self,
+        clip: Clip,
+        start: int,
+        end: int,
+        action: str | None = None,
+        style: str | None = None,
+        seed: int = 0,
+        steps: int | None = None,
+        progress: Callable[[float], bool] | None = None,
+        guidance: float = 2.5,
+    ) -> Clip:
+        """Copy of `clip` with frames start+1 .. end-1 generated; frames up to `start` and from `end` are
+        kept exactly. The model sees up to CONTEXT kept frames on each side."""
+        from .models.cleanup import match_end, parent_transform, pin_stance_feet, plant_feet, set_root_global
+
+        a, s = self._label_ids(action, style)
+        num_f = clip.num_frames
+        if not self._same_skeleton(clip.skeleton):
+            raise MotionDataError(
+                f"the clip's skeleton ({clip.skeleton.num_joints} joints: {', '.join(clip.skeleton.names[:4])}, ...) "
+                f"is not the model's ({self.skeleton.num_joints} joints: {', '.join(self.skeleton.names[:4])}, ...); "
+                "retarget the clip to the model's skeleton first"
+            )
+        if not 0 <= start < end < num_f or end - start < 2:
+            raise GenAnimError(f"gap {start}..{end} must satisfy 0 <= from < to < {num_f} (frames) with at least one "
+                               "frame between from and to")
+        # As much context as fits one window with the gap (longer gaps span several blended windows).
+        ctx = max(10, min(CONTEXT, (self.window - (end - start + 1)) // 2))
+        lo, hi = max(0, start - ctx), min(num_f, end + ctx)
+        sub = clip.slice(lo, hi)
+        known = self.rep.encode(sub)  # (n, D)
+        mask = np.zeros_like(known)
+        lay = self.rep.layout
+        moving = slice(lay.root_vel.start, lay.yaw_rate.stop)  # root velocity and turn rate out of a frame
+        mask[: start - lo + 1] = 1
+        mask[start - lo, moving] = 0  # the velocity out of `start` leads into the gap
+        mask[end - lo :] = 1
+        # Features of `end` that the gap's content decides: contacts (foot speed from end-1), and at a clip's
+        # last frame the root velocity (encode repeats the step from end-1 there).
+        mask[end - lo, lay.contacts] = 0
+        if end == num_f - 1:
+            mask[end - lo, moving] = 0
+        feats = self._sample(1, hi - lo, a, s, [seed], guidance, steps, known[None], mask[None], progress)[0]
+        contacts = feats[:, self.rep.layout.contacts] > 0.5
+        gen = pin_stance_feet(self.rep.decode(feats, self.fps, self.rep.start_of(sub)), contacts, self.rep,
+                              (start - lo, end - lo))
+        # Place the generated root in the clip's frame: its parent holds the pose of frame `start`.
+        g_rot, g_pos = clip.global_transforms()
+        p_rot, p_pos = parent_transform(self.rep, g_rot[start : start + 1], g_pos[start : start + 1])
+        out = Clip(clip.skeleton, clip.rotations.copy(), clip.translations.copy(), clip.fps, clip.name)
+        gap = np.arange(start + 1, end)
+        out.rotations[gap] = gen.rotations[gap - lo]
+        out.rotations[gap, : self.rep.root] = clip.rotations[start, : self.rep.root]
+        out.translations[gap, : self.rep.root + 1] = clip.translations[start, : self.rep.root + 1]
+        gr, gp = gen.global_transforms()
+        set_root_global(out, self.rep, gap, gr[gap - lo, self.rep.root], gp[gap - lo, self.rep.root],
+                        p_rot[[0] * len(gap)], p_pos[[0] * len(gap)])
+        root = self.rep.root
+        gen_end = (gp[end - lo, root], float(self.rep.heading(gr[end - lo, root])))
+        target = (g_pos[end, root], float(self.rep.heading(g_rot[end, root])))
+        match_end(out, self.rep, start, end, gen_end, target, p_rot[[0] * len(gap)], p_pos[[0] * len(gap)])
+        full = np.zeros((num_f, contacts.shape[1]), bool)
+        full[lo:hi] = contacts
+        return plant_feet(out, full, self.rep, (start, end))
+
+
+# --- command line ------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Generator:
+    """The generator a command asks for, with its thread setting."""
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    return load_generator(args.model, args.device)
+
+
+def _progress_bar(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=desc, unit="%", leave=False)
+
+    def update(frac: float) -> bool:
+        bar.n = round(frac * 100)
+        bar.refresh()
+        return True
+
+    return bar, update
+
+
+def _settings(args: argparse.Namespace, gen: Generator) -> dict:
+    return {"steps": args.steps or gen.default_steps, "guidance": args.guidance, "device": str(gen.device),
+            "sampler": "ddim", "fps": gen.fps}
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .motion.clip import save_clip
+
+    gen = _load(args)
+    out = Path(args.out)
+    if args.like:  # one clip per segment of a corpus split: its labels, its length, seed = index
+        from .data.corpus import load_corpus
+
+        corpus = load_corpus(args.data)
+        jobs = [(corpus.clips[g.clip].action, corpus.clips[g.clip].style, g.num_frames / corpus.fps, args.seed + i)
+                for i, g in enumerate(corpus.segments(args.like))]
+        names = [f"{i:04d}_{a}_{s}_seed{sd}" for i, (a, s, _, sd) in enumerate(jobs)]
+    else:
+        jobs = [(args.action, args.style, args.seconds, args.seed + i) for i in range(args.count)]
+        names = [f"{args.action or 'any'}_{args.style or 'any'}_seed{sd}" for *_, sd in jobs]
+    paths = [out / f"{n}.bvh" for n in names]
+    existing = [str(p) for p in paths if p.exists() or p.with_suffix(".json").exists()]
+    if existing and not args.overwrite:
+        raise GenAnimError(f"would overwrite {', '.join(existing[:3])}{', ...' if len(existing) > 3 else ''}; "
+                           "choose another --out or pass --overwrite")
+    for a, s, *_ in jobs:
+        gen._label_ids(a, s)  # unknown labels fail before any work
+    out.mkdir(parents=True, exist_ok=True)
+    bar, update = _progress_bar("generate")
+
+    def produce():
+        if not args.like:  # one batch
+            yield from gen.generate(args.action, args.style, args.seconds, args.count, args.seed, args.guidance,
+                                    args.steps, update)
+            return
+        for k, (a, s, seconds, sd) in enumerate(jobs):
+            update(k / len(jobs))
+            yield gen.generate(a, s, seconds, 1, sd, args.guidance, args.steps)[0]
+
+    for (a, s, _, sd), path, clip in zip(jobs, paths, produce(), strict=True):
+        save_clip(clip, path)
+        side = {"action": a, "style": s, "model": gen.name, "seed": sd, "seconds": clip.num_frames / gen.fps,
+                "frames": clip.num_frames, "settings": _settings(args, gen)}
+        path.with_suffix(".json").write_text(json.dumps(side, indent=2), encoding="utf-8")
+        if not args.like:
+            print(path)
+    bar.close()
+    if args.like:
+        print(f"wrote {len(paths)} clips to {out}")
+    return 0
+
+
+def _inbetween(args: argparse.Namespace) -> int:
+    from .motion.clip import load_clip, save_clip
+
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise GenAnimError(f"{out} exists; choose another --out or pass --overwrite")
+    clip = load_clip(args.input)
+    gen = _load(args)
+    bar, update = _progress_bar("inbetween")
+    result = gen.inbetween(clip, args.start, args.end, args.action, args.style, args.seed, args.steps, update,
+                           args.guidance)
+    bar.close()
+    save_clip(result, out)
+    print(out)
+    return 0
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="diffusion", help="shipped weights name in weights/ or a .safetensors path")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--steps", type=int, help="sampler steps (default: the model's few-step DDIM setting)")
+    p.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance scale (1 = none)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--action", help="action label (default: any)")
+    p.add_argument("--style", help="style label (default: any)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's; 1 is best on a busy machine)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    g = sub.add_parser("generate", help="generate clips of an action in a style (BVH + .json per sample)")
+    _common(g)
+    g.add_argument("--seconds", type=float, default=4.0)
+    g.add_argument("--count", type=int, default=1)
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--like", choices=("train", "val"), help="instead: one clip per segment of this corpus split, "
+                   "with its labels and length (seed + index), e.g. for `python -m core evaluate clips`")
+    g.add_argument("--data", default="bandai-namco", help="corpus for --like")
+    g.set_defaults(func=_generate)
+    b = sub.add_parser("inbetween", help="fill the frames between two kept poses of a BVH clip")
+    _common(b)
+    b.add_argument("input", help="BVH clip on the model's skeleton")
+    b.add_argument("--from", dest="start", type=int, required=True, help="last kept frame before the gap")
+    b.add_argument("--to", dest="end", type=int, required=True, help="first kept frame after the gap")
+    b.add_argument("--out", required=True, help="output BVH file")
+    b.set_defaults(func=_inbetween)

@@ -1,0 +1,1 @@
+"""Generative motion models: the diffusion denoiser and sampler, post-processing, weight files."""

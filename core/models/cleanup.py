@@ -1,0 +1,193 @@
+"""Post-processing of generated clips: temporal smoothing, foot-contact cleanup, root re-placement.
+
+`pin_stance_feet` first shifts the root (and so the whole body) horizontally against the slide
+of the feet the model marks as in contact (their mean slide where several are), low-passed so
+that only drift, not frame-to-frame noise, moves the root. Then `plant_feet` removes what is
+left, per leg, with analytic two-bone IK (hip and knee): during each predicted contact the ankle
+is held at one spot on the ground plane (its height stays as generated), easing in and out over
+a few frames. Toes and foot orientation follow the leg; they are not solved separately. Both
+trust the predicted contact flags: a swing foot wrongly marked as planted is held too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..motion.clip import Clip
+from ..motion.representation import UP, MotionRepresentation
+from ..motion.rotations import matrix_to_quat, yaw_matrix
+
+PLANE = [a for a in range(3) if a != UP]
+MAX_PIN_SPEED = 1.0  # leg lengths per second: faster "contacts" are mispredictions and are left alone
+ROOT_SMOOTH = 4.0  # frames: sigma of the low-pass on the root correction
+
+
+def set_root_global(clip: Clip, rep: MotionRepresentation, frames: np.ndarray, rot: np.ndarray, pos: np.ndarray,
+                    parent_rot: np.ndarray, parent_pos: np.ndarray) -> None:
+    """Write global root rotations (n, 3, 3) and positions (n, 3) at `frames` into `clip` (in place),
+    given the global transform of the root's parent at those frames (identity/zero for none)."""
+    inv = np.swapaxes(parent_rot, -1, -2)
+    clip.rotations[frames, rep.root] = matrix_to_quat(inv @ rot)
+    clip.translations[frames, rep.root] = (inv @ (pos - parent_pos)[..., None])[..., 0]
+
+
+def parent_transform(rep: MotionRepresentation, g_rot: np.ndarray, g_pos: np.ndarray):
+    """Global rotation and position of the root's parent per frame (identity and zero at the top)."""
+    parent = int(rep.skeleton.parents[rep.root])
+    if parent < 0:
+        return np.broadcast_to(np.eye(3), g_rot[:, 0].shape).copy(), np.zeros_like(g_pos[:, 0])
+    return g_rot[:, parent], g_pos[:, parent]
+
+
+def pin_stance_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation,
+                    span: tuple[int, int] | None = None) -> Clip:
+    """Clip whose root moves so that the feet in contact (F, K bool, K = len(rep.feet)) do not slide.
+
+    `span` = (a, b): correct only the frames a+1 .. b-1 (frame a stays where it is, later frames
+    move with b-1)."""
+    g_rot, g_pos = clip.global_transforms()
+    feet = g_pos[:, rep.feet][..., PLANE]  # (F, K, 2)
+    step = np.diff(feet, axis=0)  # (F-1, K, 2)
+    speed = np.linalg.norm(step, axis=-1) * clip.fps  # (F-1, K)
+    held = contacts[1:] & contacts[:-1] & (speed < MAX_PIN_SPEED * rep.leg_length)  # (F-1, K)
+    if span is not None:
+        held[: span[0]] = False
+        held[max(span[1] - 1, span[0]) :] = False
+    count = held.sum(1, keepdims=True)  # (F-1, 1)
+    slide = (step * held[..., None]).sum(1) / np.maximum(count, 1)  # (F-1, 2)
+    offset = np.zeros((clip.num_frames, 3))
+    offset[1:, PLANE] = -np.cumsum(slide, axis=0)
+    # Only the slow part (drift) moves the root: frame-to-frame foot noise would become root jitter.
+    offset = smooth_time(offset, ROOT_SMOOTH)
+    offset -= offset[0 if span is None else span[0]]
+    p_rot, _ = parent_transform(rep, g_rot, g_pos)
+    trans = clip.translations.copy()
+    trans[:, rep.root] += (np.swapaxes(p_rot, -1, -2) @ offset[..., None])[..., 0]  # world shift in the parent's frame
+    return Clip(clip.skeleton, clip.rotations.copy(), trans, clip.fps, clip.name)
+
+
+def _rotation(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """(n, 3) unit axes, (n,) angles -> (n, 3, 3) rotations (Rodrigues)."""
+    x, y, z = axis[:, 0], axis[:, 1], axis[:, 2]
+    zero = np.zeros_like(x)
+    k = np.stack([np.stack([zero, -z, y], -1), np.stack([z, zero, -x], -1), np.stack([-y, x, zero], -1)], -2)
+    s, c = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
+    return np.eye(3) + s * k + (1 - c) * (k @ k)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return np.arccos(np.clip((_unit(u) * _unit(v)).sum(-1), -1.0, 1.0))
+
+
+def two_bone_ik(clip: Clip, hip: int, knee: int, ankle: int, frames: np.ndarray, target: np.ndarray) -> None:
+    """Turn `hip` and `knee` (in place) so that `ankle` reaches `target` (n, 3) at `frames` (n,), where
+    the leg can reach; the bend stays in the leg's current plane (after D. Holden's two-joint IK)."""
+    g_rot, g_pos = clip.global_transforms()
+    g_rot, g_pos = g_rot[frames], g_pos[frames]
+    a, b, c = g_pos[:, hip], g_pos[:, knee], g_pos[:, ankle]
+    lab, lcb = np.linalg.norm(b - a, axis=-1), np.linalg.norm(b - c, axis=-1)
+    lat = np.clip(np.linalg.norm(target - a, axis=-1), 1e-3, (lab + lcb) * 0.999)
+    ac_ab_0, ba_bc_0, ac_at_0 = _angle(c - a, b - a), _angle(a - b, c - b), _angle(c - a, target - a)
+    ac_ab_1 = np.arccos(np.clip((lcb**2 - lab**2 - lat**2) / (-2 * lab * lat), -1, 1))
+    ba_bc_1 = np.arccos(np.clip((lat**2 - lab**2 - lcb**2) / (-2 * lab * lcb), -1, 1))
+    axis0 = _unit(np.cross(c - a, b - a))  # normal of the leg's plane
+    axis1 = _unit(np.cross(c - a, target - a))
+    r0 = _rotation(axis0, ac_ab_1 - ac_ab_0)  # hip bend
+    r1 = _rotation(axis0, ba_bc_1 - ba_bc_0)  # knee bend
+    r2 = _rotation(axis1, ac_at_0)  # swing onto the target
+    hip_new = r2 @ r0 @ g_rot[:, hip]
+    knee_new = r2 @ r0 @ r1 @ g_rot[:, knee]
+    parent = int(clip.skeleton.parents[hip])
+    inv = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
+    clip.rotations[frames, hip] = matrix_to_quat(inv(g_rot[:, parent]) @ hip_new)
+    clip.rotations[frames, knee] = matrix_to_quat(inv(hip_new) @ knee_new)
+
+
+def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span: tuple[int, int] | None = None,
+               ease: int = 8) -> Clip:
+    """Clip whose ankles stay put during their predicted contacts (F, K bool), by two-bone leg IK.
+
+    Each contact run holds the ankle at its planar position in the run's middle frame; `ease`
+    frames either side blend from the generated motion into the pin and back. `span` = (a, b):
+    touch frames a+1 .. b-1 only."""
+    out = Clip(clip.skeleton, clip.rotations.copy(), clip.translations.copy(), clip.fps, clip.name)
+    parents = clip.skeleton.parents
+    num_f = clip.num_frames
+    lo, hi = (0, num_f) if span is None else (span[0] + 1, span[1])
+    for k, ankle in enumerate(rep.feet):
+        knee = int(parents[ankle])
+        hip = int(parents[knee]) if knee >= 0 else -1
+        if hip <= rep.root or "toe" in clip.skeleton.names[ankle].lower():
+            continue  # toes follow their ankle; a chain without hip and knee is not a leg
+        pos = out.global_positions()[:, ankle]  # (F, 3)
+        offset = np.zeros((num_f, 3))
+        weight = np.zeros(num_f)
+        for s0, e0 in _runs(contacts[:, k].astype(bool)):
+            d = np.zeros(3)
+            d[PLANE] = pos[(s0 + e0 - 1) // 2, PLANE]
+            for f in range(max(0, s0 - ease), min(num_f, e0 + ease)):
+                w = 1.0 if s0 <= f < e0 else 1.0 - (s0 - f if f < s0 else f - e0 + 1) / (ease + 1)
+                if w > weight[f]:
+                    weight[f] = w
+                    offset[f] = 0.0
+                    offset[f, PLANE] = d[PLANE] - pos[f, PLANE]
+        # Low-passed, so that pins start and end without kinks and per-frame noise is not pushed into the knee.
+        shift = smooth_time(weight[:, None] * offset, 1.0)  # (F, 3)
+        frames = np.nonzero(np.abs(shift).max(-1) > 1e-3)[0]
+        frames = frames[(frames >= lo) & (frames < hi)]
+        if len(frames):
+            two_bone_ik(out, hip, knee, ankle, frames, pos[frames] + shift[frames])
+    return out
+
+
+def _runs(flags: np.ndarray, gap: int = 2, shortest: int = 2) -> list[tuple[int, int]]:
+    """Runs [s, e) of True in (F,) flags, after closing gaps of up to `gap` frames and dropping runs
+    shorter than `shortest` (flicker of the predicted contacts would move the pin)."""
+    c = np.r_[False, flags, False]
+    starts, stops = np.nonzero(~c[:-1] & c[1:])[0], np.nonzero(c[:-1] & ~c[1:])[0]
+    runs: list[list[int]] = []
+    for s0, e0 in zip(starts, stops, strict=True):
+        if runs and s0 - runs[-1][1] <= gap:
+            runs[-1][1] = e0
+        else:
+            runs.append([s0, e0])
+    return [(s0, e0) for s0, e0 in runs if e0 - s0 >= shortest]
+
+
+def match_end(clip: Clip, rep: MotionRepresentation, start: int, end: int, gen_end: tuple[np.ndarray, float],
+              target: tuple[np.ndarray, float], parent_rot: np.ndarray, parent_pos: np.ndarray) -> Clip:
+    """Spread the root's placement error at frame `end` over the generated frames start+1 .. end-1 (in place).
+
+    `gen_end` is where the generated motion would put the root at `end` (position, heading),
+    `target` where the kept frame `end` has it. The generated frames' root is turned about the
+    vertical through the root at `start` by a growing share of the heading error, then shifted
+    by a growing share of the position error, so that the motion joins frame `end` without a jump.
+    """
+    g_rot, g_pos = clip.global_transforms()
+    root_rot, root_pos = g_rot[:, rep.root], g_pos[:, rep.root]
+    d_yaw = float(np.angle(np.exp(1j * (target[1] - gen_end[1]))))
+    pivot = root_pos[start]
+    d_pos = target[0] - (pivot + yaw_matrix(d_yaw) @ (gen_end[0] - pivot))
+    d_pos[UP] = 0.0  # heights are generated per frame, not integrated: nothing to spread
+    frames = np.arange(start + 1, end)
+    w = (frames - start) / (end - start)  # (n,)
+    turn = yaw_matrix(w * d_yaw)  # (n, 3, 3)
+    rot = turn @ root_rot[frames]
+    pos = pivot + (turn @ (root_pos[frames] - pivot)[..., None])[..., 0] + w[:, None] * d_pos
+    set_root_global(clip, rep, frames, rot, pos, parent_rot, parent_pos)
+    return clip
+
+
+def smooth_time(x: np.ndarray, sigma: float) -> np.ndarray:
+    """(F, D) features low-passed along time by a Gaussian of `sigma` frames (edges padded by repetition)."""
+    if sigma <= 0 or len(x) < 2:
+        return x
+    r = int(np.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    pad = np.pad(x, ((r, r), (0, 0)), mode="edge")  # (F + 2r, D)
+    return sum(k[i] * pad[i : i + len(x)] for i in range(2 * r + 1))

@@ -1,0 +1,64 @@
+"""Training configuration: a JSON file of `TrainConfig` fields (unknown keys are an error)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from ..errors import GenAnimError
+from ..models.diffusion import DenoiserConfig
+
+
+@dataclass
+class TrainConfig:
+    data: str = "bandai-namco"  # corpus source: folder of labelled BVH, archive, or 'bandai-namco'
+    model: dict = field(default_factory=dict)  # DenoiserConfig overrides (width, layers, heads, ff, dropout)
+    window: int = 120  # frames per training window (4 s at 30 fps); shorter segments are padded and masked
+    batch: int = 32  # windows per step, summed over all processes
+    steps: int = 4000
+    lr: float = 3e-4
+    warmup: int = 200
+    min_lr_frac: float = 0.1  # cosine decay to this fraction of lr
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    label_dropout: float = 0.1  # classifier-free guidance: p of dropping each label (and both)
+    p_unconstrained: float = 0.3  # fraction of windows trained without constraints
+    vel_weight: float = 1.0  # weight of the frame-to-frame velocity loss
+    ema: float = 0.998
+    augment: bool = True  # left/right mirroring with label swap
+    seed: int = 0
+    threads: int = 2  # torch CPU threads per process
+    val_every: int = 200
+    val_batches: int = 4
+    checkpoint_every: int = 200  # steps
+    checkpoint_seconds: float = 180.0  # also save when this much wall time passed since the last save
+    sample_steps: int = 10  # default DDIM steps of the exported model
+    guidance: float = 2.5  # default guidance scale of the exported model
+
+    def denoiser(self, dim: int, num_actions: int, num_styles: int) -> DenoiserConfig:
+        return DenoiserConfig(dim=dim, num_actions=num_actions, num_styles=num_styles, **self.model)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise GenAnimError(f"unknown training settings {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        model_names = {f.name for f in fields(DenoiserConfig)} - {"dim", "num_actions", "num_styles"}
+        bad = sorted(set(d.get("model", {})) - model_names)
+        if bad:
+            raise GenAnimError(f"unknown model settings {', '.join(bad)}; known: {', '.join(sorted(model_names))}")
+        return cls(**d)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        except OSError as e:
+            raise GenAnimError(f"{path}: cannot read training config ({e.strerror or e})") from None
+        except ValueError as e:
+            raise GenAnimError(f"{path}: not a JSON training config ({e})") from None

@@ -1,0 +1,116 @@
+"""Training batches for the motion diffusion model: encoded, normalised segments of a corpus split,
+random crops (padded and masked where a segment is shorter than the window), mirror augmentation
+with label swap, label dropout and random CondMDI-style constraint masks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.corpus import Corpus, FeatureStats
+from ..data.errors import DataError, LabelError
+from ..motion.augment import mirror
+from ..motion.representation import representation_for
+
+ROOT = slice(0, 4)  # root_vel, yaw_rate, root_height: the root trajectory in the representation
+
+
+class MotionSet:
+    """Normalised feature arrays of one split, with their label ids."""
+
+    def __init__(
+        self, corpus: Corpus, split: str, augment: bool, stats: FeatureStats | None = None, min_frames: int = 8
+    ):
+        rep = representation_for(corpus.skeleton)
+        voc = corpus.vocabulary
+        raw: list[np.ndarray] = []  # each (F, D) float64
+        actions, styles = [], []
+        for seg in corpus.segments(split):
+            if seg.num_frames < min_frames:
+                continue
+            info = corpus.clips[seg.clip]
+            clip = corpus.segment_clip(seg)
+            versions = [(clip, info.action)]
+            if augment:
+                try:
+                    versions.append((mirror(clip), voc.mirror_action(info.action)))
+                except LabelError:  # the mirrored action is not in this corpus: skip the mirror
+                    pass
+            for c, action in versions:
+                raw.append(rep.encode(c))
+                actions.append(voc.action_id(action))
+                styles.append(voc.style_id(info.style))
+        if not raw:
+            raise DataError(f"the {split} split has no segments of at least {min_frames} frames")
+        if stats is None:  # statistics of what the model sees, mirrors included
+            allf = np.concatenate(raw)
+            std = allf.std(0)
+            stats = FeatureStats(allf.mean(0).astype(np.float32), np.where(std < 1e-6, 1.0, std).astype(np.float32),
+                                 len(allf))
+        self.stats = stats
+        self.items = [stats.normalise(x).astype(np.float32) for x in raw]  # each (F, D), normalised
+        self.action = np.array(actions, np.int64)
+        self.style = np.array(styles, np.int64)
+        self.lengths = np.array([len(x) for x in self.items])
+        self.dim = self.items[0].shape[1]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def crops(self, rng: np.random.Generator, index: np.ndarray, length: int):
+        """Random crops of items `index`: x0 (B, L, D), valid (B, L) bool."""
+        x0 = np.zeros((len(index), length, self.dim), np.float32)
+        valid = np.zeros((len(index), length), bool)
+        for b, i in enumerate(index):
+            item = self.items[i]
+            start = rng.integers(0, max(len(item) - length, 0) + 1)
+            crop = item[start : start + length]
+            x0[b, : len(crop)] = crop
+            valid[b, : len(crop)] = True
+        return x0, valid
+
+    def sample(self, rng: np.random.Generator, batch: int, length: int):
+        """A batch of items drawn in proportion to their frame counts (every frame equally likely)."""
+        p = self.lengths / self.lengths.sum()
+        index = rng.choice(len(self), size=batch, p=p)
+        x0, valid = self.crops(rng, index, length)
+        return x0, valid, self.action[index].copy(), self.style[index].copy()
+
+
+def drop_labels(rng: np.random.Generator, action: np.ndarray, style: np.ndarray, p: float):
+    """Classifier-free guidance dropout: each label to -1 with probability p, both together with p as well."""
+    both = rng.random(len(action)) < p
+    action = np.where(both | (rng.random(len(action)) < p), -1, action)
+    style = np.where(both | (rng.random(len(style)) < p), -1, style)
+    return action, style
+
+
+def random_constraints(rng: np.random.Generator, valid: np.ndarray, dim: int, p_none: float = 0.3) -> np.ndarray:
+    """(B, L, D) 0/1 constraint masks, one kind per sample:
+
+    none (p_none); in-betweening: context frames at both ends or a prefix only (the overlap of
+    long clips generated window by window); sparse keyframes; the root trajectory on every frame,
+    sometimes with keyframes. Only valid frames are constrained.
+    """
+    num_b, num_l = valid.shape
+    mask = np.zeros((num_b, num_l, dim), np.float32)
+    for b in range(num_b):
+        n = int(valid[b].sum())
+        u = rng.random()
+        if u < p_none or n < 4:
+            continue
+        u = (u - p_none) / (1 - p_none)
+        if u < 0.45:  # context at the ends (in-betweening / prefix continuation)
+            head = rng.integers(1, max(2, min(30, n // 3)))
+            mask[b, :head] = 1
+            if rng.random() < 0.7:
+                tail = rng.integers(1, max(2, min(30, n // 3)))
+                mask[b, n - tail : n] = 1
+        elif u < 0.75:  # sparse keyframes
+            keys = rng.random(n) < rng.uniform(0.02, 0.15)
+            mask[b, :n][keys] = 1
+        else:  # root trajectory (and maybe keyframes)
+            mask[b, :n, ROOT] = 1
+            if rng.random() < 0.5:
+                keys = rng.random(n) < 0.05
+                mask[b, :n][keys] = 1
+    return mask

@@ -1,0 +1,141 @@
+"""Motion diffusion model and sampler: shapes, constraints, seeds, windows, foot cleanup."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from conftest import SAMPLES
+
+from core.models.cleanup import pin_stance_feet, plant_feet, smooth_time, two_bone_ik
+from core.models.diffusion import Denoiser, DenoiserConfig, Diffusion, blend_weights, window_starts
+from core.motion.clip import load_clip
+from core.motion.representation import representation_for
+
+
+def tiny(**kw) -> Diffusion:
+    torch.manual_seed(0)
+    cfg = DenoiserConfig(dim=12, num_actions=3, num_styles=2, width=32, layers=1, heads=2, ff=64, timesteps=50, **kw)
+    model = Denoiser(cfg).eval()
+    torch.nn.init.normal_(model.refine.weight, std=0.05)  # so the border convolution takes part
+    return Diffusion(model)
+
+
+def labels(b: int, a: int = 0, s: int = 1):
+    return torch.full((b,), a), torch.full((b,), s)
+
+
+def test_denoiser_shapes_any_length_and_padding():
+    diff = tiny()
+    for n in (1, 5, 40, 121):
+        x = torch.randn(2, n, 12)
+        out = diff.model(x, torch.tensor([3, 7]), *labels(2), x, torch.zeros_like(x))
+        assert out.shape == (2, n, 12)
+    # padded frames do not change the valid frames' result
+    x = torch.randn(1, 16, 12)
+    valid = torch.zeros(1, 16, dtype=torch.bool)
+    valid[:, :8] = True
+    a = diff.model(x, torch.tensor([3]), *labels(1), x, torch.zeros_like(x), valid)[:, :8]
+    x2 = x.clone()
+    x2[:, 8:] = 100.0
+    b = diff.model(x2, torch.tensor([3]), *labels(1), x2, torch.zeros_like(x2), valid)[:, :8]
+    torch.testing.assert_close(a, b)
+
+
+def test_constraints_hold_exactly_and_steps_and_seeds():
+    diff = tiny()
+    shape = (2, 50, 12)
+    known = torch.randn(shape)
+    mask = torch.zeros(shape)
+    mask[:, :10] = 1  # context frames
+    mask[:, 30, :4] = 1  # a root-trajectory entry
+    gen = lambda s: torch.Generator().manual_seed(s)  # noqa: E731
+    out = diff.sample(shape, *labels(2), known, mask, steps=5, guidance=2.0, generator=gen(0), window=24, overlap=6)
+    assert torch.equal(out[mask > 0], known[mask > 0])
+    assert not torch.equal(out[mask == 0], known[mask == 0])
+    again = diff.sample(shape, *labels(2), known, mask, steps=5, guidance=2.0, generator=gen(0), window=24, overlap=6)
+    assert torch.equal(out, again)
+    other = diff.sample(shape, *labels(2), known, mask, steps=5, guidance=2.0, generator=gen(1), window=24, overlap=6)
+    assert not torch.allclose(out, other)
+    ddpm = diff.sample(shape, *labels(2), known, mask, guidance=2.0, generator=gen(0), ddpm=True, window=24, overlap=6)
+    assert torch.isfinite(ddpm).all() and torch.equal(ddpm[mask > 0], known[mask > 0])
+    calls = []
+    diff.sample(shape, *labels(2), steps=7, callback=lambda i, n: calls.append((i, n)))
+    assert calls[-1] == (7, 7) and len(calls) == 7
+
+
+def test_guidance_and_null_labels_change_the_result():
+    diff = tiny()
+    torch.nn.init.normal_(diff.model.action.weight, std=1.0)
+    shape = (1, 20, 12)
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    cond = diff.sample(shape, *labels(1), steps=3, guidance=1.0, generator=g())
+    guided = diff.sample(shape, *labels(1), steps=3, guidance=3.0, generator=g())
+    none = diff.sample(shape, *labels(1, -1, -1), steps=3, guidance=3.0, generator=g())
+    assert not torch.allclose(cond, guided) and not torch.allclose(cond, none)
+
+
+def test_windows_cover_and_blend():
+    assert window_starts(100, 120, 30) == [0]
+    for n in (121, 240, 601):
+        s = window_starts(n, 120, 30)
+        assert s[0] == 0 and s[-1] == n - 120
+        assert all(b - a <= 90 for a, b in zip(s, s[1:], strict=False))
+    w = blend_weights(120, 30)
+    assert w.min() > 0 and w.max() == 1 and w[0] < w[29] <= w[30]
+
+
+def contact_slide(clip, contacts, rep, ankles_only: bool = False) -> float:
+    """Mean horizontal speed (cm/s) of the foot joints (or the ankles) over frames where they are in contact."""
+    k = [i for i, j in enumerate(rep.feet) if not ankles_only or "Foot" in clip.skeleton.names[j]]
+    feet = clip.global_positions()[:, [rep.feet[i] for i in k]][..., [0, 2]]  # (F, K, 2)
+    speed = np.linalg.norm(np.diff(feet, axis=0), axis=-1) * clip.fps  # (F-1, K)
+    held = contacts[1:, k] & contacts[:-1, k]
+    return float(speed[held].mean())
+
+
+def test_pin_stance_feet_removes_slide():
+    clip = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    rep = representation_for(clip.skeleton)
+    contacts = rep.encode(clip)[:, rep.layout.contacts] > 0.5
+    slid = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    slid.translations[:, rep.root, 0] += np.arange(clip.num_frames) * 1.5  # 45 cm/s of skate
+    before = contact_slide(slid, contacts, rep)
+    after = contact_slide(pin_stance_feet(slid, contacts, rep), contacts, rep)
+    assert before > 40 and after < 0.5 * before
+    fixed = pin_stance_feet(slid, contacts, rep)
+    assert np.array_equal(fixed.rotations, slid.rotations)  # only the root's placement moves
+
+
+def test_two_bone_ik_reaches_targets_and_plant_feet_reduces_skating():
+    clip = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    rep = representation_for(clip.skeleton)
+    hip, knee, ankle = (clip.skeleton.index(n) for n in ("UpperLeg_L", "LowerLeg_L", "Foot_L"))
+    before = clip.global_positions()
+    frames = np.arange(10, 20)
+    target = before[frames, ankle] + np.array([3.0, 2.0, -4.0])
+    two_bone_ik(clip, hip, knee, ankle, frames, target)
+    after = clip.global_positions()
+    np.testing.assert_allclose(after[frames, ankle], target, atol=1e-6)
+    np.testing.assert_array_equal(after[:, :hip], before[:, :hip])  # joints above the leg stay
+    # a skating leg (the hip swinging slowly about its real motion), with the true contacts: IK plants it
+    # beyond what the root shift can
+    noisy = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    contacts = rep.encode(noisy)[:, rep.layout.contacts] > 0.5
+    swing = 0.1 * np.sin(np.arange(noisy.num_frames) / 3.0)  # (F,) ~0.5 Hz, +-11 degrees
+    q = noisy.rotations[:, hip] + swing[:, None] * np.array([0.0, 0.0, 1.0, 0.0])
+    noisy.rotations[:, hip] = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    pinned = pin_stance_feet(noisy, contacts, rep)
+    planted = plant_feet(pinned, contacts, rep)
+    # the ankles are what the IK plants (toes follow them)
+    assert contact_slide(planted, contacts, rep, True) < 0.6 * contact_slide(pinned, contacts, rep, True)
+    kept = plant_feet(pinned, contacts, rep, span=(30, 60))
+    outside = np.r_[0:31, 60 : noisy.num_frames]
+    np.testing.assert_array_equal(kept.rotations[outside], pinned.rotations[outside])
+
+
+def test_smooth_time_keeps_slow_motion_and_removes_frame_noise():
+    ramp = np.linspace(0, 10, 50)[:, None] * np.ones((1, 3))
+    np.testing.assert_allclose(smooth_time(ramp, 1.0)[5:-5], ramp[5:-5], atol=1e-9)
+    noise = np.random.default_rng(0).normal(size=(200, 3))
+    assert np.diff(smooth_time(noise, 1.0), axis=0).std() < 0.3 * np.diff(noise, axis=0).std()
+    assert smooth_time(noise, 0) is noise

@@ -1,0 +1,142 @@
+"""The generator contract (core.generation) and the generate / inbetween commands, on a tiny trained model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, SAMPLES
+
+from core.errors import GenAnimError
+from core.generation import Cancelled, load_generator
+from core.motion.clip import load_clip
+from core.training.config import TrainConfig
+from core.training.train import export_weights, train
+
+TINY = {
+    "data": str(SAMPLES), "model": {"width": 32, "layers": 1, "heads": 2, "ff": 64, "dropout": 0.0},
+    "window": 40, "batch": 4, "steps": 3, "warmup": 1, "val_every": 3, "val_batches": 1, "threads": 1,
+    "sample_steps": 4,
+}
+WALK = SAMPLES / "dataset-2_walk_normal_001.bvh"
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("run")
+    train(TrainConfig.from_dict(TINY), run, progress=False)
+    export_weights(run / "checkpoint.pt", run / "tiny.safetensors")
+    return run / "tiny.safetensors"
+
+
+def test_export_writes_weights_and_card(weights, tmp_path):
+    from core.cli import main
+
+    run = weights.parent
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(TINY))
+    out = tmp_path / "w" / "diffusion.safetensors"
+    assert main(["export", str(run), "--config", str(cfg), "--out", str(out)]) == 0
+    card = out.with_suffix(".md").read_text()
+    assert f"--config {cfg} --out {run}" in card and "| parameters |" in card and "fp16 weights vs fp32" in card
+    assert "CC BY-NC 4.0" in card and "Not yet measured" in card
+    assert load_generator(str(out), "cpu").generate("walk", None, 1.0)[0].num_frames == 30
+    cfg.write_text(json.dumps({**TINY, "lr": 0.5}))
+    assert main(["export", str(run), "--config", str(cfg), "--out", str(out)]) == 2
+
+
+@pytest.fixture(scope="module")
+def gen(weights):
+    return load_generator(str(weights), device="cpu")
+
+
+def test_contract_fields(gen):
+    assert "walk" in gen.actions and "normal" in gen.styles
+    assert gen.fps == pytest.approx(30.0, abs=1e-3) and gen.skeleton.num_joints == 22 and gen.name == "tiny"
+
+
+def test_generate_honours_seeds_and_lengths(gen):
+    a = gen.generate("walk", "normal", seconds=2, count=2, seed=5)
+    b = gen.generate("walk", "normal", seconds=2, count=2, seed=5)
+    assert [c.name for c in a] == ["walk_normal_seed5", "walk_normal_seed6"]
+    assert all(c.num_frames == 60 and c.skeleton is gen.skeleton for c in a)
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x.rotations, y.rotations) and np.array_equal(x.translations, y.translations)
+    assert not np.allclose(a[0].rotations, a[1].rotations)
+    alone = gen.generate("walk", "normal", seconds=2, count=1, seed=6)[0]  # sample i is seed + i on its own
+    np.testing.assert_allclose(alone.rotations, a[1].rotations, atol=1e-4)
+    long = gen.generate(None, None, seconds=5, seed=0)[0]  # longer than the 40-frame window: blended windows
+    assert long.num_frames == 150 and np.isfinite(long.global_positions()).all()
+
+
+def test_unknown_labels_list_the_known_ones(gen):
+    with pytest.raises(GenAnimError, match="unknown action 'moonwalk'; known actions: .*walk"):
+        gen.generate("moonwalk", None, seconds=1)
+    with pytest.raises(GenAnimError, match="unknown style 'sleepy'; known styles: .*normal"):
+        gen.generate(None, "sleepy", seconds=1)
+    with pytest.raises(GenAnimError, match="length"):
+        gen.generate("walk", None, seconds=0)
+
+
+def test_progress_and_cancel(gen):
+    seen = []
+    gen.generate("walk", None, seconds=1, progress=lambda f: seen.append(f) is None)
+    assert seen[0] == 0.0 and seen[-1] == 1.0
+    with pytest.raises(Cancelled):
+        gen.generate("walk", None, seconds=1, progress=lambda f: f < 0.5)
+
+
+def test_inbetween_keeps_frames_outside_the_gap(gen):
+    clip = load_clip(WALK)
+    out = gen.inbetween(clip, 20, 50, "walk", "normal", seed=3)
+    keep = np.r_[0:21, 50 : clip.num_frames]
+    assert np.array_equal(out.rotations[keep], clip.rotations[keep])
+    assert np.array_equal(out.translations[keep], clip.translations[keep])
+    assert not np.allclose(out.rotations[21:50], clip.rotations[21:50])
+    root = gen.rep.root
+    pos = out.global_positions()[:, root]
+    # the root joins the kept frames: the last generated step is no larger than a generous walking step
+    assert np.linalg.norm(pos[50] - pos[49]) < 20.0 and np.linalg.norm(pos[21] - pos[20]) < 20.0
+    again = gen.inbetween(clip, 20, 50, "walk", "normal", seed=3)
+    assert np.array_equal(again.rotations, out.rotations)
+    with pytest.raises(GenAnimError, match="gap"):
+        gen.inbetween(clip, 50, 20)
+
+
+def test_missing_weights_name_the_file(tmp_path):
+    with pytest.raises(GenAnimError, match=r"diffusion\.safetensors: weights not found"):
+        load_generator("diffusion", "cpu", weights_dir=tmp_path)
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a weights file")
+    with pytest.raises(GenAnimError, match="not a GenAnim weights file"):
+        load_generator(str(bad), "cpu")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.slow
+def test_generate_and_inbetween_commands(weights, tmp_path):
+    out = tmp_path / "gen"
+    r = _cli("generate", "--model", str(weights), "--action", "walk", "--style", "normal", "--seconds", "2",
+             "--count", "2", "--seed", "0", "--out", str(out), "--device", "cpu", "--steps", "3")
+    assert r.returncode == 0, r.stderr
+    side = json.loads((out / "walk_normal_seed1.json").read_text())
+    assert side["seed"] == 1 and side["action"] == "walk" and side["settings"]["steps"] == 3
+    assert load_clip(out / "walk_normal_seed0.bvh").num_frames == 60
+    r = _cli("generate", "--model", str(weights), "--action", "walk", "--style", "normal", "--out", str(out))
+    assert r.returncode == 2 and "would overwrite" in r.stderr
+    r = _cli("generate", "--model", str(weights), "--action", "fly", "--out", str(tmp_path / "x"))
+    assert r.returncode == 2 and "known actions:" in r.stderr and "Traceback" not in r.stderr
+    dst = tmp_path / "filled.bvh"
+    r = _cli("inbetween", str(WALK), "--from", "20", "--to", "50", "--out", str(dst), "--model", str(weights))
+    assert r.returncode == 0, r.stderr
+    src, filled = load_clip(WALK), load_clip(dst)
+    # BVH text keeps 6 decimals: the kept frames match the input file to its printed precision
+    np.testing.assert_allclose(filled.global_positions()[:21], src.global_positions()[:21], atol=1e-3)

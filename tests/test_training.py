@@ -1,0 +1,142 @@
+"""Training of the motion diffusion model: determinism, resume after a kill, data-parallel replicas."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import REPO, SAMPLES
+
+from core.errors import GenAnimError
+from core.training.config import TrainConfig
+from core.training.train import CHECKPOINT, load_checkpoint, train
+
+TINY = {
+    "data": str(SAMPLES),
+    "model": {"width": 32, "layers": 1, "heads": 2, "ff": 64, "dropout": 0.1},
+    "window": 40, "batch": 4, "steps": 6, "warmup": 2, "val_every": 3, "val_batches": 1,
+    "checkpoint_every": 2, "threads": 1,
+}
+
+
+def tiny(**kw) -> TrainConfig:
+    return TrainConfig.from_dict({**TINY, **kw})
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    ck = load_checkpoint(run / CHECKPOINT)
+    return {**{f"m.{k}": v for k, v in ck["model"].items()}, **{f"e.{k}": v for k, v in ck["ema"].items()}}
+
+
+def assert_same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+def test_train_summary_and_seeds(tmp_path):
+    s = train(tiny(), tmp_path / "a", progress=False)
+    assert s["steps"] == 6 and s["val_loss"] is not None and s["parameters"] > 0
+    assert json.loads((tmp_path / "a" / "summary.json").read_text())["steps"] == 6
+    train(tiny(), tmp_path / "b", progress=False)
+    assert_same(weights(tmp_path / "a"), weights(tmp_path / "b"))  # same seed: same weights
+    train(tiny(seed=1), tmp_path / "c", progress=False)
+    assert not torch.equal(weights(tmp_path / "a")["m.out.weight"], weights(tmp_path / "c")["m.out.weight"])
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    train(tiny(), tmp_path / "full", progress=False)
+    train(tiny(), tmp_path / "part", progress=False, stop_after=3)
+    assert load_checkpoint(tmp_path / "part" / CHECKPOINT)["step"] == 3
+    train(tiny(), tmp_path / "part", resume=True, progress=False)
+    assert_same(weights(tmp_path / "full"), weights(tmp_path / "part"))
+
+
+def test_resume_refuses_other_settings_and_fresh_run_refuses_overwrite(tmp_path):
+    train(tiny(steps=2), tmp_path / "r", progress=False)
+    with pytest.raises(GenAnimError, match="other settings"):
+        train(tiny(lr=1e-3), tmp_path / "r", resume=True, progress=False)
+    with pytest.raises(GenAnimError, match="--resume"):
+        train(tiny(), tmp_path / "r", progress=False)
+    with pytest.raises(GenAnimError, match="no checkpoint"):
+        train(tiny(), tmp_path / "none", resume=True, progress=False)
+
+
+def test_config_rejects_unknown_keys():
+    with pytest.raises(GenAnimError, match="unknown training settings"):
+        TrainConfig.from_dict({"stepz": 3})
+    with pytest.raises(GenAnimError, match="unknown model settings"):
+        TrainConfig.from_dict({"model": {"depth": 3}})
+
+
+def _cli(args: list[str], **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "core", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kw)
+
+
+@pytest.mark.slow
+def test_resume_after_kill(tmp_path):
+    """The training command, killed (SIGKILL) after its first checkpoint, resumes to the same weights."""
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({**TINY, "steps": 40, "checkpoint_every": 1}))
+    ref = _cli(["train", "--config", str(cfg), "--out", str(tmp_path / "ref")])
+    assert ref.wait(timeout=120) == 0, ref.stderr.read()
+    run = tmp_path / "killed"
+    p = _cli(["train", "--config", str(cfg), "--out", str(run)])
+    deadline = time.time() + 60
+    while not (run / CHECKPOINT).exists() and time.time() < deadline:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    step = load_checkpoint(run / CHECKPOINT)["step"]
+    assert step < 40, "the run finished before it could be killed"
+    r = _cli(["train", "--config", str(cfg), "--out", str(run), "--resume"])
+    out, err = r.communicate(timeout=120)
+    assert r.returncode == 0, err
+    assert f"resuming at step {step}" in err
+    assert_same(weights(tmp_path / "ref"), weights(run))
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_hold_identical_weights(tmp_path):
+    """torchrun --nproc_per_node=2 (gloo on CPU): both replicas end with the same weights."""
+    worker = tmp_path / "worker.py"
+    worker.write_text(
+        "import json, os, sys\n"
+        "from core.training.config import TrainConfig\n"
+        "from core.training.train import train\n"
+        "s = train(TrainConfig.from_dict(json.loads(sys.argv[1])), sys.argv[2], progress=False, device='cpu')\n"
+        "open(os.path.join(sys.argv[3], 'rank' + os.environ['RANK'] + '.json'), 'w').write(json.dumps(s))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533"]
+    r = subprocess.run([*torchrun, str(worker), json.dumps({**TINY, "steps": 4}), str(tmp_path / "run"), str(tmp_path)],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    s0, s1 = (json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1))
+    assert s0["processes"] == 2 and s0["steps"] == 4
+    assert s0["weights_digest"] == s1["weights_digest"]
+    # and the replicas moved away from the initial weights
+    init = train(tiny(steps=4), tmp_path / "single", progress=False, stop_after=0)
+    assert init["weights_digest"] != s0["weights_digest"]
+
+
+def test_train_command_reports_bad_input_plainly(tmp_path, capsys):
+    from core.cli import main
+
+    assert main(["train", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")]) == 2
+    assert "nowhere: no such file or folder" in capsys.readouterr().err
+    assert main(["train", "--model", "gan9000", "--out", str(tmp_path / "run")]) == 2
+    assert "trainable models: diffusion" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"stepz": 1}')
+    assert main(["train", "--config", str(bad), "--out", str(tmp_path / "run")]) == 2
+    assert "unknown training settings stepz" in capsys.readouterr().err
