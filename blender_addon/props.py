@@ -42,7 +42,7 @@ class GenAnimSettings(bpy.types.PropertyGroup):
     variations: IntProperty(name="Variations", default=1, min=1, max=32,
                             description="How many different clips to generate (one new action each)")
     seed: IntProperty(name="Seed", default=0, min=0, description="Seed of the first variation (+1 per variation)")
-    guidance: FloatProperty(name="Guidance", default=2.5, min=0.0, max=20.0,
+    guidance: FloatProperty(name="Guidance", default=1.5, min=0.0, max=20.0,
                             description="How strongly the labels steer the motion (classifier-free guidance)")
     steps: IntProperty(name="Steps", default=0, min=0, max=1000,
                        description="Sampling steps (0: the model's default)")

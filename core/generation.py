@@ -85,6 +85,7 @@ class Generator:
         self.fps: float = float(meta["fps"])
         self.window = int(meta["window"])
         self.default_steps = int(meta["sample_steps"])
+        self.default_guidance = float(meta["guidance"])
         self.smooth = SMOOTH_FRAMES
         self.rep = representation_for(self.skeleton)
         model = Denoiser(DenoiserConfig(**meta["denoiser"]))
@@ -112,7 +113,7 @@ class Generator:
 
     # --- sampling --------------------------------------------------------------
 
-    def _sample(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float, steps: int | None,
+    def _sample(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None, steps: int | None,
                 known: np.ndarray | None, mask: np.ndarray | None, progress, ddpm: bool = False) -> np.ndarray:
         """(n, frames, D) raw (denormalised) features; constrained entries are `known` exactly."""
         import torch
@@ -139,7 +140,8 @@ class Generator:
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
             x = self.diffusion.sample(
                 (n, frames, dim), torch.full((n,), a, device=dev), torch.full((n,), s, device=dev), kn, mk,
-                steps=steps or self.default_steps, guidance=guidance, noise=noise.to(dev), window=self.window,
+                steps=steps or self.default_steps, guidance=self.default_guidance if guidance is None else guidance,
+                noise=noise.to(dev), window=self.window,
                 overlap=self.window // 4, callback=callback, ddpm=ddpm,
                 generator=torch.Generator().manual_seed(int(seeds[0])),  # DDPM's per-step noise
             )
@@ -166,7 +168,7 @@ class Generator:
         seconds: float,
         count: int = 1,
         seed: int = 0,
-        guidance: float = 2.5,
+        guidance: float | None = None,
         steps: int | None = None,
         progress: Callable[[float], bool] | None = None,
         ddpm: bool = False,
@@ -195,7 +197,7 @@ class Generator:
         seed: int = 0,
         steps: int | None = None,
         progress: Callable[[float], bool] | None = None,
-        guidance: float = 2.5,
+        guidance: float | None = None,
     ) -> Clip:
         """Copy of `clip` with frames start+1 .. end-1 generated; frames up to `start` and from `end` are
         kept exactly. The model sees up to CONTEXT kept frames on each side."""
@@ -278,7 +280,8 @@ def _progress_bar(desc: str):
 
 
 def _settings(args: argparse.Namespace, gen: Generator) -> dict:
-    return {"steps": args.steps or gen.default_steps, "guidance": args.guidance, "device": str(gen.device),
+    guidance = gen.default_guidance if args.guidance is None else args.guidance
+    return {"steps": args.steps or gen.default_steps, "guidance": guidance, "device": str(gen.device),
             "sampler": "ddim", "fps": gen.fps}
 
 
@@ -350,7 +353,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="diffusion", help="shipped weights name in weights/ or a .safetensors path")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--steps", type=int, help="sampler steps (default: the model's few-step DDIM setting)")
-    p.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance scale (1 = none)")
+    p.add_argument("--guidance", type=float, help="classifier-free guidance scale (1 = none; default: the model's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--action", help="action label (default: any)")
     p.add_argument("--style", help="style label (default: any)")

@@ -47,7 +47,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=1, help="clips to generate (default 1)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each clip (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first clip (default 0)")
-    parser.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance (default 2.5)")
+    parser.add_argument("--guidance", type=float, default=None, help="classifier-free guidance (default: the model's)")
     parser.add_argument("--steps", type=int, default=None, help="sampling steps (default: the model's)")
     parser.add_argument("--model", default="diffusion", help="shipped weights name or .safetensors path")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))

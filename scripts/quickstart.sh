@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set everything up, then run the main job on what the repository ships:
-# load a real clip, print its summary, write it back as BVH, render a preview with real Blender.
+# Set everything up, then run the main job on what the repository ships: read a real clip
+# (summary, written back as BVH), generate a clip with the shipped diffusion model, and render
+# contact sheets of both with real Blender.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,3 +11,6 @@ OUT=out/quickstart
 mkdir -p "$OUT"
 .venv/bin/python -m core inspect "$CLIP" --out "$OUT/clip.bvh"
 .venv/bin/python scripts/render_preview.py "$OUT/clip.bvh" "$OUT/preview.png"
+.venv/bin/python -m core generate --action walk --style normal --seconds 6 --count 1 --seed 0 \
+    --out "$OUT/generated" --overwrite
+.venv/bin/python scripts/render_preview.py "$OUT/generated/walk_normal_seed0.bvh" "$OUT/generated.png"

@@ -42,7 +42,7 @@ def test_export_writes_weights_and_card(weights, tmp_path):
     out = tmp_path / "w" / "diffusion.safetensors"
     assert main(["export", str(run), "--config", str(cfg), "--out", str(out)]) == 0
     card = out.with_suffix(".md").read_text()
-    assert f"--config {cfg} --out {run}" in card and "| parameters |" in card and "fp16 weights vs fp32" in card
+    assert f"--config {cfg} --out {run}" in card and "| parameters |" in card and "fp16 weights instead of fp32" in card
     assert "CC BY-NC 4.0" in card and "Not yet measured" in card
     assert load_generator(str(out), "cpu").generate("walk", None, 1.0)[0].num_frames == 30
     cfg.write_text(json.dumps({**TINY, "lr": 0.5}))

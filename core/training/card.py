@@ -16,9 +16,9 @@ EVALUATION_PLACEHOLDER = """## Evaluation
 
 Not yet measured. The numbers of this section come from the evaluation suite only (issue 3), e.g.:
 
-    python -m core evaluate clips DIR --report REPORT_DIR    # DIR: clips written by `python -m core generate`
-    python -m core evaluate inbetween --candidate \
-        'python -m core inbetween {input} --from {from} --to {to} --out {output}'
+    python -m core generate --like val --out DIR --threads 1    # one clip per validation segment
+    python -m core evaluate clips DIR --report REPORT_DIR
+    python -m core evaluate inbetween --model diffusion --report REPORT_DIR
 """
 
 
@@ -42,7 +42,7 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
     dtype = {v.dtype for k, v in checkpoint["ema"].items() if v.is_floating_point()}
     config = config_path or "CONFIG.json"
     command = f"python -m core train --model diffusion --config {config} --out {run}"
-    export = f"python -m core export {run} --config {config} --out {weights}"
+    export = f"python -m core export {run} --config {config} --out {weights}" + ("" if meta["fp16"] else " --fp32")
     facts = [
         ("file", f"`{weights.name}` ({size / 2**20:.1f} MiB, safetensors, "
                  f"{'fp16' if meta.get('fp16') else 'fp32'} weights; trained in {', '.join(map(str, dtype))})"),
@@ -51,7 +51,7 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
                          f"MLP {den['ff']}, one condition token (time + action + style), constraint values "
                          "and mask as input channels, zero-initialised temporal convolution after unpatching"),
         ("parameters", f"{params:,}"),
-        *([("fp16", fp16_note)] if fp16_note else []),
+        *([("precision", fp16_note)] if fp16_note else []),
         ("diffusion", f"cosine schedule, T = {den['timesteps']}; default sampler DDIM, {cfg['sample_steps']} steps, "
                       f"classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, longer "
                       "clips by windows overlapping a quarter, blended at every step"),

@@ -29,7 +29,8 @@ from .data import MotionSet, drop_labels, random_constraints
 
 CHECKPOINT = "checkpoint.pt"
 # Settings a resumed run may change (they do not alter what a step computes).
-MAY_CHANGE = {"steps", "threads", "val_every", "val_batches", "checkpoint_every", "checkpoint_seconds"}
+MAY_CHANGE = {"steps", "threads", "val_every", "val_batches", "checkpoint_every", "checkpoint_seconds", "sample_steps",
+              "guidance"}
 
 
 def _lr(cfg: TrainConfig, step: int) -> float:
@@ -82,9 +83,11 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def export_weights(checkpoint: str | Path, out: str | Path, fp16: bool = True) -> dict:
-    """Write the EMA weights of a checkpoint as a .safetensors file with everything needed to sample."""
+def export_weights(checkpoint: str | Path, out: str | Path, fp16: bool = True, sampling: dict | None = None) -> dict:
+    """Write the EMA weights of a checkpoint as a .safetensors file with everything needed to sample;
+    `sampling` may override the config's sample_steps and guidance (they do not affect training)."""
     ck = load_checkpoint(checkpoint)
+    ck["config"].update(sampling or {})
     tensors = {f"model.{k}": (v.half() if fp16 and v.is_floating_point() else v) for k, v in ck["ema"].items()}
     tensors["stats.mean"], tensors["stats.std"] = ck["stats_mean"], ck["stats_std"]
     meta = {
