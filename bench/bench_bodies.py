@@ -15,7 +15,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,20 +22,13 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from timing import median_seconds  # noqa: E402  (bench/ is the script folder)
+
 from core.bodies.character import CharacterGenerator  # noqa: E402
 from core.bodies.conditions import Condition, encode  # noqa: E402
 
 _LOAD = ("import time; t = time.perf_counter(); from core.bodies.character import CharacterGenerator; "
          "CharacterGenerator.load(); print(time.perf_counter() - t)")
-
-
-def _median(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,15 +40,15 @@ def main(argv: list[str] | None = None) -> int:
     gen = CharacterGenerator.load()
     cond = Condition.make(sex="female", age=40, stature=165, build="heavy")
     rng = np.random.default_rng(0)
-    one = _median(lambda: gen.generate(cond, 1, seed=int(rng.integers(1 << 30))), args.repeats)
+    one = median_seconds(lambda: gen.generate(cond, 1, seed=int(rng.integers(1 << 30))), args.repeats)
     sex, vals = gen.measurements(cond, 1, rng)
     c, m = encode(cond, 1)
-    sample = _median(lambda: gen.sampler.sample(sex, c, m, rng), args.repeats)
+    sample = median_seconds(lambda: gen.sampler.sample(sex, c, m, rng), args.repeats)
     theta = gen.predictor(sex, vals)
-    predict = _median(lambda: gen.predictor(sex, vals), args.repeats)
-    shape = _median(lambda: gen.body.mesh(theta[0]), args.repeats)
+    predict = median_seconds(lambda: gen.predictor(sex, vals), args.repeats)
+    shape = median_seconds(lambda: gen.body.mesh(theta[0]), args.repeats)
     mesh = gen.body.mesh(theta[0])
-    measure = _median(lambda: gen.body.measure(mesh.vertices, mesh.joints), args.repeats)
+    measure = median_seconds(lambda: gen.body.measure(mesh.vertices, mesh.joints), args.repeats)
     rows = [("load (fresh process)", statistics.median(loads), 1.0),
             ("one character", one, 0.1),
             ("  sample measurements", sample, None), ("  predict shape", predict, None),

@@ -22,18 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from timing import median_seconds  # noqa: E402  (bench/ is the script folder)
+
 from core.data.corpus import load_corpus  # noqa: E402
 from core.motion.kinematics import forward_kinematics  # noqa: E402
 from core.motion.rotations import quat_to_matrix  # noqa: E402
-
-
-def _median_time(fn, repeats: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         note = f"{len(corpus)} clips, {corpus.num_frames} frames, {corpus.num_frames / cold:,.0f} frames/s"
         note += f", {os.cpu_count()} CPUs, n={args.cold_repeats}"
         rows.append(("cold load (extract + parse)", f"{cold:.2f} s", note))
-        warm, corpus = _median_time(lambda: load_corpus("bandai-namco", cache=cache), args.repeats)
+        warm = median_seconds(lambda: load_corpus("bandai-namco", cache=cache), args.repeats)
+        corpus = load_corpus("bandai-namco", cache=cache)
         note = f"index + memory-mapped arrays, n={args.repeats}"
         rows.append(("warm load (packed cache)", f"{warm * 1e3:.1f} ms", note))
-        touch, _ = _median_time(lambda: [corpus.clip(i) for i in range(len(corpus))], args.repeats)
+        touch = median_seconds(lambda: [corpus.clip(i) for i in range(len(corpus))], args.repeats)
         rows.append(("all clips as Clip (warm)", f"{touch:.2f} s", f"float64 copies of every clip, n={args.repeats}"))
 
         win = corpus.windows("train", args.length, args.length)
@@ -68,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         trans = win.translations[:n]
         frames = n * args.length
         parents = corpus.skeleton.parents.tolist()
-        t_np, _ = _median_time(lambda: forward_kinematics(parents, rot, trans), args.repeats)
+        t_np = median_seconds(lambda: forward_kinematics(parents, rot, trans), args.repeats)
         rows.append(("FK numpy float32", f"{frames / t_np:,.0f} frames/s", f"batch {n}x{args.length} frames, "
                      f"{t_np * 1e3:.1f} ms, n={args.repeats}"))
         try:
@@ -76,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
             rot_t, trans_t = torch.from_numpy(rot), torch.from_numpy(trans)
             forward_kinematics(parents, rot_t, trans_t)  # warm-up
-            t_t, _ = _median_time(lambda: forward_kinematics(parents, rot_t, trans_t), args.repeats)
+            t_t = median_seconds(lambda: forward_kinematics(parents, rot_t, trans_t), args.repeats)
             rows.append(("FK torch float32 (CPU)", f"{frames / t_t:,.0f} frames/s", f"batch {n}x{args.length} frames, "
                          f"{t_t * 1e3:.1f} ms, {torch.get_num_threads()} threads, n={args.repeats}"))
         except ImportError:

@@ -12,25 +12,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from timing import median_seconds  # noqa: E402  (bench/ is the script folder)
+
 from core.generation import load_generator  # noqa: E402
-
-
-def _median(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     run = lambda **kw: gen.generate("walk", "normal", args.seconds, seed=0, **kw)  # noqa: E731
     run()  # warm-up (allocator, first-call overheads)
     steps = gen.default_steps
-    fast = _median(run, args.repeats)
-    slow = _median(lambda: run(ddpm=True), args.ddpm_repeats)
+    fast = median_seconds(run, args.repeats)
+    slow = median_seconds(lambda: run(ddpm=True), args.ddpm_repeats)
     host = f"{os.cpu_count()} CPUs, {args.threads} torch thread(s), load {os.getloadavg()[0]:.1f}"
     rows = [
         (f"CPU, default sampler (DDIM, {steps} steps)", f"{fast:.3f} s", f"median of {args.repeats}; {host}"),
@@ -61,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         b = args.gpu_batch
         gpu.generate("walk", "normal", args.seconds, count=b)
         torch.cuda.synchronize()
-        t = _median(lambda: (gpu.generate("walk", "normal", args.seconds, count=b), torch.cuda.synchronize()), 3)
+        t = median_seconds(lambda: (gpu.generate("walk", "normal", args.seconds, count=b), torch.cuda.synchronize()), 3)
         rows.append((f"GPU throughput, batch {b}", f"{b / t:.0f} clips/s", torch.cuda.get_device_name()))
     else:
         rows.append((f"GPU throughput, batch {args.gpu_batch}", "not measured", "no CUDA device in this session"))
