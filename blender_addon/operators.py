@@ -15,6 +15,7 @@ from pathlib import Path
 import bpy
 from bpy.props import EnumProperty, FloatProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
+from mathutils import Vector
 
 from . import rig
 from .armature import build_armature, fit_scene_to_clip, read_clip_action, skeleton_of
@@ -242,8 +243,49 @@ def export_action(fmt: str, path: Path, frame_range: tuple[int, int]) -> None:
         raise GenAnimError(f"Blender's {fmt} exporter failed: {str(e).strip()}") from None
 
 
+class GENANIM_OT_generate_characters(bpy.types.Operator):
+    """Add rigged, skinned characters of the requested build, each bound to a new armature of GenAnim's skeleton"""
+
+    bl_idname = "genanim.generate_characters"
+    bl_label = "Generate Characters"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        from .character import build_character
+        from .core.bodies.character import CharacterGenerator
+        from .core.bodies.conditions import Condition
+
+        def work() -> set[str]:
+            s = context.scene.genanim
+            cond = Condition.make(
+                sex=None if s.char_sex == 'ANY' else s.char_sex,
+                age=s.char_age or None,
+                stature=s.char_stature or None,
+                build=None if s.char_build == 'ANY' else s.char_build,
+            )
+            characters = CharacterGenerator.load().generate(cond, s.char_count, s.char_seed)
+            wm = context.window_manager
+            wm.progress_begin(0, len(characters))
+            try:
+                arms = []
+                for k, ch in enumerate(characters):
+                    arm, _ = build_character(ch, f"Character_{s.char_seed + k}")
+                    # Side by side from the 3D cursor, 0.8 m apart.
+                    arm.location = context.scene.cursor.location + Vector((0.8 * k, 0.0, 0.0))
+                    arms.append(arm)
+                    wm.progress_update(k + 1)
+            finally:
+                wm.progress_end()
+            make_active(context, arms[-1])
+            self.report({'INFO'}, f"Added {len(arms)} character(s): {', '.join(a.name for a in arms)}")
+            return {'FINISHED'}
+
+        return reported(self, work)
+
+
 classes = (
     GENANIM_OT_create_armature,
+    GENANIM_OT_generate_characters,
     GENANIM_OT_detect_bone_map,
     GENANIM_OT_retarget,
     GENANIM_OT_import_bvh,

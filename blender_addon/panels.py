@@ -59,6 +59,20 @@ class GENANIM_PT_generate(_Panel, bpy.types.Panel):
         row.operator("genanim.generate", icon='PLAY')
 
 
+class GENANIM_PT_characters(_Panel, bpy.types.Panel):
+    bl_label = "Characters"
+    bl_parent_id = "GENANIM_PT_main"
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        layout.use_property_split = True
+        s = context.scene.genanim
+        col = layout.column()
+        for prop in ("char_sex", "char_age", "char_stature", "char_build", "char_count", "char_seed"):
+            col.prop(s, prop)
+        layout.operator("genanim.generate_characters", icon='OUTLINER_OB_ARMATURE')
+
+
 class GENANIM_PT_retarget(_Panel, bpy.types.Panel):
     bl_label = "Retarget"
     bl_parent_id = "GENANIM_PT_main"
@@ -100,5 +114,6 @@ class GENANIM_PT_files(_Panel, bpy.types.Panel):
             row.operator("genanim.export_action", text=label, icon='EXPORT').format = fmt
 
 
-classes = (GENANIM_UL_bone_map, GENANIM_PT_main, GENANIM_PT_generate, GENANIM_PT_retarget, GENANIM_PT_files)
+classes = (GENANIM_UL_bone_map, GENANIM_PT_main, GENANIM_PT_generate, GENANIM_PT_characters, GENANIM_PT_retarget,
+           GENANIM_PT_files)
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -14,6 +14,7 @@ from bpy.props import (
     StringProperty,
 )
 
+from .core.bodies.conditions import BUILDS
 from .core.retarget.bone_map import PRESET_LABELS
 
 PRESET_ITEMS = [("AUTO", "Automatic", "Match bones by name (presets first)")] + [
@@ -64,6 +65,16 @@ class GenAnimSettings(bpy.types.PropertyGroup):
     bvh_path: StringProperty(name="BVH", subtype='FILE_PATH', description="BVH clip to retarget when no source is set")
     fit_scene: BoolProperty(name="Fit Scene Range", default=True,
                             description="Set the scene's frame range and rate to the new clips")
+    # Characters: 0 / ANY means "not asked for": sampled from real people instead.
+    char_sex: EnumProperty(name="Sex", items=[('ANY', "Any", ""), ('female', "Female", ""), ('male', "Male", "")],
+                           default='ANY')
+    char_age: FloatProperty(name="Age", default=0.0, min=0.0, max=80.0, description="Years (0: any)")
+    char_stature: FloatProperty(name="Stature", default=0.0, min=0.0, max=210.0,
+                                description="Body height in cm (0: any)")
+    char_build: EnumProperty(name="Build", items=[('ANY', "Any", ""), *((b, b.title(), "") for b in BUILDS)],
+                             default='ANY')
+    char_count: IntProperty(name="Characters", default=1, min=1, max=16)
+    char_seed: IntProperty(name="Seed", default=0, min=0)
 
 
 classes = (GenAnimBoneMapItem, GenAnimSettings)
