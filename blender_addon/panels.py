@@ -42,18 +42,22 @@ class GENANIM_PT_main(_Panel, bpy.types.Panel):
         row.operator("genanim.create_armature", icon='OUTLINER_OB_ARMATURE')
 
 
+def _settings_column(layout: bpy.types.UILayout, context: bpy.types.Context, props: tuple[str, ...]) -> None:
+    """The scene's GenAnim settings `props`, one per row, labels split as in Blender's own panels."""
+    layout.use_property_split = True
+    col = layout.column()
+    for prop in props:
+        col.prop(context.scene.genanim, prop)
+
+
 class GENANIM_PT_generate(_Panel, bpy.types.Panel):
     bl_label = "Generate"
     bl_parent_id = "GENANIM_PT_main"
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
-        layout.use_property_split = True
-        s = context.scene.genanim
-        col = layout.column()
-        for prop in ("action", "style", "seconds", "variations", "seed", "guidance", "steps", "model", "placement",
-                     "frame_start", "fit_scene"):
-            col.prop(s, prop)
+        _settings_column(layout, context, ("action", "style", "seconds", "variations", "seed", "guidance", "steps",
+                                           "model", "placement", "frame_start", "fit_scene"))
         row = layout.row()
         row.enabled = torch_env.torch_available()
         row.operator("genanim.generate", icon='PLAY')
@@ -65,11 +69,8 @@ class GENANIM_PT_characters(_Panel, bpy.types.Panel):
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
-        layout.use_property_split = True
-        s = context.scene.genanim
-        col = layout.column()
-        for prop in ("char_sex", "char_age", "char_stature", "char_build", "char_count", "char_seed"):
-            col.prop(s, prop)
+        _settings_column(layout, context, ("char_sex", "char_age", "char_stature", "char_build", "char_count",
+                                           "char_seed"))
         layout.operator("genanim.generate_characters", icon='OUTLINER_OB_ARMATURE')
 
 

@@ -174,18 +174,18 @@ def fit_recognizer(
     """Train the recognizer on the training split (plus mirrored copies) and measure it on validation."""
     stats = corpus.feature_stats()
     voc = corpus.vocabulary
+    from ..motion.augment import mirror as mirror_clip
+
     segs = corpus.segments("train")
     seqs, acts, stys = [], [], []
     for s in segs:
-        item = corpus[s.clip]
+        item = corpus.clips[s.clip]  # labels only; the clip itself is read once below
         clip = corpus.segment_clip(s)
         rep = representation_for(clip.skeleton)
         seqs.append(rep.encode(clip))
         acts.append(voc.action_id(item.action))
         stys.append(voc.style_id(item.style))
         if mirror:
-            from ..motion.augment import mirror as mirror_clip
-
             seqs.append(rep.encode(mirror_clip(clip)))
             acts.append(voc.action_id(voc.mirror_action(item.action)))
             stys.append(voc.style_id(item.style))
