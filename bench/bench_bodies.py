@@ -22,10 +22,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from timing import median_seconds  # noqa: E402  (bench/ is the script folder)
-
 from core.bodies.character import CharacterGenerator  # noqa: E402
 from core.bodies.conditions import Condition, encode  # noqa: E402
+from core.evaluation.timing import median_seconds  # noqa: E402
 
 _LOAD = ("import time; t = time.perf_counter(); from core.bodies.character import CharacterGenerator; "
          "CharacterGenerator.load(); print(time.perf_counter() - t)")

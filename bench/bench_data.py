@@ -22,9 +22,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from timing import median_seconds  # noqa: E402  (bench/ is the script folder)
-
 from core.data.corpus import load_corpus  # noqa: E402
+from core.evaluation.timing import median_seconds  # noqa: E402
 from core.motion.kinematics import forward_kinematics  # noqa: E402
 from core.motion.rotations import quat_to_matrix  # noqa: E402
 

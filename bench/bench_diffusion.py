@@ -19,8 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from timing import median_seconds  # noqa: E402  (bench/ is the script folder)
-
+from core.evaluation.timing import median_seconds  # noqa: E402
 from core.generation import load_generator  # noqa: E402
 
 

@@ -5,7 +5,7 @@ Installs from one zip both as an extension (4.2+) and as a legacy add-on;
 `core` is vendored inside, so every import is relative to this package.
 """
 
-from . import generate, generator, operators, panels, prefs, props, torch_env
+from . import control, generate, generator, operators, panels, prefs, props, torch_env
 
 bl_info = {
     "name": "GenAnim",
@@ -18,7 +18,7 @@ bl_info = {
 }
 
 # Properties and preferences before the operators and panels that use them.
-_MODULES = (prefs, props, torch_env, operators, generate, panels)
+_MODULES = (prefs, props, torch_env, operators, generate, panels, control)
 
 
 def register() -> None:

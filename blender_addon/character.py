@@ -6,7 +6,8 @@ joint carries the skin weights, and an Armature modifier binds it to an armature
 made by `armature.build_armature` from the character's own 22-joint skeleton.
 Its rest pose is the body's A-pose, not the zero pose of GenAnim clips, so clips
 reach it by retargeting (`rig.apply_clip` takes that path for it, see
-`build_character`), which also scales the root's travel to the character's legs.
+`build_character`), which also scales the root's travel to the character's legs
+and keeps its standing feet on the floor (`core.retarget.feet`).
 """
 
 from __future__ import annotations

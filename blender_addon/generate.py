@@ -61,6 +61,9 @@ class GENANIM_OT_generate(bpy.types.Operator):
         if round(s.seconds * gen.fps) < 1:
             raise GenAnimError(f"A duration of {s.seconds:g} s gives zero frames at {gen.fps:g} fps")
         action, style = s.action.strip() or None, s.style.strip() or None
+        if not gen.conditional and (action or style):
+            raise GenAnimError(f"The {gen.name} model is unconditional: it takes no action or style; clear Action "
+                               "and Style, or choose a conditional model (diffusion, cvae, cgan)")
         if action is not None and action not in gen.actions:
             raise GenAnimError(f"Unknown action {action!r}; this model knows: {', '.join(gen.actions)}")
         if style is not None and style not in gen.styles:
@@ -68,8 +71,9 @@ class GENANIM_OT_generate(bpy.types.Operator):
         if not is_genanim_armature(target, gen.skeleton):
             rig.bone_map_of(target)  # an unmappable rig fails now, not after minutes of sampling
         # Plain values only: the worker thread must never read bpy data.
-        kwargs = {"seconds": s.seconds, "count": s.variations, "seed": s.seed, "guidance": s.guidance,
-                  "steps": s.steps or None}
+        kwargs = {"seconds": s.seconds, "count": s.variations, "seed": s.seed}
+        if gen.kind == "diffusion":  # the VAE/GAN families sample in one pass: no steps, no guidance
+            kwargs.update(guidance=s.guidance, steps=s.steps or None)
 
         def run(progress):
             return gen.generate(action, style, progress=progress, **kwargs)

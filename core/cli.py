@@ -15,6 +15,7 @@ from .errors import GenAnimError
 def build_parser() -> argparse.ArgumentParser:
     from . import generation
     from .bodies import cli as bodies_cli
+    from .control import cli as control_cli
     from .data import cli as data_cli
     from .evaluation import cli as evaluation_cli
     from .motion import cli as motion_cli
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     generation.register(sub)
     evaluation_cli.register(sub)
     bodies_cli.register(sub)
+    control_cli.register(sub)
     return parser
 
 

@@ -25,6 +25,7 @@ from .motion.skeleton import Skeleton
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 CONTEXT = 30  # kept frames each side of an in-between gap that the model sees
 MAX_SECONDS = 120.0
+LATENT_FAMILIES = ("vae", "cvae", "gan", "cgan")
 SMOOTH_FRAMES = 1.25  # sigma of the temporal low-pass on generated features (frames)
 
 
@@ -61,21 +62,27 @@ def load_generator(model: str = "diffusion", device: str = "auto", weights_dir: 
     from .models.weights import load_weights
 
     tensors, meta = load_weights(path)
-    if meta.get("kind") != "diffusion":
-        raise GenAnimError(f"{path}: a {meta.get('kind')!r} model; this loader knows 'diffusion' only")
-    return Generator(tensors, meta, resolve_device(device), path.stem)
+    kind = meta.get("kind")
+    if kind == "diffusion":
+        return DiffusionGenerator(tensors, meta, resolve_device(device), path)
+    if kind in LATENT_FAMILIES:
+        return LatentGenerator(tensors, meta, resolve_device(device), path)
+    raise GenAnimError(f"{path}: a {kind!r} model; generators are diffusion, {', '.join(LATENT_FAMILIES)}")
 
 
 class Generator:
-    """A trained motion diffusion model with its vocabulary, skeleton and normalisation."""
+    """A trained motion model with its vocabulary, skeleton and normalisation; subclasses sample features."""
 
-    def __init__(self, tensors: dict, meta: dict, device: str, name: str):
+    kind = ""
+    conditional = True  # takes action and style labels
+
+    def __init__(self, tensors: dict, meta: dict, device: str, path: Path):
         import torch
 
-        from .models.diffusion import Denoiser, DenoiserConfig, Diffusion
         from .models.weights import skeleton_from_json
 
-        self.name = name
+        self.path = path
+        self.name = path.stem
         self.meta = meta
         self.device = torch.device(device)
         self.vocabulary = Vocabulary.from_json(meta["vocabulary"])
@@ -84,20 +91,26 @@ class Generator:
         self.skeleton: Skeleton = skeleton_from_json(meta["skeleton"])
         self.fps: float = float(meta["fps"])
         self.window = int(meta["window"])
-        self.default_steps = int(meta["sample_steps"])
-        self.default_guidance = float(meta["guidance"])
-        self.smooth = SMOOTH_FRAMES
         self.rep = representation_for(self.skeleton)
-        model = Denoiser(DenoiserConfig(**meta["denoiser"]))
-        state = {k[len("model."):]: v.float() for k, v in tensors.items() if k.startswith("model.")}
-        model.load_state_dict(state)
-        self.diffusion = Diffusion(model.to(self.device).eval())
+        self.state = {k[len("model."):]: v.float() for k, v in tensors.items() if k.startswith("model.")}
         self.mean = tensors["stats.mean"].double().numpy()
         self.std = tensors["stats.std"].double().numpy()
+
+    @property
+    def network(self):
+        """The torch module that sampling runs."""
+        raise NotImplementedError
+
+    @property
+    def parameters(self) -> int:
+        return sum(p.numel() for p in self.network.parameters())
 
     # --- labels ----------------------------------------------------------------
 
     def _label_ids(self, action: str | None, style: str | None) -> tuple[int, int]:
+        if not self.conditional and (action is not None or style is not None):
+            raise GenAnimError(f"the {self.name} model ({self.kind}) is unconditional: it takes no action or style; "
+                               "leave them out, or use a conditional model (diffusion, cvae, cgan)")
         a = -1 if action is None else self.vocabulary.action_id(action)
         s = -1 if style is None else self.vocabulary.style_id(style)
         return a, s
@@ -112,6 +125,74 @@ class Generator:
         return bool(np.allclose(mine.offsets[bones], other.offsets[bones], atol=tol))
 
     # --- sampling --------------------------------------------------------------
+
+    def _finish(self, feats: np.ndarray, name: str) -> Clip:
+        """Decoded clip with foot cleanup: the root moves with the stance feet, then leg IK plants them."""
+        from .models.cleanup import pin_stance_feet, plant_feet
+
+        contacts = feats[:, self.rep.layout.contacts] > 0.5
+        clip = pin_stance_feet(self.rep.decode(feats, self.fps, None, name), contacts, self.rep)
+        return plant_feet(clip, contacts, self.rep)
+
+    def generate(
+        self,
+        action: str | None,
+        style: str | None,
+        seconds: float,
+        count: int = 1,
+        seed: int = 0,
+        guidance: float | None = None,
+        steps: int | None = None,
+        progress: Callable[[float], bool] | None = None,
+        ddpm: bool = False,
+    ) -> list[Clip]:
+        """`count` clips of `seconds`; sample i uses seed `seed + i` (alone it gives the same motion).
+
+        `ddpm`: sample with the 1000-step ancestral sampler instead (MDM's default; for comparison)."""
+        a, s = self._label_ids(action, style)
+        frames = int(round(seconds * self.fps))
+        if not 2 <= frames <= MAX_SECONDS * self.fps:
+            raise GenAnimError(f"length {seconds:g} s is outside {2 / self.fps:.2f} .. {MAX_SECONDS:g} s")
+        if count < 1:
+            raise GenAnimError(f"count must be at least 1, got {count}")
+        seeds = [seed + i for i in range(count)]
+        feats = self._features(count, frames, a, s, seeds, guidance, steps, progress, ddpm)
+        label = f"{action or 'any'}_{style or 'any'}"
+        return [self._finish(f, f"{label}_seed{sd}") for f, sd in zip(feats, seeds, strict=True)]
+
+    def _features(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None,
+                  steps: int | None, progress, ddpm: bool) -> np.ndarray:
+        """(n, frames, D) raw (denormalised) features of new clips."""
+        raise NotImplementedError
+
+    def inbetween(self, clip: Clip, start: int, end: int, *args, **kwargs) -> Clip:
+        raise GenAnimError(f"the {self.name} model ({self.kind}) cannot fill gaps between poses; in-betweening "
+                           "needs the diffusion model (--model diffusion)")
+
+
+class DiffusionGenerator(Generator):
+    """The motion diffusion model: guided few-step sampling, constraints, in-betweening."""
+
+    kind = "diffusion"
+
+    def __init__(self, tensors: dict, meta: dict, device: str, path: Path):
+        super().__init__(tensors, meta, device, path)
+        from .models.diffusion import Denoiser, DenoiserConfig, Diffusion
+
+        self.default_steps = int(meta["sample_steps"])
+        self.default_guidance = float(meta["guidance"])
+        self.smooth = SMOOTH_FRAMES
+        # "denoiser": the key of weights exported before the model families shared one format
+        model = Denoiser(DenoiserConfig(**meta.get("architecture", meta.get("denoiser"))))
+        model.load_state_dict(self.state)
+        self.diffusion = Diffusion(model.to(self.device).eval())
+
+    @property
+    def network(self):
+        return self.diffusion.model
+
+    def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm):
+        return self._sample(n, frames, a, s, seeds, guidance, steps, None, None, progress, ddpm)
 
     def _sample(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None, steps: int | None,
                 known: np.ndarray | None, mask: np.ndarray | None, progress, ddpm: bool = False) -> np.ndarray:
@@ -152,40 +233,6 @@ class Generator:
         if known is not None:
             feats = np.where(mask > 0, known, feats)  # exact, free of normalisation round-off
         return feats
-
-    def _finish(self, feats: np.ndarray, name: str) -> Clip:
-        """Decoded clip with foot cleanup: the root moves with the stance feet, then leg IK plants them."""
-        from .models.cleanup import pin_stance_feet, plant_feet
-
-        contacts = feats[:, self.rep.layout.contacts] > 0.5
-        clip = pin_stance_feet(self.rep.decode(feats, self.fps, None, name), contacts, self.rep)
-        return plant_feet(clip, contacts, self.rep)
-
-    def generate(
-        self,
-        action: str | None,
-        style: str | None,
-        seconds: float,
-        count: int = 1,
-        seed: int = 0,
-        guidance: float | None = None,
-        steps: int | None = None,
-        progress: Callable[[float], bool] | None = None,
-        ddpm: bool = False,
-    ) -> list[Clip]:
-        """`count` clips of `seconds`; sample i uses seed `seed + i` (alone it gives the same motion).
-
-        `ddpm`: sample with the 1000-step ancestral sampler instead (MDM's default; for comparison)."""
-        a, s = self._label_ids(action, style)
-        frames = int(round(seconds * self.fps))
-        if not 2 <= frames <= MAX_SECONDS * self.fps:
-            raise GenAnimError(f"length {seconds:g} s is outside {2 / self.fps:.2f} .. {MAX_SECONDS:g} s")
-        if count < 1:
-            raise GenAnimError(f"count must be at least 1, got {count}")
-        seeds = [seed + i for i in range(count)]
-        feats = self._sample(count, frames, a, s, seeds, guidance, steps, None, None, progress, ddpm)
-        label = f"{action or 'any'}_{style or 'any'}"
-        return [self._finish(f, f"{label}_seed{sd}") for f, sd in zip(feats, seeds, strict=True)]
 
     def inbetween(
         self,
@@ -254,6 +301,67 @@ class Generator:
         return plant_feet(out, full, self.rep, (start, end))
 
 
+
+
+class LatentGenerator(Generator):
+    """A VAE or GAN decoder: one pass from N(0, I) latents to a clip of any length."""
+
+    def __init__(self, tensors: dict, meta: dict, device: str, path: Path):
+        super().__init__(tensors, meta, device, path)
+        from .models.temporal import ConvConfig, Decoder
+
+        self.kind = meta["kind"]
+        self.conditional = self.kind in ("cvae", "cgan")
+        self.arch = ConvConfig(**meta["architecture"])
+        self.temperature = float(meta.get("temperature", 1.0))  # std of the latents: lower, more typical motion
+        self.default_guidance = float(meta["guidance"]) if self.conditional else 1.0
+        self.decoder = Decoder(self.arch)
+        self.decoder.load_state_dict(self.state)
+        self.decoder.to(self.device).eval()
+
+    @property
+    def network(self):
+        return self.decoder
+
+    def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm):
+        import torch
+
+        from .models.cleanup import smooth_time
+        from .models.temporal import sample_latents
+
+        if steps is not None or ddpm:
+            raise GenAnimError(f"the {self.name} model ({self.kind}) samples in one pass: it has no sampler steps "
+                               "or DDPM mode")
+        if guidance is not None and not self.conditional:
+            raise GenAnimError(f"the {self.name} model ({self.kind}) is unconditional: guidance needs labels")
+        g = self.default_guidance if guidance is None else guidance
+        if progress is not None and progress(0.0) is False:
+            raise Cancelled()
+        z = self.temperature * sample_latents(seeds, self.arch.latent, -(-frames // self.arch.rate)).to(self.device)
+        labels = torch.full((n,), a, device=self.device), torch.full((n,), s, device=self.device)
+        with torch.no_grad():
+            x = self.decoder(z, *labels)
+            if g != 1.0 and (a >= 0 or s >= 0):  # classifier-free guidance on the decoder's output
+                none = torch.full((n,), -1, device=self.device)
+                free = self.decoder(z, none, none)
+                x = free + g * (x - free)
+        if progress is not None:
+            progress(1.0)
+        feats = x[:, :frames].double().cpu().numpy() * self.std + self.mean
+        return np.stack([smooth_time(f, SMOOTH_FRAMES) for f in feats])  # the same low-pass as diffusion's
+
+
+def split_jobs(corpus, split: str, conditional: bool, seed: int = 0) -> list[tuple[str | None, str | None, float, int]]:
+    """(action, style, seconds, seed) per segment of a corpus split: its labels (None for an
+    unconditional model), its length, seed + index. How models are scored against real clips."""
+    jobs = []
+    for i, g in enumerate(corpus.segments(split)):
+        info = corpus.clips[g.clip]
+        labels = (info.action, info.style) if conditional else (None, None)
+        jobs.append((*labels, g.num_frames / corpus.fps, seed + i))
+    return jobs
+
+
 # --- command line ------------------------------------------------------------------
 
 
@@ -280,6 +388,8 @@ def _progress_bar(desc: str):
 
 
 def _settings(args: argparse.Namespace, gen: Generator) -> dict:
+    if not isinstance(gen, DiffusionGenerator):
+        return {"device": str(gen.device), "sampler": f"{gen.kind} decoder, one pass", "fps": gen.fps}
     guidance = gen.default_guidance if args.guidance is None else args.guidance
     return {"steps": args.steps or gen.default_steps, "guidance": guidance, "device": str(gen.device),
             "sampler": "ddim", "fps": gen.fps}
@@ -293,10 +403,8 @@ def _generate(args: argparse.Namespace) -> int:
     if args.like:  # one clip per segment of a corpus split: its labels, its length, seed = index
         from .data.corpus import load_corpus
 
-        corpus = load_corpus(args.data)
-        jobs = [(corpus.clips[g.clip].action, corpus.clips[g.clip].style, g.num_frames / corpus.fps, args.seed + i)
-                for i, g in enumerate(corpus.segments(args.like))]
-        names = [f"{i:04d}_{a}_{s}_seed{sd}" for i, (a, s, _, sd) in enumerate(jobs)]
+        jobs = split_jobs(load_corpus(args.data), args.like, gen.conditional, args.seed)
+        names = [f"{i:04d}_{a or 'any'}_{s or 'any'}_seed{sd}" for i, (a, s, _, sd) in enumerate(jobs)]
     else:
         jobs = [(args.action, args.style, args.seconds, args.seed + i) for i in range(args.count)]
         names = [f"{args.action or 'any'}_{args.style or 'any'}_seed{sd}" for *_, sd in jobs]

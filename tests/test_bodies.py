@@ -117,6 +117,27 @@ def test_measurement_sampler_follows_its_conditions(generator):
     c, m = encode(Condition.make(sex="male", age=30, stature=185, build="slim"), 500)
     feats = generator.sampler.sample(np.zeros(500, dtype=np.int64), c, m, rng)
     stature, bmi = np.exp(cond_features(feats)[:, [1, 3]]).T
-    assert np.percentile(np.abs(stature - 185), 95) < 1.5
-    assert np.median(np.abs(bmi - 19.5)) < 0.5
+    assert np.abs(stature - 185).max() < 1e-6 and np.abs(bmi - 19.5).max() < 1e-6  # conditioned exactly
+    assert np.abs(feats[:, 0] - 30).max() < 1e-9
     assert feats[:, 3].std() > 0.02  # waist still varies at a fixed condition
+
+
+def test_open_sex_and_age_are_those_of_subjects_like_the_request(generator, table):
+    sampler, rng = generator.sampler, np.random.default_rng(0)
+
+    def draw(cond: Condition, n: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+        c, m = encode(cond, n)
+        sex = np.full(n, -1 if cond.sex is None else ("male", "female").index(cond.sex))
+        sex, c, m = sampler.draw(sex, c, m, rng)
+        assert np.all(m[:, 0] == 1)
+        return sex, c[:, 0]
+
+    train = table.subset(~table.held_out)
+    sex, age = draw(Condition(sex="female"))
+    assert np.all(sex == 1)
+    assert ks_statistic(age, train.values[train.sex == 1, 0]) < 0.05  # the data's (bimodal) ages
+    assert draw(Condition.make(stature=192))[0].mean() < 0.1  # tall: nearly all men
+    assert draw(Condition.make(stature=152))[0].mean() > 0.8  # short: mostly women
+    young, old = (np.median(draw(Condition.make(sex="male", stature=h))[1]) for h in (150, 180))
+    assert young < 18 < old  # a 150 cm man is most likely a boy
+    assert np.all(draw(Condition.make(age=50, stature=170))[1] == 50)  # a given age is kept

@@ -139,3 +139,23 @@ def test_smooth_time_keeps_slow_motion_and_removes_frame_noise():
     noise = np.random.default_rng(0).normal(size=(200, 3))
     assert np.diff(smooth_time(noise, 1.0), axis=0).std() < 0.3 * np.diff(noise, axis=0).std()
     assert smooth_time(noise, 0) is noise
+
+
+def test_pruning_keeps_whole_units_and_int8_runs():
+    from core.models.optimise import prune_mlp, quantize_int8
+
+    model = Denoiser(DenoiserConfig(dim=12, num_actions=3, num_styles=2, width=32, layers=2, heads=2, ff=64)).eval()
+    args = (torch.randn(2, 16, 12), torch.tensor([5, 9]), torch.tensor([0, -1]), torch.tensor([1, -1]),
+            torch.zeros(2, 16, 12), torch.zeros(2, 16, 12))
+    same, half = prune_mlp(model, 1.0), prune_mlp(model, 0.5)
+    with torch.no_grad():
+        ref = model(*args)
+        torch.testing.assert_close(same(*args), ref)  # keeping every unit changes nothing
+        assert half.cfg.ff == 32 and half.encoder.layers[0].linear1.weight.shape == (32, 32)
+        assert sum(p.numel() for p in half.parameters()) < sum(p.numel() for p in model.parameters())
+        torch.backends.mha.set_fastpath_enabled(False)
+        try:
+            q = quantize_int8(model)(*args)
+        finally:
+            torch.backends.mha.set_fastpath_enabled(True)
+    assert q.shape == ref.shape and (q - ref).abs().mean() < 0.1 * ref.abs().mean()

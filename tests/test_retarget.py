@@ -13,8 +13,9 @@ from core.motion.clip import Clip, load_clip
 from core.motion.kinematics import forward_kinematics
 from core.retarget.armature_space import Y_UP_TO_Z_UP, clip_to_pose_basis, pose_basis_to_clip, to_armature_space
 from core.retarget.bone_map import JOINTS, PRESETS, REQUIRED, check_bone_map, detect_bone_map, match_by_name
+from core.retarget.feet import carried, foot_contacts, two_bone_ik
 from core.retarget.reference import default_skeleton, make_reference, reference_clip, reference_pose
-from core.retarget.retarget import retarget
+from core.retarget.retarget import leg_length, retarget
 
 sys.path.insert(0, str(Path(__file__).parent / "blender"))
 from rigs import mixamo_arrays, rest_matrices, rig_matrices, tpose_clip  # noqa: E402
@@ -40,7 +41,8 @@ def walk() -> Clip:
 
 
 def test_own_skeleton_in_reference_pose_is_reproduced_exactly(walk: Clip):
-    """A rig that is the source skeleton standing in its reference pose, any bone rolls: joints match FK."""
+    """A rig that is the source skeleton standing in its reference pose, any bone rolls: joints match FK
+    (rotation deltas alone; planting the feet is tested below)."""
     skel = walk.skeleton
     ref = reference_pose(skel)
     pos = to_armature_space(forward_kinematics(skel.parents, *ref)[1])
@@ -49,7 +51,7 @@ def test_own_skeleton_in_reference_pose_is_reproduced_exactly(walk: Clip):
     parents = [keep.index(skel.parents[j]) if skel.parents[j] in keep else -1 for j in keep]
     tails = pos[keep] + np.random.default_rng(1).normal(size=(len(keep), 3)) * 0.05
     rest = rest_matrices(pos[keep], tails, np.random.default_rng(2).uniform(-3, 3, len(keep)))
-    pose = retarget(walk, ref, {j: j for j in names}, names, parents, rest)
+    pose = retarget(walk, ref, {j: j for j in names}, names, parents, rest, plant_feet=False)
     got = _rig_fk(pose, names, parents, rest)
     want = to_armature_space(walk.global_positions()[:, keep])
     assert np.abs(got - want).max() < 1e-6
@@ -59,7 +61,7 @@ def test_own_skeleton_in_reference_pose_is_reproduced_exactly(walk: Clip):
 @pytest.mark.parametrize("a_pose", [False, True])
 def test_limbs_point_where_the_source_limbs_point(walk: Clip, a_pose: bool):
     names, parents, rest = _mixamo(a_pose)
-    pose = retarget(walk, reference_pose(walk.skeleton), MIXAMO, names, parents, rest)
+    pose = retarget(walk, reference_pose(walk.skeleton), MIXAMO, names, parents, rest, plant_feet=False)
     assert set(pose.bones) == set(MIXAMO.values())
     got = _rig_fk(pose, names, parents, rest)
     src = to_armature_space(walk.global_positions())
@@ -107,6 +109,76 @@ def test_feet_keep_contact_heights_and_root_travel_scales_with_legs(walk: Clip):
     travel_rig = got[-1, names.index(MIXAMO["Hips"]), :2] - got[0, names.index(MIXAMO["Hips"]), :2]
     travel_src = src[-1, sn.index("Hips"), :2] - src[0, sn.index("Hips"), :2]
     np.testing.assert_allclose(travel_rig, travel_src * rig_leg / (0.01 * src_leg), rtol=1e-6, atol=1e-9)  # src in m
+
+
+def test_planted_feet_stand_on_the_floor_without_sliding(walk: Clip):
+    """On a rig whose shins are longer than the source's, the rotation deltas alone let standing feet float,
+    sink and slide. Planted: while the source's foot stands, the rig's lowest sole point (rest ankle and toe
+    joints dropped to the floor) is on the floor, the ankle travels only as the source's (scaled), and the
+    foot keeps its turn."""
+    names, parents, rest = _mixamo()
+    for side in "LR":  # knees 10 cm higher: shorter thighs, longer shins
+        rest[names.index(MIXAMO[f"LowerLeg_{side}"]), 2, 3] += 0.1
+    ref = reference_pose(walk.skeleton)
+    loose = rig_matrices(retarget(walk, ref, MIXAMO, names, parents, rest, plant_feet=False), names, parents, rest)
+    planted = rig_matrices(retarget(walk, ref, MIXAMO, names, parents, rest), names, parents, rest)
+    src = to_armature_space(walk.global_positions())
+    sn = walk.skeleton.names
+    src_leg = leg_length(dict(zip(sn, to_armature_space(forward_kinematics(walk.skeleton.parents, *ref)[1]),
+                                  strict=True)))
+    hips = names.index(MIXAMO["Hips"])
+    scale = np.linalg.norm(planted[-1, hips, :2] - planted[0, hips, :2]) / np.linalg.norm(
+        src[-1, sn.index("Hips"), :2] - src[0, sn.index("Hips"), :2])
+    for side in "LR":
+        foot, toes = names.index(MIXAMO[f"Foot_{side}"]), names.index(MIXAMO[f"Toes_{side}"])
+        stand = src[:, [sn.index(f"Foot_{side}"), sn.index(f"Toes_{side}")]]
+        contact = foot_contacts(stand[..., 2], stand[..., :2], walk.fps, src_leg)
+        runs = np.split(np.flatnonzero(contact), np.flatnonzero(np.diff(np.flatnonzero(contact)) > 1) + 1)
+        assert len(runs) >= 8 and contact.sum() > 100  # the walk's steps
+        sole = rest[[foot, toes], :3, 3] * [1, 1, 0]
+        height = {k: carried(m[:, foot], rest[foot], sole)[contact, :, 2].min(1) for k, m in
+                  (("loose", loose), ("planted", planted))}
+        assert np.abs(height["planted"]).max() < 1e-6 < 0.01 < np.abs(height["loose"]).max()
+        for run in runs:
+            slide = {k: np.ptp(m[run, foot, :2, 3] - scale * stand[run, 0, :2], axis=0).max() for k, m in
+                     (("loose", loose), ("planted", planted))}
+            assert slide["planted"] < 1e-5 and (len(run) < 5 or slide["loose"] > 0.003), slide
+        np.testing.assert_allclose(planted[:, foot, :3, :3], loose[:, foot, :3, :3], atol=1e-9)
+    legs = [names.index(MIXAMO[j]) for j in ("UpperLeg_L", "LowerLeg_L", "Foot_L")]
+    lengths = np.linalg.norm(np.diff(planted[:, legs][..., :3, 3], axis=1), axis=-1)
+    np.testing.assert_allclose(lengths, np.broadcast_to(lengths[0], lengths.shape), atol=1e-9)  # rigid bones
+
+
+def test_two_bone_ik_reaches_its_targets():
+    rng = np.random.default_rng(0)
+    n = 200
+    hip = rng.normal(size=(n, 3))
+    thigh = rng.normal(size=(n, 3))
+    shin = thigh + rng.normal(size=(n, 3)) * 0.5
+    thigh *= 0.45 / np.linalg.norm(thigh, axis=1, keepdims=True)
+    shin *= 0.4 / np.linalg.norm(shin, axis=1, keepdims=True)
+    shin[0] = thigh[0] * 0.4 / 0.45  # a straight leg bends in its neighbour's plane
+    way = rng.normal(size=(n, 3))
+    way /= np.linalg.norm(way, axis=1, keepdims=True)
+    dist = rng.uniform(0.1, 1.2, n)  # the leg reaches 0.85
+    swing, knee_turn = two_bone_ik(hip, hip + thigh, hip + thigh + shin, hip + way * dist[:, None])
+    for r in (swing, knee_turn):
+        np.testing.assert_allclose(r @ r.transpose(0, 2, 1), np.broadcast_to(np.eye(3), r.shape), atol=1e-9)
+        np.testing.assert_allclose(np.linalg.det(r), 1.0, atol=1e-9)
+    ankle = hip + np.einsum("nij,nj->ni", swing, thigh + np.einsum("nij,nj->ni", knee_turn, shin))
+    reach = np.minimum(dist, 0.85)[:, None] * way  # out of reach the leg points straight at the target
+    assert np.abs(ankle - hip - reach).max() < 1e-6
+    assert (dist > 0.85).sum() > 20 and (dist < 0.85).sum() > 100
+
+
+def test_foot_contacts_are_the_slow_low_frames():
+    fps, leg = 30.0, 85.0  # cm
+    t = np.arange(90) / fps
+    height = np.where((t > 1) & (t < 2), 8 + 10 * np.sin(np.pi * (t - 1)), 8.0)  # a step between two stances
+    forward = np.clip(t - 1, 0, 1) * 70  # 70 cm/s while in the air
+    contact = foot_contacts(height[:, None], np.stack([forward, 0 * t], -1)[:, None], fps, leg)
+    assert contact[:29].all() and contact[62:].all()
+    assert not contact[33:58].any()
 
 
 def test_unmappable_rig_and_bad_inputs_raise_rig_error(walk: Clip):

@@ -1,4 +1,4 @@
-"""Training of the motion diffusion model: determinism, resume after a kill, data-parallel replicas."""
+"""The training loop, on the motion diffusion model: determinism, resume after a kill, data-parallel replicas."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ def tiny(**kw) -> TrainConfig:
 
 
 def weights(run: Path) -> dict[str, torch.Tensor]:
-    ck = load_checkpoint(run / CHECKPOINT)
-    return {**{f"m.{k}": v for k, v in ck["model"].items()}, **{f"e.{k}": v for k, v in ck["ema"].items()}}
+    modules = load_checkpoint(run / CHECKPOINT)["state"]["modules"]
+    return {f"{m}.{k}": v for m, sd in modules.items() for k, v in sd.items()}
 
 
 def assert_same(a: dict, b: dict) -> None:
@@ -48,7 +48,7 @@ def test_train_summary_and_seeds(tmp_path):
     train(tiny(), tmp_path / "b", progress=False)
     assert_same(weights(tmp_path / "a"), weights(tmp_path / "b"))  # same seed: same weights
     train(tiny(seed=1), tmp_path / "c", progress=False)
-    assert not torch.equal(weights(tmp_path / "a")["m.out.weight"], weights(tmp_path / "c")["m.out.weight"])
+    assert not torch.equal(weights(tmp_path / "a")["model.out.weight"], weights(tmp_path / "c")["model.out.weight"])
 
 
 def test_resume_equals_uninterrupted(tmp_path):
@@ -69,11 +69,13 @@ def test_resume_refuses_other_settings_and_fresh_run_refuses_overwrite(tmp_path)
         train(tiny(), tmp_path / "none", resume=True, progress=False)
 
 
-def test_config_rejects_unknown_keys():
+def test_config_rejects_unknown_keys(tmp_path):
     with pytest.raises(GenAnimError, match="unknown training settings"):
         TrainConfig.from_dict({"stepz": 3})
-    with pytest.raises(GenAnimError, match="unknown model settings"):
-        TrainConfig.from_dict({"model": {"depth": 3}})
+    with pytest.raises(GenAnimError, match="unknown diffusion model settings depth"):
+        train(tiny(model={"depth": 3}), tmp_path / "r", progress=False)
+    with pytest.raises(GenAnimError, match="unknown model family 'flow'"):
+        train(tiny(family="flow"), tmp_path / "r", progress=False)
 
 
 def _cli(args: list[str], **kw) -> subprocess.Popen:
@@ -105,9 +107,15 @@ def test_resume_after_kill(tmp_path):
     assert_same(weights(tmp_path / "ref"), weights(run))
 
 
+GAN = {**TINY, "family": "cgan", "model": {"latent": 8, "widths": [32, 16, 16], "blocks": 1, "label_width": 8},
+       "window": 32}
+
+
 @pytest.mark.slow
-def test_ddp_two_processes_hold_identical_weights(tmp_path):
-    """torchrun --nproc_per_node=2 (gloo on CPU): both replicas end with the same weights."""
+@pytest.mark.parametrize("config", [TINY, GAN], ids=["diffusion", "cgan"])
+def test_ddp_two_processes_hold_identical_weights(tmp_path, config):
+    """torchrun --nproc_per_node=2 (gloo on CPU): both replicas end with the same weights (the GAN's
+    gradients are averaged by hand, the others' by DDP)."""
     worker = tmp_path / "worker.py"
     worker.write_text(
         "import json, os, sys\n"
@@ -118,14 +126,14 @@ def test_ddp_two_processes_hold_identical_weights(tmp_path):
     )
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29533"]
-    r = subprocess.run([*torchrun, str(worker), json.dumps({**TINY, "steps": 4}), str(tmp_path / "run"), str(tmp_path)],
-                       cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    args = [str(worker), json.dumps({**config, "steps": 4}), str(tmp_path / "run"), str(tmp_path)]
+    r = subprocess.run([*torchrun, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
     s0, s1 = (json.loads((tmp_path / f"rank{i}.json").read_text()) for i in (0, 1))
     assert s0["processes"] == 2 and s0["steps"] == 4
     assert s0["weights_digest"] == s1["weights_digest"]
     # and the replicas moved away from the initial weights
-    init = train(tiny(steps=4), tmp_path / "single", progress=False, stop_after=0)
+    init = train(TrainConfig.from_dict({**config, "steps": 4}), tmp_path / "single", progress=False, stop_after=0)
     assert init["weights_digest"] != s0["weights_digest"]
 
 

@@ -49,11 +49,9 @@ class CharacterGenerator:
 
     def measurements(self, cond: Condition, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(count,) sex, (count, 6) COLUMNS with the given conditions imposed exactly."""
-        if cond.sex is None:
-            sex = (rng.random(count) < self.sampler.p_female).astype(np.int64)
-        else:
-            sex = np.full(count, SEXES.index(cond.sex))
+        sex = np.full(count, -1 if cond.sex is None else SEXES.index(cond.sex))
         c, m = encode(cond, count)
+        sex, c, m = self.sampler.draw(sex, c, m, rng)  # open sex and age: those of subjects near the request
         vals = from_features(self.sampler.sample(sex, c, m, rng))
         if cond.age is not None:
             vals[:, 0] = cond.age

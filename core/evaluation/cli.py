@@ -99,6 +99,39 @@ def _inbetween(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    import sys
+
+    import torch
+
+    from ..data.corpus import load_corpus
+    from ..generation import _progress_bar, load_generator
+    from .compare import COLUMNS, compare, fill_card, write_compare_report
+
+    torch.set_num_threads(args.threads)
+    gens = [load_generator(m, "cpu") for m in args.models]  # unknown names fail before any work
+    rec = _recognizer(args.recognizer)
+    corpus = load_corpus(args.data, progress=True)
+
+    def progress(name):
+        return _progress_bar(f"generate {name}")[1]
+
+    refs, rows = compare(gens, corpus, rec, seed=args.seed, progress=progress)
+    print(file=sys.stderr)
+    _print_rows([r.row for r in refs + rows], COLUMNS)
+    command = "python -m core " + " ".join(shlex.quote(a) for a in args.argv)
+    report = None
+    if args.report:
+        report = write_compare_report(args.report, refs, rows, command)
+        print(f"wrote {report}")
+    for gen, scored in zip(gens, rows, strict=True):
+        card = gen.path.with_suffix(".md")  # the diffusion card has its own, longer evaluation section
+        if gen.kind != "diffusion" and card.exists():
+            fill_card(card, refs, scored, command, report)
+            print(f"updated the evaluation section of {card}")
+    return 0
+
+
 def _train_recognizer(args: argparse.Namespace) -> int:
     import torch
 
@@ -223,6 +256,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     common(q, recognizer=False)
     q.set_defaults(func=_inbetween)
+
+    q = ev.add_parser("compare", help="score several generators side by side (one clip per validation segment "
+                      "each) with parameters, training and sampling time; fills the VAE/GAN cards' evaluation")
+    q.add_argument("--models", nargs="+", default=["diffusion", "cvae", "cgan", "vae", "gan"],
+                   help="shipped weights names or .safetensors paths")
+    q.add_argument("--threads", type=int, default=1, help="torch CPU threads (timings are taken with these)")
+    common(q)
+    q.set_defaults(func=_compare)
 
     q = ev.add_parser("train-recognizer", help="train the recognizer and write its weights and model card")
     q.add_argument("--steps", type=int, default=2000)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..motion.clip import Clip
+from ..motion.kinematics import forward_kinematics
 from ..motion.representation import UP, MotionRepresentation
-from ..motion.rotations import matrix_to_quat, yaw_matrix
+from ..motion.rotations import matrix_to_quat, quat_to_matrix, yaw_matrix
 
 PLANE = [a for a in range(3) if a != UP]
 MAX_PIN_SPEED = 1.0  # leg lengths per second: faster "contacts" are mispredictions and are left alone
@@ -86,8 +87,8 @@ def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
 def two_bone_ik(clip: Clip, hip: int, knee: int, ankle: int, frames: np.ndarray, target: np.ndarray) -> None:
     """Turn `hip` and `knee` (in place) so that `ankle` reaches `target` (n, 3) at `frames` (n,), where
     the leg can reach; the bend stays in the leg's current plane (after D. Holden's two-joint IK)."""
-    g_rot, g_pos = clip.global_transforms()
-    g_rot, g_pos = g_rot[frames], g_pos[frames]
+    g_rot, g_pos = forward_kinematics(clip.skeleton.parents, quat_to_matrix(clip.rotations[frames]),
+                                      clip.translations[frames])  # the touched frames only
     a, b, c = g_pos[:, hip], g_pos[:, knee], g_pos[:, ankle]
     lab, lcb = np.linalg.norm(b - a, axis=-1), np.linalg.norm(b - c, axis=-1)
     lat = np.clip(np.linalg.norm(target - a, axis=-1), 1e-3, (lab + lcb) * 0.999)
@@ -118,12 +119,13 @@ def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span
     parents = clip.skeleton.parents
     num_f = clip.num_frames
     lo, hi = (0, num_f) if span is None else (span[0] + 1, span[1])
+    feet = out.global_positions()  # (F, J, 3); each leg's IK leaves the other feet where they are
     for k, ankle in enumerate(rep.feet):
         knee = int(parents[ankle])
         hip = int(parents[knee]) if knee >= 0 else -1
         if hip <= rep.root or "toe" in clip.skeleton.names[ankle].lower():
             continue  # toes follow their ankle; a chain without hip and knee is not a leg
-        pos = out.global_positions()[:, ankle]  # (F, 3)
+        pos = feet[:, ankle]  # (F, 3)
         offset = np.zeros((num_f, 3))
         weight = np.zeros(num_f)
         for s0, e0 in _runs(contacts[:, k].astype(bool)):

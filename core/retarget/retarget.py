@@ -20,7 +20,8 @@ is the rig's foot flat on the floor at rest). Unmapped rig bones keep their
 rest pose relative to their parent. The mapped root (the hips) travels like
 the source's, scaled by the ratio of leg lengths, at a height that puts the
 rig's feet where they are at rest when it takes the reference pose; every
-other bone stays where its parent puts it.
+other bone stays where its parent puts it. Then, unless told not to, the
+feet are planted where the source's stand: on the floor, not sliding (`feet`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from ..errors import RigError
 from ..motion.clip import Clip
 from ..motion.kinematics import forward_kinematics
 from ..motion.rotations import matrix_to_quat
+from . import feet as _feet
 from .armature_space import Y_UP_TO_Z_UP, _rigid_inverse
 
 _FLAT_FEET = ("Foot_L", "Foot_R")
@@ -112,6 +114,7 @@ def retarget(
     rest_matrices: np.ndarray,
     axes: np.ndarray = Y_UP_TO_Z_UP,
     source_map: Mapping[str, str] | None = None,
+    plant_feet: bool = True,
 ) -> RigPose:
     """Retarget `clip` onto a rig; see the module docstring for the method.
 
@@ -123,6 +126,7 @@ def retarget(
                    clip's joints are GenAnim's)
     bone_names:    (B,) rig bone names; bone_parents (B,) parent index or -1
     rest_matrices: (B, 4, 4) armature-space rest matrix of each rig bone
+    plant_feet:    keep the feet that stand in the clip on the rig's floor and from sliding (see `feet`)
     """
     skel = clip.skeleton
     c = np.asarray(axes, dtype=np.float64)
@@ -219,6 +223,11 @@ def retarget(
     # Horizontal travel scaled; height above the floor changes by the scaled change of the source's.
     j = src_of[root]
     root_pos = heads[root] + (lift - scale * np.dot(ref_pos[j], up)) * up + scale * s_pos[:, j]
+    floor = min(0.0, float(min(heads[feet] @ up)))  # height 0, or lower where a rig's origin is above its feet
+    legs = _legs(bone_map, index, src_of, heads, up, floor, s_pos, leg_length(src_ref), scale, clip.fps) \
+        if plant_feet else []
+    if legs:
+        s_rot, root_pos = _feet.plant(rig_fk, s_rot, root_pos, rest, legs, up, floor, clip.fps)
     full = rig_fk(s_rot, root_pos)
     num_f = clip.num_frames
     moving = np.zeros(num_b, dtype=bool)
@@ -238,3 +247,26 @@ def retarget(
     dots = np.sum(quats[1:] * quats[:-1], axis=-1)
     quats[1:] *= np.cumprod(np.where(dots < 0, -1.0, 1.0), axis=0)[..., None]
     return RigPose([bone_names[b] for b in keep], basis[..., :3, 3], quats, moving[keep])
+
+
+def _legs(bone_map: Mapping[str, str], index: Mapping[str, int], src_of: Mapping[int, int], heads: np.ndarray,
+          up: np.ndarray, floor: float, src_pos: np.ndarray, src_leg: float, scale: float,
+          fps: float) -> list[_feet.Leg]:
+    """The rig's legs with their contacts found on the source positions (F, J, 3) (rig axes, source
+    units, leg length `src_leg`); a leg without a mapped thigh, shin and foot is left alone.
+    The sole: the rest ankle and toe joints dropped onto the floor, carried by the foot (the heel
+    is under the ankle, the ball under the toe joint)."""
+    a = np.cross(up, [1.0, 0.0, 0.0] if abs(up[0]) < 0.9 else [0.0, 1.0, 0.0])
+    across = np.stack([a / np.linalg.norm(a), np.cross(up, a / np.linalg.norm(a))], axis=1)  # (3, 2) floor axes
+    legs = []
+    for (thigh, shin, foot), side in zip(_LEGS, "LR", strict=True):
+        if not all(j in bone_map for j in (thigh, shin, foot)):
+            continue
+        names = [j for j in (foot, f"Toes_{side}") if j in bone_map]
+        bones = tuple(index[bone_map[j]] for j in (thigh, shin, foot))
+        stand = [src_of[index[bone_map[j]]] for j in names]  # the source's ankle (and toes)
+        contact = _feet.foot_contacts(src_pos[:, stand] @ up, src_pos[:, stand] @ across, fps, src_leg)
+        joints = heads[[index[bone_map[j]] for j in names]]
+        sole = joints - np.outer(joints @ up - floor, up)
+        legs.append(_feet.Leg(bones, (src_of[bones[0]], src_of[bones[1]]), sole, contact, scale * src_pos[:, stand[0]]))
+    return legs

@@ -1,4 +1,4 @@
-"""The model card of exported diffusion weights, written from the checkpoint by `python -m core export`:
+"""The model card of exported weights (any family), written from the checkpoint by `python -m core export`:
 every number in it comes from the checkpoint, the corpus or the exported file."""
 
 from __future__ import annotations
@@ -14,12 +14,75 @@ from ..data.corpus import load_corpus
 
 EVALUATION_PLACEHOLDER = """## Evaluation
 
-Not yet measured. The numbers of this section come from the evaluation suite only (issue 3), e.g.:
+Not yet measured. The numbers of this section come from the evaluation suite only (issue 3):
+`python -m core evaluate compare --models NAME ... --report DIR` fills this section of each VAE/GAN
+card it scores, e.g.
 
-    python -m core generate --like val --out DIR --threads 1    # one clip per validation segment
-    python -m core evaluate clips DIR --report REPORT_DIR
-    python -m core evaluate inbetween --model diffusion --report REPORT_DIR
+    python -m core evaluate compare --models diffusion cvae cgan vae gan --report docs/evaluation/models
 """
+
+TITLES = {
+    "diffusion": "Motion diffusion model (default generator)",
+    "cvae": "Motion CVAE (conditional variational autoencoder)",
+    "vae": "Motion VAE (unconditional variational autoencoder)",
+    "cgan": "Motion CGAN (conditional generative adversarial network)",
+    "gan": "Motion GAN (unconditional generative adversarial network)",
+}
+LOSSES = {
+    "diffusion": "Losses are the x0 MSE plus the frame-velocity MSE on normalised features; the validation loss "
+                 "uses fixed validation windows, noise levels and constraints with the EMA weights.",
+    "vae": "Train loss: the annealed objective; validation loss: reconstruction + velocity MSE + the full-weight "
+           "KL term on fixed validation windows with the EMA weights.",
+    "gan": "Train loss: the generator's hinge loss; validation loss: mean absolute difference of per-feature mean "
+           "and spread between EMA-generator windows and real validation windows (normalised units; rises on "
+           "mode collapse).",
+}
+LOSSES["cvae"], LOSSES["cgan"] = LOSSES["vae"], LOSSES["gan"]
+
+
+def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
+    if family == "diffusion":
+        return [
+            ("architecture", f"transformer denoiser predicting x0: frames grouped {arch['patch']} to a token, "
+                             f"{arch['layers']} pre-norm layers, width {arch['width']}, {arch['heads']} heads, "
+                             f"MLP {arch['ff']}, one condition token (time + action + style), constraint values "
+                             "and mask as input channels, zero-initialised temporal convolution after unpatching"),
+            ("diffusion", f"cosine schedule, T = {arch['timesteps']}; default sampler DDIM, {cfg['sample_steps']} "
+                          f"steps, classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, "
+                          "longer clips by windows overlapping a quarter, blended at every step"),
+            ("conditioning", f"random constraints during training ({1 - cfg['p_unconstrained']:.0%} of windows): "
+                             "context frames at the ends, sparse keyframes, root trajectory"),
+        ]
+    rate = 2 ** (len(arch["widths"]) - 1)
+    nets = (f"fully convolutional decoder: {arch['latent']} latent channels per {rate} frames, upsampled x2 "
+            f"{len(arch['widths']) - 1} times through widths {', '.join(map(str, arch['widths']))} with "
+            f"{arch['blocks']} residual blocks (kernel {arch['kernel']}, GroupNorm, label bias) at each rate; any "
+            f"clip length in one pass; trained on windows of {cfg['window']} frames")
+    sampling = f"samples: latents from N(0, {cfg['temperature']:g}^2 I)" + (
+        f", classifier-free guidance {cfg['guidance']:g} on the decoder's output" if cfg["guidance"] != 1 else "")
+    if family in ("vae", "cvae"):
+        dropout = f", label dropout {cfg['label_dropout']} (for guidance)" if family == "cvae" else ""
+        return [("architecture", nets + "; a mirrored strided encoder gives the Gaussian posterior"),
+                ("objective", f"reconstruction MSE + velocity MSE (weight {cfg['vel_weight']}) + KL weight "
+                              f"{cfg['kl_weight']} per feature element, annealed over {cfg['kl_warmup']} steps, "
+                              f"free bits {cfg['free_bits']} nats per channel and step{dropout}; {sampling}")]
+    start = (f"; the generator starts from the decoder of the VAE run `{cfg['init_from']}` (same network)"
+             if cfg["init_from"] else "")
+    return [("architecture", nets + " (the generator); discriminator: spectrally normalised strided temporal "
+                                    "convolution scoring every latent step, projection on the labels"),
+            ("objective", f"hinge loss + R1 penalty (weight {cfg['r1_weight']}) for D, hinge + feature matching "
+                          f"(weight {cfg['feature_matching']}) for G, one D and one G step per batch, Adam betas "
+                          f"(0.5, 0.99), EMA of the generator, trained on the train items of at least "
+                          f"{cfg['window']} frames{start}; {sampling}")]
+
+
+def _labels(family: str, meta: dict, cfg: dict) -> str:
+    voc = f"{len(meta['vocabulary']['actions'])} actions, {len(meta['vocabulary']['styles'])} styles (union vocabulary)"
+    if family in ("vae", "gan"):
+        return "none: unconditional (the same networks as the conditional form, always given the null label)"
+    if family == "diffusion":
+        return f"{voc}; either may be left out (condition dropout {cfg['label_dropout']} each and both)"
+    return f"{voc}; both networks take them" + ("" if family == "cvae" else " (the discriminator by projection)")
 
 
 def _curve(history: list[dict]) -> list[str]:
@@ -34,37 +97,28 @@ def _curve(history: list[dict]) -> list[str]:
 def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_path: str | None = None,
                fp16_note: str | None = None) -> str:
     cfg = checkpoint["config"]
-    params = sum(v.numel() for v in checkpoint["ema"].values())
-    den = checkpoint["denoiser"]
+    family = cfg["family"]
+    params = sum(v.numel() for v in checkpoint["exported"].values())
     corpus = load_corpus(cfg["data"])
     train, val = corpus.segments("train"), corpus.segments("val")
     size = weights.stat().st_size
-    dtype = {v.dtype for k, v in checkpoint["ema"].items() if v.is_floating_point()}
+    dtype = {v.dtype for k, v in checkpoint["exported"].items() if v.is_floating_point()}
     config = config_path or "CONFIG.json"
-    command = f"python -m core train --model diffusion --config {config} --out {run}"
+    command = f"python -m core train --model {family} --config {config} --out {run}"
     export = f"python -m core export {run} --config {config} --out {weights}" + ("" if meta["fp16"] else " --fp32")
     facts = [
         ("file", f"`{weights.name}` ({size / 2**20:.1f} MiB, safetensors, "
                  f"{'fp16' if meta.get('fp16') else 'fp32'} weights; trained in {', '.join(map(str, dtype))})"),
-        ("architecture", f"transformer denoiser predicting x0: frames grouped {den['patch']} to a token, "
-                         f"{den['layers']} pre-norm layers, width {den['width']}, {den['heads']} heads, "
-                         f"MLP {den['ff']}, one condition token (time + action + style), constraint values "
-                         "and mask as input channels, zero-initialised temporal convolution after unpatching"),
-        ("parameters", f"{params:,}"),
+        *_architecture(family, checkpoint["architecture"], cfg),
+        ("parameters", f"{params:,} (what sampling needs)"),
         *([("precision", fp16_note)] if fp16_note else []),
-        ("diffusion", f"cosine schedule, T = {den['timesteps']}; default sampler DDIM, {cfg['sample_steps']} steps, "
-                      f"classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, longer "
-                      "clips by windows overlapping a quarter, blended at every step"),
         ("data", f"`{cfg['data']}`: Bandai Namco Research Motiondataset 1 + 2 (CC BY-NC 4.0), train split "
                  f"({len(train)} segments, {sum(s.num_frames for s in train):,} frames at {corpus.fps:g} fps)"
                  + (" plus left/right mirrored copies with swapped labels" if cfg["augment"] else "")
                  + f"; validation split ({len(val)} segments) for the validation loss"),
-        ("labels", f"{len(meta['vocabulary']['actions'])} actions, {len(meta['vocabulary']['styles'])} styles "
-                   "(union vocabulary); either may be left out (condition dropout "
-                   f"{cfg['label_dropout']} each and both)"),
-        ("conditioning", f"random constraints during training ({1 - cfg['p_unconstrained']:.0%} of windows): "
-                         "context frames at the ends, sparse keyframes, root trajectory"),
-        ("training", f"{checkpoint['step']} steps of batch {cfg['batch']}, AdamW lr {cfg['lr']} (warm-up "
+        ("labels", _labels(family, meta, cfg)),
+        ("training", f"{checkpoint['step']} steps of batch {cfg['batch']}, "
+                     f"{'Adam' if family in ('gan', 'cgan') else 'AdamW'} lr {cfg['lr']} (warm-up "
                      f"{cfg['warmup']}, cosine to {cfg['min_lr_frac']}x), EMA {cfg['ema']}, seed {cfg['seed']}, "
                      f"{cfg['threads']} torch thread(s)"),
         ("training time", f"{checkpoint['elapsed'] / 60:.1f} min of optimisation steps (validation and "
@@ -74,11 +128,11 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         ("command", f"`{command}`, then `{export}`"),
     ]
     lines = [
-        "# Motion diffusion model (default generator)",
+        f"# {TITLES[family]}",
         "",
-        "Generates clips of an action in a style and fills gaps between kept poses (`python -m core generate`,",
-        "`python -m core inbetween`, `core.generation.load_generator`). This card was written by",
-        "`python -m core export` from the training checkpoint.",
+        f"Generates clips (`python -m core generate --model {weights.stem}`, `core.generation.load_generator`)"
+        + (" and fills gaps between kept poses (`python -m core inbetween`)" if family == "diffusion" else "")
+        + ". This card was written by `python -m core export` from the training checkpoint.",
         "",
         "| | |",
         "|---|---|",
@@ -86,8 +140,7 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         "",
         "## Training curve",
         "",
-        "Losses are the x0 MSE plus the frame-velocity MSE on normalised features; the validation loss uses",
-        "fixed validation windows, noise levels and constraints with the EMA weights.",
+        LOSSES[family],
         "",
         *_curve(checkpoint["history"]),
         "",

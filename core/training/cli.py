@@ -9,21 +9,24 @@ from pathlib import Path
 
 from ..errors import GenAnimError
 
-MODELS = ("diffusion",)
-
 
 def _train(args: argparse.Namespace) -> int:
     from .config import TrainConfig
+    from .families import FAMILIES
     from .train import train
 
-    if args.model not in MODELS:
-        raise GenAnimError(f"unknown model {args.model!r}; trainable models: {', '.join(MODELS)}")
     cfg = TrainConfig.load(args.config) if args.config else TrainConfig()
+    if args.model:
+        if args.model not in FAMILIES:
+            raise GenAnimError(f"unknown model {args.model!r}; trainable models: {', '.join(FAMILIES)}")
+        if args.config and cfg.family != args.model:
+            raise GenAnimError(f"{args.config} is a config for the {cfg.family} model, not {args.model}")
+        cfg.family = args.model
     if args.data:
         cfg.data = args.data
     if args.steps:
         cfg.steps = args.steps
-    out = Path(args.out or f"out/runs/{args.model}")
+    out = Path(args.out or f"out/runs/{cfg.family}")
     summary = train(cfg, out, resume=args.resume, device=args.device)
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(summary, indent=2))
@@ -33,12 +36,12 @@ def _train(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from .card import model_card
     from .config import TrainConfig
-    from .train import CHECKPOINT, MAY_CHANGE, export_weights, load_checkpoint
+    from .train import CHECKPOINT, MAY_CHANGE, SAMPLING, export_weights, load_checkpoint
 
     ck = Path(args.run)
     ck = ck / CHECKPOINT if ck.is_dir() else ck
     if not ck.is_file():
-        raise GenAnimError(f"{ck}: no checkpoint (train first: python -m core train --model diffusion --config FILE)")
+        raise GenAnimError(f"{ck}: no checkpoint (train first: python -m core train --model MODEL --config FILE)")
     checkpoint = load_checkpoint(ck)
     sampling = None
     if args.config:  # the card names this file in its training command: it must be the run's config
@@ -46,9 +49,9 @@ def _export(args: argparse.Namespace) -> int:
         changed = sorted(k for k, v in cfg.items() if k not in MAY_CHANGE and checkpoint["config"].get(k) != v)
         if changed:
             raise GenAnimError(f"{args.config} is not the config of {ck} (differs in {', '.join(changed)})")
-        sampling = {k: cfg[k] for k in ("sample_steps", "guidance")}
+        sampling = {k: cfg[k] for k in SAMPLING}
         checkpoint["config"].update(sampling)
-    out = Path(args.out)
+    out = Path(args.out or f"weights/{checkpoint['config']['family']}.safetensors")
     meta = export_weights(ck, out, fp16=not args.fp32, sampling=sampling)
     card = out.with_suffix(".md")
     note = _fp16_effect(ck)
@@ -70,7 +73,9 @@ def _fp16_effect(checkpoint: Path) -> str:
         files = [Path(tmp) / "fp32.safetensors", Path(tmp) / "fp16.safetensors"]
         for f, half in zip(files, (False, True), strict=True):
             export_weights(checkpoint, f, fp16=half)
-        clips = [load_generator(str(f), "cpu").generate("walk", None, 4.0, count=4, seed=0) for f in files]
+        gens = [load_generator(str(f), "cpu") for f in files]
+        action = "walk" if gens[0].conditional else None
+        clips = [g.generate(action, None, 4.0, count=4, seed=0) for g in gens]
     diff = np.stack([np.abs(a.global_positions() - b.global_positions()).max(axis=-1)
                      for a, b in zip(*clips, strict=True)])  # (clips, F, J)
     return (f"fp16 weights instead of fp32 move the joint positions of 4 clips of 4 s (same seeds) by "
@@ -79,7 +84,8 @@ def _fp16_effect(checkpoint: Path) -> str:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a generator (runs under torchrun for data-parallel training)")
-    p.add_argument("--model", default="diffusion", help=f"model family: {', '.join(MODELS)}")
+    p.add_argument("--model", help="model family: diffusion, vae, cvae, gan or cgan (default: the config's, "
+                   "else diffusion)")
     p.add_argument("--config", help="JSON training config (see configs/); default settings without one")
     p.add_argument("--data", help="corpus: folder of labelled BVH clips of one skeleton, an archive, or 'bandai-namco'")
     p.add_argument("--out", help="run folder for checkpoints and logs (default out/runs/<model>)")
@@ -89,9 +95,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_train)
     e = sub.add_parser("export", help="write a run's EMA weights (.safetensors) and model card (.md)")
     e.add_argument("run", help="run folder (or checkpoint file)")
-    e.add_argument("--out", default="weights/diffusion.safetensors")
+    e.add_argument("--out", help="weights file (default weights/<family>.safetensors)")
     e.add_argument("--fp32", action="store_true", help="keep float32 weights (default float16; the card reports "
                    "how far fp16 moves generated clips)")
     e.add_argument("--config", help="the run's training config file, named in the model card's training command "
-                   "(its sample_steps and guidance become the exported defaults)")
+                   "(its sample_steps, guidance and temperature become the exported defaults)")
     e.set_defaults(func=_export)

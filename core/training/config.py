@@ -7,13 +7,13 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..errors import GenAnimError
-from ..models.diffusion import DenoiserConfig
 
 
 @dataclass
 class TrainConfig:
+    family: str = "diffusion"  # diffusion, vae, cvae, gan or cgan (core/training/families.py)
     data: str = "bandai-namco"  # corpus source: folder of labelled BVH, archive, or 'bandai-namco'
-    model: dict = field(default_factory=dict)  # DenoiserConfig overrides (width, layers, heads, ff, dropout)
+    model: dict = field(default_factory=dict)  # network overrides: DenoiserConfig or ConvConfig fields
     window: int = 120  # frames per training window (4 s at 30 fps); shorter segments are padded and masked
     batch: int = 32  # windows per step, summed over all processes
     steps: int = 4000
@@ -22,8 +22,13 @@ class TrainConfig:
     min_lr_frac: float = 0.1  # cosine decay to this fraction of lr
     weight_decay: float = 0.01
     grad_clip: float = 1.0
-    label_dropout: float = 0.1  # classifier-free guidance: p of dropping each label (and both)
-    p_unconstrained: float = 0.3  # fraction of windows trained without constraints
+    label_dropout: float = 0.1  # diffusion, VAE: for classifier-free guidance, p of dropping each label (and both)
+    p_unconstrained: float = 0.3  # diffusion: fraction of windows trained without constraints
+    kl_weight: float = 0.1  # VAE: weight of the KL term per feature element
+    kl_warmup: int = 1000  # VAE: steps of linear KL annealing from 0
+    free_bits: float = 0.05  # VAE: nats per latent channel and step below which KL is not penalised
+    r1_weight: float = 1.0  # GAN: weight of the R1 gradient penalty on real clips
+    feature_matching: float = 1.0  # GAN: weight of the generator's feature-matching loss
     vel_weight: float = 1.0  # weight of the frame-to-frame velocity loss
     ema: float = 0.998
     augment: bool = True  # left/right mirroring with label swap
@@ -34,10 +39,9 @@ class TrainConfig:
     checkpoint_every: int = 200  # steps
     checkpoint_seconds: float = 180.0  # also save when this much wall time passed since the last save
     sample_steps: int = 10  # default DDIM steps of the exported model
-    guidance: float = 2.5  # default guidance scale of the exported model
-
-    def denoiser(self, dim: int, num_actions: int, num_styles: int) -> DenoiserConfig:
-        return DenoiserConfig(dim=dim, num_actions=num_actions, num_styles=num_styles, **self.model)
+    guidance: float = 2.5  # default guidance scale of the exported model (models trained with label dropout)
+    temperature: float = 1.0  # VAE/GAN: default std of the exported model's latents
+    init_from: str = ""  # GAN: run folder (or checkpoint) of a VAE/CVAE whose decoder initialises the generator
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -48,10 +52,6 @@ class TrainConfig:
         unknown = sorted(set(d) - names)
         if unknown:
             raise GenAnimError(f"unknown training settings {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-        model_names = {f.name for f in fields(DenoiserConfig)} - {"dim", "num_actions", "num_styles"}
-        bad = sorted(set(d.get("model", {})) - model_names)
-        if bad:
-            raise GenAnimError(f"unknown model settings {', '.join(bad)}; known: {', '.join(sorted(model_names))}")
         return cls(**d)
 
     @classmethod

@@ -1,4 +1,4 @@
-"""Training batches for the motion diffusion model: encoded, normalised segments of a corpus split,
+"""Training batches of the motion models: encoded, normalised segments of a corpus split,
 random crops (padded and masked where a segment is shorter than the window), mirror augmentation
 with label swap, label dropout and random CondMDI-style constraint masks."""
 
@@ -55,6 +55,14 @@ class MotionSet:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def keep_at_least(self, frames: int) -> None:
+        """Drop the items shorter than `frames`, so that every crop of that length is full."""
+        keep = np.flatnonzero(self.lengths >= frames)
+        if not len(keep):
+            raise DataError(f"no item has {frames} frames or more; use a shorter window")
+        self.items = [self.items[i] for i in keep]
+        self.action, self.style, self.lengths = self.action[keep], self.style[keep], self.lengths[keep]
 
     def crops(self, rng: np.random.Generator, index: np.ndarray, length: int):
         """Random crops of items `index`: x0 (B, L, D), valid (B, L) bool."""

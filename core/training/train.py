@@ -1,4 +1,5 @@
-"""Training loop of the motion diffusion model: one process, or data-parallel under torchrun.
+"""Training loop of every model family (core/training/families.py): one process, or data-parallel
+under torchrun.
 
 Determinism: the batch, the noise, the timesteps and dropout of step k are drawn from seeds
 (seed, k, rank), never from state carried between steps, so a run resumed from the checkpoint
@@ -22,15 +23,16 @@ import torch.distributed as dist
 
 from ..data.corpus import FeatureStats, load_corpus
 from ..errors import GenAnimError
-from ..models.diffusion import Denoiser, Diffusion, num_params
 from ..models.weights import save_weights, skeleton_to_json
 from .config import TrainConfig
-from .data import MotionSet, drop_labels, random_constraints
+from .data import MotionSet
+from .families import make_family
 
 CHECKPOINT = "checkpoint.pt"
 # Settings a resumed run may change (they do not alter what a step computes).
 MAY_CHANGE = {"steps", "threads", "val_every", "val_batches", "checkpoint_every", "checkpoint_seconds", "sample_steps",
-              "guidance"}
+              "guidance", "temperature"}
+SAMPLING = ("sample_steps", "guidance", "temperature")  # exported sampling defaults; a config may override them
 
 
 def _lr(cfg: TrainConfig, step: int) -> float:
@@ -38,31 +40,6 @@ def _lr(cfg: TrainConfig, step: int) -> float:
         return cfg.lr * (step + 1) / cfg.warmup
     frac = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
     return cfg.lr * (cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * frac)))
-
-
-def diffusion_loss(diff: Diffusion, model, batch, rng: np.random.Generator, gen: torch.Generator, cfg: TrainConfig,
-                   device: torch.device, train: bool = True) -> torch.Tensor:
-    """Masked x0 loss (+ velocity loss) of one batch; labels are dropped and constraints drawn from `rng`."""
-    x0, valid, action, style = batch
-    if train:
-        action, style = drop_labels(rng, action, style, cfg.label_dropout)
-    mask = random_constraints(rng, valid, x0.shape[-1], cfg.p_unconstrained)
-    x0, mask = torch.from_numpy(x0).to(device), torch.from_numpy(mask).to(device)
-    valid_t = torch.from_numpy(valid).to(device)
-    t = torch.randint(0, diff.model.cfg.timesteps, (x0.shape[0],), generator=gen).to(device)
-    noise = torch.randn(x0.shape, generator=gen).to(device)
-    x_t = diff.q_sample(x0, t, noise)
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-        pred = model(x_t, t, torch.from_numpy(action).to(device), torch.from_numpy(style).to(device), x0, mask,
-                     valid_t)  # (B, L, D)
-    pred = pred.float()
-    w = valid_t[..., None].float()  # (B, L, 1)
-    loss = ((pred - x0) ** 2 * w).sum() / (w.sum() * x0.shape[-1])
-    if cfg.vel_weight:
-        wv = w[:, 1:] * w[:, :-1]
-        dv = (pred[:, 1:] - pred[:, :-1]) - (x0[:, 1:] - x0[:, :-1])
-        loss = loss + cfg.vel_weight * (dv**2 * wv).sum() / (wv.sum() * x0.shape[-1])
-    return loss
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -88,17 +65,18 @@ def export_weights(checkpoint: str | Path, out: str | Path, fp16: bool = True, s
     `sampling` may override the config's sample_steps and guidance (they do not affect training)."""
     ck = load_checkpoint(checkpoint)
     ck["config"].update(sampling or {})
-    tensors = {f"model.{k}": (v.half() if fp16 and v.is_floating_point() else v) for k, v in ck["ema"].items()}
+    tensors = {f"model.{k}": (v.half() if fp16 and v.is_floating_point() else v) for k, v in ck["exported"].items()}
     tensors["stats.mean"], tensors["stats.std"] = ck["stats_mean"], ck["stats_std"]
     meta = {
-        "kind": "diffusion",
-        "denoiser": ck["denoiser"],
+        "kind": ck["config"]["family"],
+        "architecture": ck["architecture"],
         "vocabulary": ck["vocabulary"],
         "skeleton": ck["skeleton"],
         "fps": ck["fps"],
         "window": ck["config"]["window"],
         "sample_steps": ck["config"]["sample_steps"],
         "guidance": ck["config"]["guidance"],
+        "temperature": ck["config"].get("temperature", 1.0),
         "trained_steps": ck["step"],
         "train_seconds": ck["elapsed"],
         "config": ck["config"],
@@ -183,26 +161,18 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
     stats = train_set.stats
     val_set = MotionSet(corpus, "val", False, stats)
     voc = corpus.vocabulary
-    dcfg = cfg.denoiser(train_set.dim, len(voc.actions), len(voc.styles))
-    if cfg.window > dcfg.max_tokens * dcfg.patch:
-        raise GenAnimError(f"window {cfg.window} exceeds the model's {dcfg.max_tokens * dcfg.patch} frames")
-
     torch.manual_seed(cfg.seed)  # same initial weights on every rank
-    model = Denoiser(dcfg).to(dev)
-    ema = Denoiser(dcfg).to(dev).eval()
-    ema.load_state_dict(model.state_dict())
-    ema.requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    fam = make_family(cfg.family, cfg, train_set.dim, len(voc.actions), len(voc.styles), dev)
+    if fam.full_windows:
+        train_set.keep_at_least(cfg.window)
+        val_set.keep_at_least(cfg.window)
     step, elapsed, history = 0, 0.0, []
     if ck is not None:
-        model.load_state_dict(ck["model"])
-        ema.load_state_dict(ck["ema"])
-        opt.load_state_dict(ck["opt"])
+        fam.load_state(ck["state"])
         step, elapsed, history = ck["step"], ck["elapsed"], ck["history"]
-    ddp = model
     if world > 1:
-        ddp = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
-    diff = Diffusion(model)
+        ids = [dev.index] if dev.type == "cuda" else None
+        fam.wrap(lambda m: torch.nn.parallel.DistributedDataParallel(m, device_ids=ids))
     if main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2), encoding="utf-8")
@@ -210,24 +180,19 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
     def save() -> None:
         _atomic_save({
             "step": step, "elapsed": elapsed, "history": history, "config": cfg.to_dict(),
-            "denoiser": dcfg.to_dict(), "model": model.state_dict(), "ema": ema.state_dict(),
-            "opt": opt.state_dict(),
+            "architecture": fam.arch.to_dict(), "state": fam.state(), "exported": fam.exported.state_dict(),
             "stats_mean": torch.from_numpy(stats.mean), "stats_std": torch.from_numpy(stats.std),
             "vocabulary": voc.to_json(), "skeleton": skeleton_to_json(corpus.skeleton), "fps": corpus.fps,
         }, ck_path)
 
     def validate() -> float:
-        # Fixed windows, noise and constraints, so values are comparable across steps and runs.
+        # Fixed windows, noise and labels, so values are comparable across steps and runs.
         rng, gen = np.random.default_rng([cfg.seed, 999]), torch.Generator().manual_seed(cfg.seed + 999)
-        total = 0.0
-        with torch.no_grad():
-            for _ in range(cfg.val_batches):
-                total += diffusion_loss(diff, ema, val_set.sample(rng, min(cfg.batch, 64), cfg.window), rng, gen, cfg,
-                                        dev, train=False).item()
-        return total / cfg.val_batches
+        batches = [val_set.sample(rng, min(cfg.batch, 64), cfg.window) for _ in range(cfg.val_batches)]
+        return float(np.mean([fam.validate(b, rng, gen) for b in batches]))
 
     if main:
-        print(f"diffusion: {num_params(model) / 1e6:.2f} M parameters, {len(train_set)} train items "
+        print(f"{cfg.family}: {fam.parameters / 1e6:.2f} M parameters to sample with, {len(train_set)} train items "
               f"({train_set.lengths.sum()} frames{', mirrors included' if cfg.augment else ''}), {len(val_set)} val "
               f"items, data ready in {time.time() - t_load:.1f} s, {world} process(es) on {dev}"
               + (f", resuming at step {step}" if ck is not None else ""), file=sys.stderr)
@@ -239,25 +204,15 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
         rng = np.random.default_rng([cfg.seed, step, rank])
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 101 + rank)
         torch.manual_seed(cfg.seed * 7919 + step * 31 + rank)  # dropout
-        for g in opt.param_groups:
-            g["lr"] = _lr(cfg, step)
-        model.train()
-        loss = diffusion_loss(diff, ddp, train_set.sample(rng, per_rank, cfg.window), rng, gen, cfg, dev)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
-                pe.lerp_(pm, 1 - cfg.ema)
+        logged = fam.step(train_set.sample(rng, per_rank, cfg.window), rng, gen, _lr(cfg, step), step)
         step += 1
         elapsed += time.time() - t0
         t0 = time.time()
-        lv = loss.item()
+        lv = logged["loss"]
         loss_avg = lv if loss_avg is None else 0.98 * loss_avg + 0.02 * lv
         bar.update(loss=f"{loss_avg:.4f}")
         if main:
-            record = {"step": step, "loss": round(lv, 5), "grad_norm": round(float(gnorm), 4), "lr": _lr(cfg, step - 1)}
+            record = {"step": step, **{k: round(v, 5) for k, v in logged.items()}, "lr": _lr(cfg, step - 1)}
             if step % cfg.val_every == 0 or step == cfg.steps:
                 record["val_loss"] = round(validate(), 5)
                 bar.write(f"step {step}: train loss {loss_avg:.4f} (smoothed), val loss {record['val_loss']:.4f}")
@@ -273,13 +228,13 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
         save()
     vals = [r for r in history if "val_loss" in r]
     summary = {
-        "steps": step, "target_steps": cfg.steps, "wall_seconds": round(elapsed, 1), "parameters": num_params(model),
+        "steps": step, "target_steps": cfg.steps, "wall_seconds": round(elapsed, 1), "parameters": fam.parameters,
         "first_loss": history[0]["loss"] if history else None,
         "last_loss_avg": round(float(np.mean([r["loss"] for r in history[-50:]])), 5) if history else None,
         "val_loss": vals[-1]["val_loss"] if vals else None,
         "best_val_loss": min((r["val_loss"] for r in vals), default=None),
         "checkpoint": str(ck_path), "processes": world, "device": str(dev),
-        "weights_digest": _digest(model),
+        "weights_digest": _digest(fam.exported),
     }
     if main:
         (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")

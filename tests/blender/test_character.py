@@ -84,8 +84,6 @@ def _contacts(clip, joint: str) -> np.ndarray:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 7 goal not met yet: rotation-delta retargeting has no foot-contact "
-                   "correction; on this character standing feet drift up to ~4 cm above (and ~2 cm into) the floor")
 def test_walk_keeps_the_characters_feet_on_the_floor(character):
     from blender_addon.armature import write_pose_action
     from blender_addon.core.motion.clip import load_clip

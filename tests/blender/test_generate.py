@@ -128,3 +128,23 @@ def test_a_cancelled_job_stops_the_sampler(gen):
     assert not job.thread.is_alive()
     assert isinstance(job.error, Cancelled) and job.clips is None
     assert seen  # the sampler asked, and stopped at the first answer
+
+
+@pytest.mark.parametrize("family", ["cvae", "cgan", "vae", "gan"])
+def test_generate_with_the_vae_and_gan_families(gen, family):
+    """The shipped seed models through the same operator: no steps or guidance, and an unconditional
+    model given a label is reported in plain words."""
+    weights = REPO / "weights" / f"{family}.safetensors"
+    if not weights.is_file():
+        pytest.skip(f"no trained weights at {weights}")
+    bpy.ops.genanim.create_armature()
+    conditional = family.startswith("c")
+    s = _settings(gen, model=str(weights), steps=25)
+    if not conditional:
+        with pytest.raises(RuntimeError, match="unconditional: it takes no action or style"):
+            bpy.ops.genanim.generate()
+        s.action = s.style = ""
+    before = set(bpy.data.actions)
+    assert bpy.ops.genanim.generate() == {'FINISHED'}
+    new = [a for a in bpy.data.actions if a not in before]
+    assert len(new) == 1 and new[0].frame_range[1] - new[0].frame_range[0] >= 59  # 2 s at 30 fps

@@ -1,4 +1,4 @@
-"""Timing helper shared by the benchmarks: medians, since the machines are noisy."""
+"""Timing helper of the benchmarks and the model comparison: medians, since the machines are noisy."""
 
 from __future__ import annotations
 

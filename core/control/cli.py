@@ -1,0 +1,77 @@
+"""`python -m core control train|export` and `python -m core follow`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .train import train
+
+    train(args.config, args.out, args.resume)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .train import export
+
+    print(export(args.run, args.out, half=not args.fp32))
+    return 0
+
+
+def _follow(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    import torch
+
+    from ..errors import GenAnimError
+    from ..motion.clip import save_clip
+    from .controller import load_controller
+    from .follow import follow, read_path, score_path
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise GenAnimError(f"{out} exists; choose another --out or pass --overwrite")
+    points = read_path(args.path)  # input errors before loading the model
+    ctl = load_controller(args.model, args.seed)
+    ctl.style_id(args.style)
+    ctl.temperature = args.temperature
+    clip = follow(ctl, points, args.style, args.speed, args.action, correct=not args.no_correction)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_clip(clip, out)
+    score = score_path(clip, points)
+    print(out)
+    print(json.dumps({"frames": clip.num_frames, "seconds": round(clip.num_frames / clip.fps, 2),
+                      "mean_distance_cm": round(score.distance_cm, 2), "mean_facing_deg": round(score.facing_deg, 2),
+                      "foot_skating": round(score.skating, 4), "end_distance_cm": round(score.end_cm, 2)}))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser("control", help="train and export the interactive controller")
+    csub = c.add_subparsers(dest="control_command", required=True, metavar="STEP")
+    t = csub.add_parser("train", help="train the controller (checkpoints; --resume continues a killed run)")
+    t.add_argument("--config", default="configs/controller.json")
+    t.add_argument("--out", default="out/runs/controller")
+    t.add_argument("--resume", action="store_true")
+    t.set_defaults(func=_train)
+    e = csub.add_parser("export", help="write the weights file of a run")
+    e.add_argument("run", help="run folder (holds checkpoint.pt)")
+    e.add_argument("--out", default="weights/controller.safetensors")
+    e.add_argument("--fp32", action="store_true", help="keep float32 tensors (default: float16)")
+    e.set_defaults(func=_export)
+    f = sub.add_parser("follow", help="walk or run along a ground path (CSV of x,z metres) into a BVH")
+    f.add_argument("path", help="CSV file: one x,z point in metres a line (Y up, as in BVH)")
+    f.add_argument("--style", default="normal")
+    f.add_argument("--speed", type=float, default=1.4, help="metres per second (above 2.2 it runs)")
+    f.add_argument("--action", help="action label (default: walk or run by speed)")
+    f.add_argument("--out", required=True, help="output BVH file")
+    f.add_argument("--model", help="controller weights (default: weights/controller.safetensors)")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--temperature", type=float, default=0.0, help="latent sampling scale (0: the mean motion)")
+    f.add_argument("--no-correction", action="store_true", help="no explicit pull of the root onto the path")
+    f.add_argument("--overwrite", action="store_true")
+    f.add_argument("--threads", type=int, default=1)
+    f.set_defaults(func=_follow)

@@ -1,0 +1,189 @@
+"""Path following: walk (or run) along a ground path of x, z points in metres.
+
+The desired trajectory each frame is read off the path ahead of the character: from the arc length
+of the character's closest path point, points `speed * k / fps` further along (clamped at the end, so
+the character slows down and stops there), facing along the path. A small explicit correction pulls
+the root towards the path each frame (a share of the lateral offset and of the heading error; it
+is part of the take and of the reported numbers, see `follow(..., correct=False)` for without).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..evaluation.metrics import foot_skating_rate
+from ..motion.clip import Clip
+from .controller import ControlError, Controller, _wrap
+from .model import METRE, TRAJ_FRAMES
+
+PULL = 0.1  # share of the lateral offset removed per frame
+STOP_BLEND = 0.3  # Controller.blend once the reference point has reached the end
+TURN = 0.05  # share of the heading error removed per frame
+SETTLE = 0.5  # seconds standing still at the end before the take ends
+MAX_SETTLE = 2.0  # seconds after the reference point reached the end, at most
+LEASH = (0.3 * METRE, 0.5 * METRE)  # how far the reference point may trail / lead the character
+
+
+class PathError(ControlError):
+    """A path that cannot be followed: unreadable, malformed, or shorter than two distinct points."""
+
+
+def read_path(path: str | Path) -> np.ndarray:
+    """(N, 2) x, z points in metres from a CSV file (an optional header line of non-numbers)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PathError(f"{path}: cannot read the path ({e.strerror or e})") from None
+    points = []
+    for i, row in enumerate(csv.reader(text.splitlines()), 1):
+        cells = [c.strip() for c in row if c.strip()]
+        if not cells or cells[0].startswith("#"):
+            continue
+        try:
+            values = [float(c) for c in cells]
+        except ValueError:
+            if not points and i == 1:
+                continue  # a header line
+            raise PathError(f"{path}, line {i}: expected two numbers x,z in metres, got {','.join(cells)!r}") from None
+        if len(values) != 2 or not all(math.isfinite(v) for v in values):
+            raise PathError(f"{path}, line {i}: expected two finite numbers x,z in metres, got {','.join(cells)!r}")
+        points.append(values)
+    return check_path(np.array(points, np.float64).reshape(-1, 2), str(path))
+
+
+def check_path(points: np.ndarray, where: str = "the path") -> np.ndarray:
+    """Points (N, 2) without repeats; PathError if fewer than two distinct points remain."""
+    points = np.asarray(points, np.float64).reshape(-1, 2)
+    if len(points) and not np.isfinite(points).all():
+        raise PathError(f"{where}: the points must be finite numbers")
+    keep = np.r_[True, np.linalg.norm(np.diff(points, axis=0), axis=-1) > 1e-6] if len(points) else []
+    points = points[keep]
+    if len(points) < 2:
+        raise PathError(f"{where}: a path needs at least two distinct points, got {len(points)}")
+    return points
+
+
+class Polyline:
+    """Arc-length parametrised polyline (N, 2)."""
+
+    def __init__(self, points: np.ndarray):
+        self.p = np.asarray(points, np.float64)
+        seg = np.diff(self.p, axis=0)
+        self.seglen = np.linalg.norm(seg, axis=-1)
+        self.dir = seg / self.seglen[:, None]
+        self.s = np.r_[0.0, np.cumsum(self.seglen)]
+        self.length = float(self.s[-1])
+
+    def at(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points (…, 2) and tangent yaws (…,) at arc lengths s (clamped to the path)."""
+        s = np.clip(s, 0.0, self.length)
+        i = np.clip(np.searchsorted(self.s, s, side="right") - 1, 0, len(self.seglen) - 1)
+        pts = self.p[i] + self.dir[i] * (s - self.s[i])[..., None]
+        return pts, np.arctan2(self.dir[i, 0], self.dir[i, 1])
+
+    def closest(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For points q (…, 2): arc length, distance and the tangent yaw at the closest path point."""
+        q = np.asarray(q, np.float64)
+        d = q[..., None, :] - self.p[:-1]  # (…, S, 2)
+        t = np.clip((d * self.dir).sum(-1), 0.0, self.seglen)  # (…, S)
+        foot = self.p[:-1] + self.dir * t[..., None]
+        dist = np.linalg.norm(q[..., None, :] - foot, axis=-1)
+        i = dist.argmin(-1)
+        s = self.s[i] + np.take_along_axis(t, i[..., None], -1)[..., 0]
+        yaw = np.arctan2(self.dir[i, 0], self.dir[i, 1])
+        return s, np.take_along_axis(dist, i[..., None], -1)[..., 0], yaw
+
+
+def follow(ctl: Controller, points_m: np.ndarray, style: str | None = "normal", speed: float = 1.4,
+           action: str | None = None, correct: bool = True, plant: bool = True, blend: float = 0.0) -> Clip:
+    """A clip of the character going along `points_m` (N, 2) x, z metres at `speed` m/s and stopping at the end.
+
+    `blend`: the controller's velocity blending while moving (see Controller); at the end STOP_BLEND."""
+    if not 0.1 <= speed <= 8.0:
+        raise ControlError(f"speed {speed:g} m/s is outside 0.1 .. 8 m/s")
+    saved = ctl.blend
+    ctl.blend = blend
+    try:
+        return _follow(ctl, points_m, style, speed, action, correct, plant)
+    finally:
+        ctl.blend = saved
+
+
+def _follow(ctl: Controller, points_m: np.ndarray, style: str | None, speed: float, action: str | None,
+            correct: bool, plant: bool) -> Clip:
+    line = Polyline(check_path(points_m) * METRE)
+    sid, aid = ctl.style_id(style), ctl.action_id(action, speed)
+    _, yaw0 = line.at(np.array(0.0))
+    ctl.reset((line.p[0, 0], line.p[0, 1], float(yaw0)))
+    per_frame = speed * METRE / ctl.fps
+    ahead = per_frame * np.array(TRAJ_FRAMES, np.float64)
+    s_ref, s_cur, still, after = 0.0, 0.0, 0, 0
+    limit = int(line.length / per_frame + 10 * ctl.fps)
+    for _ in range(limit):
+        s_near, _, _ = line.closest(ctl.pos)
+        s_cur = max(s_cur, float(s_near))  # never walk backwards along the path
+        # The reference point moves at `speed` but stays near the character: it neither runs away from a
+        # slow start nor lets the character overtake it (then the desired trajectory says: slow down).
+        s_ref = float(np.clip(s_ref + per_frame, s_cur - LEASH[0], s_cur + LEASH[1]))
+        s_ref = min(s_ref, line.length)
+        fut_pos, fut_yaw = line.at(s_ref + ahead)
+        fut_yaw = ctl.yaw + _wrap(fut_yaw - ctl.yaw)
+        ctl.step_trajectory(fut_pos, fut_yaw, sid, aid)
+        if correct:
+            foot, tan = line.at(np.array(s_cur))
+            off = ctl.pos - foot
+            normal = np.array([math.cos(tan), -math.sin(tan)])  # perpendicular to the tangent (sin, cos)
+            if s_cur < line.length - 1e-6:
+                d_pos = -PULL * float(off @ normal) * normal
+            else:  # past the end: towards the end point
+                d_pos = -PULL * off
+            ctl.nudge(d_pos, -TURN * float(_wrap(ctl.yaw - tan)))
+        if s_ref >= line.length:
+            ctl.blend = max(ctl.blend, STOP_BLEND)  # the model stands still poorly: help it stop at the end
+            after += 1
+            still = still + 1 if np.linalg.norm(ctl.velocity) < 0.2 else 0
+            if still > SETTLE * ctl.fps or after > MAX_SETTLE * ctl.fps:
+                break
+    return ctl.take(f"follow_{style or 'any'}_{speed:g}", plant=plant)
+
+
+@dataclass
+class PathScore:
+    distance_cm: float  # mean distance of the root's ground projection from the path
+    facing_deg: float  # mean |heading - path tangent| while moving
+    skating: float  # foot skating rate (evaluation suite metric)
+    end_cm: float  # distance of the final root position from the path's end
+
+
+def score_path(clip: Clip, points_m: np.ndarray) -> PathScore:
+    """The path-following bars for a clip generated along `points_m`."""
+    from ..motion.representation import representation_for
+
+    rep = representation_for(clip.skeleton)
+    line = Polyline(check_path(points_m) * METRE)
+    g_rot, g_pos = clip.global_transforms()
+    root = g_pos[:, rep.root][:, [0, 2]]
+    s, dist, tan = line.closest(root)
+    heading = rep.heading(g_rot[:, rep.root])
+    moving = s < line.length - 1e-6  # at the end the tangent no longer constrains the facing
+    facing = np.degrees(np.abs(_wrap(heading - tan)))[moving]
+    skate = foot_skating_rate(g_pos, rep.feet, clip.fps)
+    end = float(np.linalg.norm(root[-1] - line.p[-1]))
+    return PathScore(float(dist.mean()), float(facing.mean()) if len(facing) else 0.0, skate, end)
+
+
+def demo_paths() -> dict[str, np.ndarray]:
+    """Ground paths (x, z metres) used by the benchmark and tests: straight, S-bend, arc, zigzag corners."""
+    t = np.linspace(0, 1, 60)
+    return {
+        "straight 8 m": np.array([[0.0, 0.0], [0.0, 8.0]]),
+        "S-bend": np.stack([2.0 * np.sin(2 * np.pi * t), 10.0 * t], -1),
+        "arc r=3 m": np.stack([3.0 - 3.0 * np.cos(np.pi * t), 3.0 * np.sin(np.pi * t)], -1),
+        "zigzag": np.array([[0.0, 0.0], [3.0, 3.0], [0.0, 6.0], [3.0, 9.0]]),
+    }

@@ -1,0 +1,298 @@
+"""The model families the training loop knows: what each builds, how it takes one optimisation step,
+how it is validated and what it exports. The loop itself (`train.py`) owns data, seeds,
+checkpoints, distribution and logging.
+
+    diffusion   transformer x0 denoiser (core/models/diffusion.py), conditional with label dropout
+    vae, cvae   temporal-conv VAE (core/models/vae.py); vae: always the null label
+    gan, cgan   temporal-conv GAN (core/models/gan.py); gan: always the null label
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import GenAnimError
+from ..models.diffusion import Denoiser, DenoiserConfig, Diffusion, num_params
+from ..models.gan import Discriminator, feature_matching, hinge_d_loss, hinge_g_loss, r1_penalty
+from ..models.temporal import ConvConfig, Decoder
+from ..models.vae import MotionVAE, vae_loss
+from .config import TrainConfig
+from .data import drop_labels, random_constraints
+
+FAMILIES = ("diffusion", "vae", "cvae", "gan", "cgan")
+CONDITIONAL = {"diffusion": True, "vae": False, "cvae": True, "gan": False, "cgan": True}
+
+
+def architecture_config(family: str, cfg: TrainConfig, dim: int, num_actions: int, num_styles: int):
+    """The network config of a family with the run's overrides (`cfg.model`); unknown keys are an error."""
+    kind = DenoiserConfig if family == "diffusion" else ConvConfig
+    known = {f.name for f in fields(kind)} - {"dim", "num_actions", "num_styles"}
+    bad = sorted(set(cfg.model) - known)
+    if bad:
+        raise GenAnimError(f"unknown {family} model settings {', '.join(bad)}; known: {', '.join(sorted(known))}")
+    return kind(dim=dim, num_actions=num_actions, num_styles=num_styles, **cfg.model)
+
+
+def _ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    with torch.no_grad():
+        for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
+            pe.lerp_(pm, 1 - decay)
+
+
+def _frozen_copy(module: nn.Module, make) -> nn.Module:
+    copy = make().to(next(module.parameters()).device).eval()
+    copy.load_state_dict(module.state_dict())
+    copy.requires_grad_(False)
+    return copy
+
+
+def _optimise(opt: torch.optim.Optimizer, loss: torch.Tensor, params, clip: float, lr: float,
+              sync: bool = False) -> float:
+    """One optimiser step on `loss`; `sync`: average the gradients over the data-parallel processes
+    first (for networks not wrapped in DDP)."""
+    for g in opt.param_groups:
+        g["lr"] = lr
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    params = list(params)
+    if sync:
+        world = torch.distributed.get_world_size()
+        for p in params:
+            if p.grad is not None:
+                torch.distributed.all_reduce(p.grad)
+                p.grad /= world
+    gnorm = torch.nn.utils.clip_grad_norm_(params, clip)
+    opt.step()
+    return float(gnorm)
+
+
+class Family:
+    """Base: `modules` and `optimizers` are checkpointed by name; `exported` is what sampling needs."""
+
+    name: str
+    full_windows = False  # train only on items of at least a window (no padded frames)
+    modules: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+
+    def __init__(self, name: str, cfg: TrainConfig, arch, dev: torch.device):
+        self.name, self.cfg, self.arch, self.dev = name, cfg, arch, dev
+        self.conditional = CONDITIONAL[name]
+
+    def labels(self, rng: np.random.Generator, action: np.ndarray, style: np.ndarray, train: bool):
+        """Label tensors of a batch: the null label for unconditional families, dropout for guidance."""
+        if not self.conditional:
+            action, style = np.full_like(action, -1), np.full_like(style, -1)
+        elif train and self.cfg.label_dropout:
+            action, style = drop_labels(rng, action, style, self.cfg.label_dropout)
+        return torch.from_numpy(action).to(self.dev), torch.from_numpy(style).to(self.dev)
+
+    def state(self) -> dict:
+        return {"modules": {k: m.state_dict() for k, m in self.modules.items()},
+                "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()}}
+
+    def load_state(self, state: dict) -> None:
+        for k, m in self.modules.items():
+            m.load_state_dict(state["modules"][k])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+
+    @property
+    def exported(self) -> nn.Module:
+        return self.modules["ema"]
+
+    @property
+    def parameters(self) -> int:
+        return num_params(self.exported)
+
+    def wrap(self, wrapper) -> None:
+        """Wrap the trained networks for data-parallel training (`wrapper(module) -> module`)."""
+        raise NotImplementedError
+
+    def step(self, batch, rng: np.random.Generator, gen: torch.Generator, lr: float, index: int) -> dict[str, float]:
+        """One optimisation step (step `index` of the run) at learning rate `lr`; returns what to log."""
+        raise NotImplementedError
+
+    def validate(self, batch, rng: np.random.Generator, gen: torch.Generator) -> float:
+        raise NotImplementedError
+
+
+class DiffusionFamily(Family):
+    def __init__(self, name, cfg, arch, dev):
+        super().__init__(name, cfg, arch, dev)
+        self.model = Denoiser(arch).to(dev)
+        self.modules = {"model": self.model, "ema": _frozen_copy(self.model, lambda: Denoiser(arch))}
+        self.optimizers = {"opt": torch.optim.AdamW(self.model.parameters(), lr=cfg.lr,
+                                                    weight_decay=cfg.weight_decay)}
+        self.net = self.model
+        self.diffusion = Diffusion(self.model)
+
+    def wrap(self, wrapper) -> None:
+        self.net = wrapper(self.model)
+
+    def loss(self, net, batch, rng, gen, train: bool) -> torch.Tensor:
+        """Masked x0 loss (+ velocity loss) of one batch; labels are dropped and constraints drawn from `rng`."""
+        x0, valid, action, style = batch
+        cfg, dev = self.cfg, self.dev
+        a, s = self.labels(rng, action, style, train)
+        mask = random_constraints(rng, valid, x0.shape[-1], cfg.p_unconstrained)
+        x0, mask = torch.from_numpy(x0).to(dev), torch.from_numpy(mask).to(dev)
+        valid_t = torch.from_numpy(valid).to(dev)
+        t = torch.randint(0, self.arch.timesteps, (x0.shape[0],), generator=gen).to(dev)
+        noise = torch.randn(x0.shape, generator=gen).to(dev)
+        x_t = self.diffusion.q_sample(x0, t, noise)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+            pred = net(x_t, t, a, s, x0, mask, valid_t)  # (B, L, D)
+        pred = pred.float()
+        w = valid_t[..., None].float()  # (B, L, 1)
+        loss = ((pred - x0) ** 2 * w).sum() / (w.sum() * x0.shape[-1])
+        if cfg.vel_weight:
+            wv = w[:, 1:] * w[:, :-1]
+            dv = (pred[:, 1:] - pred[:, :-1]) - (x0[:, 1:] - x0[:, :-1])
+            loss = loss + cfg.vel_weight * (dv**2 * wv).sum() / (wv.sum() * x0.shape[-1])
+        return loss
+
+    def step(self, batch, rng, gen, lr, index):
+        self.model.train()
+        loss = self.loss(self.net, batch, rng, gen, train=True)
+        gnorm = _optimise(self.optimizers["opt"], loss, self.model.parameters(), self.cfg.grad_clip, lr)
+        _ema_update(self.modules["ema"], self.model, self.cfg.ema)
+        return {"loss": loss.item(), "grad_norm": gnorm}
+
+    def validate(self, batch, rng, gen):
+        with torch.no_grad():
+            return self.loss(self.modules["ema"], batch, rng, gen, train=False).item()
+
+
+class VAEFamily(Family):
+    def __init__(self, name, cfg, arch, dev):
+        super().__init__(name, cfg, arch, dev)
+        self.model = MotionVAE(arch).to(dev)
+        self.modules = {"model": self.model, "ema": _frozen_copy(self.model, lambda: MotionVAE(arch))}
+        self.optimizers = {"opt": torch.optim.AdamW(self.model.parameters(), lr=cfg.lr,
+                                                    weight_decay=cfg.weight_decay)}
+        self.net = self.model
+
+    @property
+    def exported(self) -> nn.Module:
+        return self.modules["ema"].decoder
+
+    def wrap(self, wrapper) -> None:
+        self.net = wrapper(self.model)
+
+    def loss(self, net, batch, rng, gen, kl_weight: float, train: bool = False):
+        x0, valid, action, style = batch
+        a, s = self.labels(rng, action, style, train)  # label dropout: the decoder also learns "any" for guidance
+        x, v = torch.from_numpy(x0).to(self.dev), torch.from_numpy(valid).to(self.dev)
+        rate = self.arch.rate
+        noise = torch.randn(x.shape[0], self.arch.latent, x.shape[1] // rate, generator=gen).to(self.dev)
+        recon, mu, logvar = net(x, v, a, s, noise)
+        return vae_loss(recon, x, v, mu, logvar, rate, kl_weight, self.cfg.free_bits, self.cfg.vel_weight)
+
+    def kl_weight(self, step: int) -> float:
+        return self.cfg.kl_weight * min(1.0, (step + 1) / max(1, self.cfg.kl_warmup))
+
+    def step(self, batch, rng, gen, lr, index):
+        self.model.train()
+        loss, rec, kl = self.loss(self.net, batch, rng, gen, self.kl_weight(index), train=True)
+        gnorm = _optimise(self.optimizers["opt"], loss, self.model.parameters(), self.cfg.grad_clip, lr)
+        _ema_update(self.modules["ema"], self.model, self.cfg.ema)
+        return {"loss": loss.item(), "rec": rec.item(), "kl": kl.item(), "grad_norm": gnorm}
+
+    def validate(self, batch, rng, gen):
+        """Reconstruction loss plus the full-weight KL term (the annealing does not move the yardstick)."""
+        with torch.no_grad():
+            return self.loss(self.modules["ema"], batch, rng, gen, self.cfg.kl_weight)[0].item()
+
+
+class GANFamily(Family):
+    full_windows = True  # the discriminator would learn to spot padding
+    def __init__(self, name, cfg, arch, dev):
+        super().__init__(name, cfg, arch, dev)
+        self.gen_net = Decoder(arch).to(dev)
+        self.disc = Discriminator(arch).to(dev)
+        self.modules = {"generator": self.gen_net, "discriminator": self.disc,
+                        "ema": _frozen_copy(self.gen_net, lambda: Decoder(arch))}
+        betas = (0.5, 0.99)  # the usual GAN setting: little momentum, so D and G do not overshoot each other
+        self.optimizers = {"g": torch.optim.Adam(self.gen_net.parameters(), lr=cfg.lr, betas=betas),
+                           "d": torch.optim.Adam(self.disc.parameters(), lr=cfg.lr, betas=betas)}
+        self.sync = False
+        if cfg.init_from:  # a VAE decoder is the same network: adversarial training starts from it
+            decoder = _load_decoder(cfg.init_from)
+            try:
+                self.gen_net.load_state_dict(decoder)
+            except RuntimeError:
+                raise GenAnimError(f"init_from {cfg.init_from}: its decoder is not this generator's architecture "
+                                   "(use the same model settings)") from None
+            self.modules["ema"].load_state_dict(decoder)
+
+    def wrap(self, wrapper) -> None:
+        # Not DDP: the R1 penalty differentiates through D twice, which DDP does not support, and the
+        # generator's loss goes through D too; the gradients are averaged by hand instead.
+        self.sync = True
+
+    def fake(self, g, n: int, frames: int, a, s, gen: torch.Generator) -> torch.Tensor:
+        z = torch.randn(n, self.arch.latent, frames // self.arch.rate, generator=gen).to(self.dev)
+        return g(z, a, s)  # (B, frames, D)
+
+    def step(self, batch, rng, gen, lr, index):
+        x0, _, action, style = batch  # windows are full: the GAN set holds only items of at least a window
+        a, s = self.labels(rng, action, style, train=False)
+        real = torch.from_numpy(x0).to(self.dev)
+        self.gen_net.train()
+        fake = self.fake(self.gen_net, len(real), real.shape[1], a, s, gen)
+        real_logits, fake_logits = self.disc(torch.cat([real, fake.detach()]), torch.cat([a, a]),
+                                             torch.cat([s, s])).chunk(2)
+        d_loss = hinge_d_loss(real_logits, fake_logits)
+        if self.cfg.r1_weight:
+            d_loss = d_loss + 0.5 * self.cfg.r1_weight * r1_penalty(self.disc, real, a, s)
+        _optimise(self.optimizers["d"], d_loss, self.disc.parameters(), self.cfg.grad_clip, lr, self.sync)
+        fake_out, fake_h = self.disc(fake, a, s, features=True)
+        g_loss = hinge_g_loss(fake_out)
+        if self.cfg.feature_matching:
+            with torch.no_grad():
+                _, real_h = self.disc(real, a, s, features=True)
+            g_loss = g_loss + self.cfg.feature_matching * feature_matching(real_h, fake_h)
+        gnorm = _optimise(self.optimizers["g"], g_loss, self.gen_net.parameters(), self.cfg.grad_clip, lr,
+                          self.sync)
+        _ema_update(self.modules["ema"], self.gen_net, self.cfg.ema)
+        return {"loss": g_loss.item(), "d_loss": d_loss.item(),
+                "d_real": real_logits.mean().item(), "d_fake": fake_logits.mean().item(), "grad_norm": gnorm}
+
+    def validate(self, batch, rng, gen):
+        """Distance between per-feature mean and spread of EMA-generator clips and real validation
+        windows (normalised units): low when the generator covers the data, high on collapse."""
+        x0, _, action, style = batch
+        a, s = self.labels(rng, action, style, train=False)
+        real = torch.from_numpy(x0).to(self.dev)
+        with torch.no_grad():
+            fake = self.fake(self.modules["ema"], len(real), real.shape[1], a, s, gen)
+        dist = (fake.mean((0, 1)) - real.mean((0, 1))).abs() + (fake.std((0, 1)) - real.std((0, 1))).abs()
+        return dist.mean().item()
+
+
+def _load_decoder(run: str) -> dict:
+    from .train import CHECKPOINT, load_checkpoint
+
+    path = Path(run)
+    path = path / CHECKPOINT if path.is_dir() else path
+    if not path.is_file():
+        raise GenAnimError(f"init_from {run}: no checkpoint there (train the VAE/CVAE first)")
+    ck = load_checkpoint(path)
+    if ck["config"]["family"] not in ("vae", "cvae"):
+        raise GenAnimError(f"init_from {run}: a {ck['config']['family']} run; the generator starts from a VAE or CVAE")
+    return ck["exported"]
+
+
+def make_family(name: str, cfg: TrainConfig, dim: int, num_actions: int, num_styles: int,
+                dev: torch.device) -> Family:
+    if name not in FAMILIES:
+        raise GenAnimError(f"unknown model family {name!r}; trainable families: {', '.join(FAMILIES)}")
+    arch = architecture_config(name, cfg, dim, num_actions, num_styles)
+    kind = {"diffusion": DiffusionFamily, "vae": VAEFamily, "cvae": VAEFamily, "gan": GANFamily,
+            "cgan": GANFamily}[name]
+    return kind(name, cfg, arch, dev)

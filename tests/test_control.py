@@ -1,0 +1,179 @@
+"""The interactive controller (core.control): conventions, inputs, stability, responsiveness, path following."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from core.cli import main  # noqa: E402
+from core.control.controller import WEIGHTS, ControlError, load_controller  # noqa: E402
+from core.control.data import root_track  # noqa: E402
+from core.control.follow import PathError, demo_paths, follow, read_path, score_path  # noqa: E402
+from core.control.model import control_vector  # noqa: E402
+from core.control.puppeteer import PuppeteerSession  # noqa: E402
+from core.motion.clip import load_clip  # noqa: E402
+from core.motion.representation import representation_for  # noqa: E402
+from core.motion.rotations import yaw_matrix  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "bandai-namco" / "samples"
+needs_weights = pytest.mark.skipif(not WEIGHTS.is_file(), reason="no weights/controller.safetensors yet")
+
+
+@pytest.fixture(scope="module")
+def ctl():
+    if not WEIGHTS.is_file():
+        pytest.skip("no weights/controller.safetensors yet")
+    torch.set_num_threads(1)
+    return load_controller()
+
+
+# --- conventions (no weights needed) -------------------------------------------------
+
+
+def test_control_vector_is_in_the_heading_frame():
+    """A point 1 m straight ahead of a character facing yaw reads (0, 1) with no turn, whatever the yaw."""
+    for yaw in (0.0, 0.7, -2.5):
+        ahead = (yaw_matrix(yaw) @ np.array([0.0, 0.0, 100.0]))[[0, 2]]
+        c = control_vector(np.array([5.0, -3.0]), np.array(yaw), (np.array([5.0, -3.0]) + ahead)[None], np.array([yaw]))
+        assert np.allclose(c, [0.0, 1.0, 0.0, 1.0], atol=1e-9)
+
+
+def test_root_track_matches_the_decoder():
+    clip = load_clip(SAMPLES / "dataset-2_walk-turn-left_elderly_001.bvh")
+    rep = representation_for(clip.skeleton)
+    feats = rep.encode(clip)
+    g_rot, g_pos = rep.decode(feats, clip.fps).global_transforms()
+    track = root_track(feats)
+    assert np.abs(track[:, :2] - g_pos[:, rep.root][:, [0, 2]]).max() < 1e-6
+    assert np.abs(np.angle(np.exp(1j * (track[:, 2] - rep.heading(g_rot[:, rep.root]))))).max() < 1e-9
+
+
+def test_read_path_accepts_a_header_and_reports_bad_lines(tmp_path):
+    good = tmp_path / "p.csv"
+    good.write_text("x,z\n0,0\n1.5, 2\n\n3,4\n")
+    assert read_path(good).tolist() == [[0.0, 0.0], [1.5, 2.0], [3.0, 4.0]]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("0,0\n1,2\n3,oops\n")
+    with pytest.raises(PathError, match=r"bad.csv, line 3: expected two numbers"):
+        read_path(bad)
+    short = tmp_path / "short.csv"
+    short.write_text("1,1\n1,1\n")
+    with pytest.raises(PathError, match="at least two distinct points, got 1"):
+        read_path(short)
+    with pytest.raises(PathError, match="cannot read the path"):
+        read_path(tmp_path / "missing.csv")
+
+
+def test_follow_cli_prints_input_errors_without_traceback(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("0,0,0\n")
+    assert main(["follow", str(bad), "--out", str(tmp_path / "o.bvh")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "line 1: expected two finite numbers" in err and "Traceback" not in err
+
+
+# --- the trained controller ----------------------------------------------------------
+
+
+def test_weights_are_fp16_safetensors_of_a_controller():
+    if not WEIGHTS.is_file():
+        pytest.skip("no weights/controller.safetensors yet")
+    from core.models.weights import load_weights
+
+    tensors, meta = load_weights(WEIGHTS)
+    assert meta["kind"] == "controller"
+    assert all(v.dtype == torch.float16 for k, v in tensors.items() if k.startswith("model."))
+
+
+def test_unknown_style_is_a_plain_error(ctl):
+    with pytest.raises(ControlError, match="unknown style 'moonwalk'; this controller knows: normal"):
+        ctl.step((0.0, 1.0), "moonwalk")
+
+
+def test_take_decodes_to_the_explicit_track_with_corrections(ctl):
+    ctl.reset((10.0, -20.0, 0.5))
+    for i in range(60):
+        ctl.step((1.0, 0.5), "normal")
+        if i % 10 == 0:
+            ctl.nudge(np.array([3.0, -2.0]), 0.05)
+    g_rot, g_pos = ctl.take(plant=False).global_transforms()
+    track = np.array(ctl.track)
+    assert np.abs(g_pos[:, ctl.rep.root][:, [0, 2]] - track[:, :2]).max() < 1e-6
+    assert np.abs(np.angle(np.exp(1j * (ctl.rep.heading(g_rot[:, ctl.rep.root]) - track[:, 2])))).max() < 1e-6
+
+
+def _stability(ctl, seconds: float) -> dict:
+    from core.control.evaluate import random_stick
+
+    r = random_stick(ctl, seconds, seed=3)
+    assert r["finite"]
+    assert r["bone_length_error"] < 1e-9  # rotations on the fixed skeleton: exact
+    # Pelvis-to-head within 65 deg of vertical, 30 on average (real active runs lean 20 on average, 31 at most).
+    assert r["max_tilt_deg"] < 65 and r["mean_tilt_deg"] < 30
+    assert 60 < r["min_root_height"] and r["max_root_height"] < 130  # neither sinks nor flies (cm)
+    return r
+
+
+def test_two_minutes_of_random_stick_stay_finite_rigid_upright(ctl):
+    r = _stability(ctl, 120)
+    assert r["distance_m"] > 50  # it did travel
+
+
+@pytest.mark.slow
+def test_ten_minutes_of_random_stick_stay_finite_rigid_upright(ctl):
+    _stability(ctl, 600)
+
+
+def test_root_velocity_follows_a_new_command_within_half_a_second(ctl):
+    from core.control.evaluate import responsiveness
+
+    r = responsiveness(ctl, trials=12, seed=1)
+    assert r["mean_s"] < 0.5, r["cases"]
+
+
+@pytest.mark.parametrize("name", ["S-bend", "zigzag"])
+def test_follow_meets_the_bars(ctl, name):
+    pts = demo_paths()[name]
+    clip = follow(ctl, pts, "normal", 1.4)
+    s = score_path(clip, pts)
+    real = []
+    for f in ("dataset-2_walk_normal_001.bvh", "dataset-1_walk_old_001.bvh", "dataset-2_run_active_001.bvh"):
+        c = load_clip(SAMPLES / f)
+        from core.evaluation.metrics import foot_skating_rate
+
+        real.append(foot_skating_rate(c.global_positions(), representation_for(c.skeleton).feet, c.fps))
+    assert s.distance_cm < 10 and s.facing_deg < 15 and s.skating <= 1.5 * np.mean(real), (s, np.mean(real))
+    assert s.end_cm < 50
+    root0 = clip.global_positions()[0, ctl.rep.root][[0, 2]]
+    assert np.linalg.norm(root0 - pts[0] * 100) < 1e-6  # starts on the first point
+
+
+def test_follow_cli_writes_a_bvh(tmp_path, capsys):
+    if not WEIGHTS.is_file():
+        pytest.skip("no weights/controller.safetensors yet")
+    path = tmp_path / "p.csv"
+    path.write_text("x,z\n0,0\n0,3\n2,5\n")
+    out = tmp_path / "walk.bvh"
+    assert main(["follow", str(path), "--style", "normal", "--speed", "1.4", "--out", str(out)]) == 0
+    clip = load_clip(out)
+    assert clip.num_frames > 3.5 / 1.4 * 30
+    assert "mean_distance_cm" in capsys.readouterr().out
+
+
+def test_puppeteer_session_maps_keys_and_runs(ctl):
+    s = PuppeteerSession(ctl, "normal")
+    assert s.event("W", "PRESS") == 'HANDLED'
+    assert np.allclose(s.velocity, [0.0, -1.4])  # forward: away from the front view (data -Z, Blender +Y)
+    s.event("D", "PRESS", shift=True)
+    assert s.run and np.allclose(s.velocity, 3.5 * np.array([1.0, -1.0]) / math.sqrt(2))
+    assert s.event("TWO", "PRESS") == 'HANDLED' and s.style == "active"
+    assert s.event("MIDDLEMOUSE", "PRESS") == 'PASS'  # the camera stays free
+    outcome = s.play([(1.0, "W", "RELEASE", True), (1.0, "RET", "PRESS", False)])
+    assert outcome == 'FINISH' and len(ctl.frames) == 1 + 60
+    track = np.array(ctl.track)
+    assert track[-1, 0] > 100  # went right (+x) in the last second at a run

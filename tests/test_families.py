@@ -1,0 +1,212 @@
+"""The VAE/CVAE/GAN/CGAN families: networks, losses, training (seeds, resume), export, generation,
+errors, and the side-by-side comparison."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import SAMPLES
+
+from core.cli import main
+from core.errors import GenAnimError
+from core.generation import load_generator
+from core.models.gan import Discriminator
+from core.models.temporal import ConvConfig, Decoder, sample_latents
+from core.models.vae import MotionVAE, vae_loss
+from core.training.config import TrainConfig
+from core.training.train import CHECKPOINT, export_weights, load_checkpoint, train
+
+NET = {"latent": 8, "widths": [32, 16, 16], "blocks": 1, "label_width": 8}
+TINY = {"data": str(SAMPLES), "model": NET, "window": 32, "batch": 4, "steps": 6, "warmup": 2, "val_every": 3,
+        "val_batches": 1, "checkpoint_every": 2, "threads": 1, "kl_warmup": 4}
+LATENT = ("vae", "cvae", "gan", "cgan")
+
+
+def tiny(family: str, **kw) -> TrainConfig:
+    return TrainConfig.from_dict({**TINY, "family": family, **kw})
+
+
+def state(run: Path) -> dict[str, torch.Tensor]:
+    st = load_checkpoint(run / CHECKPOINT)["state"]
+    return {f"{m}.{k}": v for m, sd in st["modules"].items() for k, v in sd.items()}
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory) -> dict[str, Path]:
+    """Each family trained for a few steps and exported as <family>.safetensors."""
+    root = tmp_path_factory.mktemp("families")
+    paths = {}
+    for fam in LATENT:
+        train(tiny(fam), root / fam, progress=False)
+        paths[fam] = root / f"{fam}.safetensors"
+        export_weights(root / fam / CHECKPOINT, paths[fam])
+    return paths
+
+
+def test_decoder_serves_any_length_and_labels_matter():
+    cfg = ConvConfig(dim=12, num_actions=3, num_styles=2, **NET)
+    dec = Decoder(cfg).eval()
+    z = sample_latents([0, 1], cfg.latent, 5)  # (2, 8, 5)
+    with torch.no_grad():
+        x = dec(z, torch.tensor([0, -1]), torch.tensor([1, -1]))
+        y = dec(z, torch.tensor([2, -1]), torch.tensor([1, -1]))
+    assert x.shape == (2, 5 * cfg.rate, 12)
+    assert not torch.allclose(x[0], y[0]) and torch.allclose(x[1], y[1])  # only the labelled sample changes
+    assert torch.equal(sample_latents([1], 8, 5)[0], z[1])  # a seed gives the same latents alone or in a batch
+
+
+def test_vae_loss_kl_and_free_bits():
+    cfg = ConvConfig(dim=12, num_actions=3, num_styles=2, **NET)
+    x = torch.randn(2, 16, 12)
+    valid = torch.ones(2, 16, dtype=torch.bool)
+    zero = torch.zeros(2, cfg.latent, 4)
+    _, rec, kl = vae_loss(x, x, valid, zero, zero, cfg.rate, 1.0, 0.0, 1.0)
+    assert rec.item() == 0 and kl.item() == 0  # perfect reconstruction, posterior = prior
+    loss, _, kl = vae_loss(x, x, valid, zero + 1, zero, cfg.rate, 1.0, 0.0, 0.0)
+    assert kl.item() == pytest.approx(0.5 * cfg.latent)  # KL(N(1, 1) || N(0, 1)) = 0.5 per channel
+    free, _, _ = vae_loss(x, x, valid, zero, zero, cfg.rate, 1.0, 0.25, 0.0)
+    assert free.item() == pytest.approx(0.25 * cfg.latent / (cfg.rate * 12))  # free bits: a floor per channel
+    vae = MotionVAE(cfg)
+    recon, mu, logvar = vae(x, valid, torch.tensor([0, 1]), torch.tensor([0, 1]), torch.randn(2, cfg.latent, 4))
+    assert recon.shape == x.shape and mu.shape == (2, cfg.latent, 4)
+
+
+def test_discriminator_scores_every_latent_step_and_projects_labels():
+    cfg = ConvConfig(dim=12, num_actions=3, num_styles=2, **NET)
+    d = Discriminator(cfg).eval()
+    x = torch.randn(1, 24, 12)
+    with torch.no_grad():
+        a = d(x, torch.tensor([0]), torch.tensor([0]))
+        b = d(x, torch.tensor([1]), torch.tensor([0]))
+    assert a.shape == (1, 24 // cfg.rate) and not torch.allclose(a, b)
+
+
+@pytest.mark.parametrize("family", LATENT)
+def test_training_is_seeded_and_resumes_exactly(family, tmp_path):
+    full = train(tiny(family), tmp_path / "full", progress=False)
+    assert full["steps"] == 6 and np.isfinite(full["val_loss"])
+    train(tiny(family), tmp_path / "part", progress=False, stop_after=3)
+    train(tiny(family), tmp_path / "part", resume=True, progress=False)
+    a, b = state(tmp_path / "full"), state(tmp_path / "part")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    train(tiny(family, seed=1), tmp_path / "other", progress=False)
+    other = state(tmp_path / "other")
+    assert any(not torch.equal(a[k], other[k]) for k in a)
+
+
+def test_gan_trains_on_full_windows_only(tmp_path):
+    with pytest.raises(GenAnimError, match="no item has 100000 frames"):
+        train(tiny("gan", window=100000), tmp_path / "g", progress=False)
+
+
+@pytest.mark.parametrize("family", LATENT)
+def test_generate_lengths_seeds_and_finite(family, shipped):
+    gen = load_generator(str(shipped[family]), "cpu")
+    assert gen.kind == family and gen.conditional == (family in ("cvae", "cgan"))
+    action = "walk" if gen.conditional else None
+    clips = gen.generate(action, None, 2.1, count=2, seed=5)
+    assert [c.num_frames for c in clips] == [63, 63]  # any length, not only multiples of the latent rate
+    again = gen.generate(action, None, 2.1, count=1, seed=6)[0]
+    np.testing.assert_allclose(again.rotations, clips[1].rotations, atol=1e-4)  # batched convs round differently
+    assert not np.array_equal(clips[0].rotations, clips[1].rotations)
+    pos = clips[0].global_positions()
+    assert np.isfinite(pos).all()
+    assert gen.generate(action, None, 8.0)[0].num_frames == 240
+
+
+def test_latent_models_explain_what_they_cannot_do(shipped):
+    uncond, cond = load_generator(str(shipped["gan"]), "cpu"), load_generator(str(shipped["cvae"]), "cpu")
+    with pytest.raises(GenAnimError, match="unconditional: it takes no action or style"):
+        uncond.generate("walk", None, 1.0)
+    with pytest.raises(GenAnimError, match="cannot fill gaps"):
+        cond.inbetween(cond.generate("walk", None, 2.0)[0], 10, 30)
+    with pytest.raises(GenAnimError, match="no sampler steps"):
+        cond.generate("walk", None, 1.0, steps=5)
+    with pytest.raises(GenAnimError, match="known"):
+        cond.generate("moonwalk", None, 1.0)
+
+
+def test_train_and_generate_commands(shipped, tmp_path, capsys):
+    cfg = tmp_path / "gan.json"
+    cfg.write_text(json.dumps({**TINY, "family": "gan"}))
+    assert main(["train", "--model", "cvae", "--config", str(cfg), "--out", str(tmp_path / "r")]) == 2
+    assert "a config for the gan model, not cvae" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**TINY, "family": "vae", "model": {"depth": 3}}))
+    assert main(["train", "--config", str(bad), "--out", str(tmp_path / "b")]) == 2
+    assert "unknown vae model settings depth" in capsys.readouterr().err
+    out = tmp_path / "clips"
+    assert main(["generate", "--model", str(shipped["vae"]), "--seconds", "1", "--count", "2", "--out", str(out)]) == 0
+    side = json.loads((out / "any_any_seed1.json").read_text())
+    assert side["model"] == "vae" and side["action"] is None and "one pass" in side["settings"]["sampler"]
+    assert main(["generate", "--model", str(shipped["vae"]), "--action", "walk", "--out", str(out / "x")]) == 2
+    assert "unconditional" in capsys.readouterr().err
+
+
+def test_export_card_describes_the_family(shipped, tmp_path):
+    run = shipped["cgan"].parent / "cgan"
+    out = tmp_path / "cgan.safetensors"
+    assert main(["export", str(run), "--out", str(out)]) == 0
+    card = out.with_suffix(".md").read_text()
+    assert card.startswith("# Motion CGAN") and "discriminator by projection" in card and "hinge loss" in card
+    assert "--model cgan" in card and "Not yet measured" in card
+
+
+def test_compare_scores_every_model_and_fills_cards(shipped, tmp_path):
+    from core.data.corpus import load_corpus
+    from core.evaluation.compare import compare, fill_card, write_compare_report
+    from core.evaluation.recognizer import train_recognizer
+    from core.evaluation.suite import real_set
+
+    corpus = load_corpus(str(SAMPLES))
+    train_set = real_set(corpus, "train")
+    feats = np.concatenate(train_set.features)
+    acts, stys = sorted(set(train_set.actions)), sorted(set(train_set.styles))
+    rec = train_recognizer(train_set.features, np.array([acts.index(a) for a in train_set.actions]),
+                           np.array([stys.index(s) for s in train_set.styles]), acts, stys, feats.mean(0),
+                           feats.std(0), steps=60, window=60, batch=16, progress=False)
+    gens = [load_generator(str(shipped[f]), "cpu") for f in ("cvae", "gan")]
+    refs, rows = compare(gens, corpus, rec)
+    assert [r.row["set"] for r in refs] == ["real val", "real train"]
+    cvae, gan = (r.row for r in rows)
+    assert cvae["clips"] == gan["clips"] == len(corpus.segments("val"))
+    assert cvae["action_acc"] is not None and gan["action_acc"] is None  # unconditional: no accuracy
+    assert cvae["parameters"] == gens[0].parameters and cvae["sample_ms"] > 0 and np.isfinite(gan["fid"])
+    report = write_compare_report(tmp_path / "rep", refs, rows, "python -m core evaluate compare")
+    text = report.read_text()
+    assert "| cvae" in text and "(bar: within 25%)" in text and (tmp_path / "rep" / "features_pca.png").exists()
+    card = tmp_path / "cvae.md"
+    card.write_text("# x\n\n## Evaluation\n\nNot yet measured.\n\n## Licence and credit\n\nCC BY-NC 4.0\n")
+    fill_card(card, refs, rows[0], "python -m core evaluate compare", report)
+    filled = card.read_text()
+    assert "Not yet measured" not in filled and "| cvae" in filled and filled.endswith("CC BY-NC 4.0\n")
+
+
+def test_cvae_guidance_and_temperature(shipped):
+    gen = load_generator(str(shipped["cvae"]), "cpu")
+    plain = gen.generate("walk", "normal", 1.0, guidance=1.0)[0].rotations
+    guided = gen.generate("walk", "normal", 1.0, guidance=3.0)[0].rotations
+    assert not np.allclose(plain, guided)
+    np.testing.assert_allclose(gen.generate(None, None, 1.0, guidance=3.0)[0].rotations,
+                               gen.generate(None, None, 1.0, guidance=1.0)[0].rotations)  # nothing to guide
+    gen.temperature = 0.0  # every seed decodes the mean latent
+    np.testing.assert_allclose(gen.generate("walk", None, 1.0, seed=0)[0].rotations,
+                               gen.generate("walk", None, 1.0, seed=9)[0].rotations)
+    with pytest.raises(GenAnimError, match="guidance needs labels"):
+        load_generator(str(shipped["vae"]), "cpu").generate(None, None, 1.0, guidance=2.0)
+
+
+def test_gan_starts_from_a_vae_decoder(shipped, tmp_path):
+    vae_run = shipped["cvae"].parent / "cvae"
+    train(tiny("cgan", init_from=str(vae_run), steps=1), tmp_path / "g", progress=False, stop_after=0)
+    start = load_checkpoint(tmp_path / "g" / CHECKPOINT)["state"]["modules"]["generator"]
+    decoder = load_checkpoint(vae_run / CHECKPOINT)["exported"]
+    assert all(torch.equal(start[k], decoder[k]) for k in decoder)
+    with pytest.raises(GenAnimError, match="a cgan run; the generator starts from a VAE or CVAE"):
+        train(tiny("gan", init_from=str(shipped["cgan"].parent / "cgan")), tmp_path / "h", progress=False)
+    with pytest.raises(GenAnimError, match="no checkpoint there"):
+        train(tiny("gan", init_from=str(tmp_path / "nothing")), tmp_path / "i", progress=False)
