@@ -92,6 +92,8 @@ class Generator:
         self.fps: float = float(meta["fps"])
         self.window = int(meta["window"])
         self.rep = representation_for(self.skeleton)
+        # sigma (frames) of the temporal low-pass on generated features: the samplers leave frame-to-frame noise
+        self.smooth = float(meta.get("smooth", SMOOTH_FRAMES))
         self.state = {k[len("model."):]: v.float() for k, v in tensors.items() if k.startswith("model.")}
         self.mean = tensors["stats.mean"].double().numpy()
         self.std = tensors["stats.std"].double().numpy()
@@ -181,7 +183,6 @@ class DiffusionGenerator(Generator):
 
         self.default_steps = int(meta["sample_steps"])
         self.default_guidance = float(meta["guidance"])
-        self.smooth = SMOOTH_FRAMES
         # "denoiser": the key of weights exported before the model families shared one format
         model = Denoiser(DenoiserConfig(**meta.get("architecture", meta.get("denoiser"))))
         model.load_state_dict(self.state)
@@ -348,7 +349,7 @@ class LatentGenerator(Generator):
         if progress is not None:
             progress(1.0)
         feats = x[:, :frames].double().cpu().numpy() * self.std + self.mean
-        return np.stack([smooth_time(f, SMOOTH_FRAMES) for f in feats])  # the same low-pass as diffusion's
+        return np.stack([smooth_time(f, self.smooth) for f in feats])
 
 
 def split_jobs(corpus, split: str, conditional: bool, seed: int = 0) -> list[tuple[str | None, str | None, float, int]]:

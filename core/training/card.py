@@ -58,7 +58,8 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
             f"{len(arch['widths']) - 1} times through widths {', '.join(map(str, arch['widths']))} with "
             f"{arch['blocks']} residual blocks (kernel {arch['kernel']}, GroupNorm, label bias) at each rate; any "
             f"clip length in one pass; trained on windows of {cfg['window']} frames")
-    sampling = f"samples: latents from N(0, {cfg['temperature']:g}^2 I)" + (
+    sampling = (f"samples: latents from N(0, {cfg['temperature']:g}^2 I), temporal low-pass sigma {cfg['smooth']:g} "
+                "frames") + (
         f", classifier-free guidance {cfg['guidance']:g} on the decoder's output" if cfg["guidance"] != 1 else "")
     if family in ("vae", "cvae"):
         dropout = f", label dropout {cfg['label_dropout']} (for guidance)" if family == "cvae" else ""

@@ -41,6 +41,7 @@ class TrainConfig:
     sample_steps: int = 10  # default DDIM steps of the exported model
     guidance: float = 2.5  # default guidance scale of the exported model (models trained with label dropout)
     temperature: float = 1.0  # VAE/GAN: default std of the exported model's latents
+    smooth: float = 1.25  # sigma (frames) of the exported model's temporal low-pass on generated features
     init_from: str = ""  # GAN: run folder (or checkpoint) of a VAE/CVAE whose decoder initialises the generator
 
     def to_dict(self) -> dict:

@@ -31,8 +31,8 @@ from .families import make_family
 CHECKPOINT = "checkpoint.pt"
 # Settings a resumed run may change (they do not alter what a step computes).
 MAY_CHANGE = {"steps", "threads", "val_every", "val_batches", "checkpoint_every", "checkpoint_seconds", "sample_steps",
-              "guidance", "temperature"}
-SAMPLING = ("sample_steps", "guidance", "temperature")  # exported sampling defaults; a config may override them
+              "guidance", "temperature", "smooth"}
+SAMPLING = ("sample_steps", "guidance", "temperature", "smooth")  # exported sampling defaults; a config overrides them
 
 
 def _lr(cfg: TrainConfig, step: int) -> float:
@@ -77,6 +77,7 @@ def export_weights(checkpoint: str | Path, out: str | Path, fp16: bool = True, s
         "sample_steps": ck["config"]["sample_steps"],
         "guidance": ck["config"]["guidance"],
         "temperature": ck["config"].get("temperature", 1.0),
+        "smooth": ck["config"].get("smooth", 1.25),
         "trained_steps": ck["step"],
         "train_seconds": ck["elapsed"],
         "config": ck["config"],
