@@ -302,8 +302,6 @@ class DiffusionGenerator(Generator):
         return plant_feet(out, full, self.rep, (start, end))
 
 
-
-
 class LatentGenerator(Generator):
     """A VAE or GAN decoder: one pass from N(0, I) latents to a clip of any length."""
 
