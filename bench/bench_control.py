@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from core.control import evaluate as ev  # noqa: E402
 from core.control.controller import load_controller  # noqa: E402

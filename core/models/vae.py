@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .losses import masked_mse
 from .temporal import ConvConfig, Decoder, Encoder
 
 
@@ -36,13 +37,8 @@ def vae_loss(recon, x, valid, mu, logvar, rate: int, kl_weight: float, free_bits
     free bits: each latent channel's mean KL counts as at least `free_bits`, so the optimiser gains
     nothing from pushing a channel below it (the latent stays in use). Returns (loss, rec, kl).
     """
-    b, n, d = x.shape
-    w = valid[..., None].float()  # (B, L, 1)
-    rec = ((recon - x) ** 2 * w).sum() / (w.sum() * d)
-    if vel_weight:
-        wv = w[:, 1:] * w[:, :-1]
-        dv = (recon[:, 1:] - recon[:, :-1]) - (x[:, 1:] - x[:, :-1])
-        rec = rec + vel_weight * (dv**2 * wv).sum() / (wv.sum().clamp(min=1) * d)
+    b, _, d = x.shape
+    rec = masked_mse(recon, x, valid, vel_weight)
     steps = valid.reshape(b, -1, rate).any(-1).float()[:, None]  # (B, 1, T): latent steps with valid frames
     kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar) * steps  # (B, latent, T)
     per_channel = kl.sum((0, 2)) / steps.sum().clamp(min=1)  # (latent,) mean nats per step

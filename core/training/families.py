@@ -19,6 +19,7 @@ from torch import nn
 from ..errors import GenAnimError
 from ..models.diffusion import Denoiser, DenoiserConfig, Diffusion, num_params
 from ..models.gan import Discriminator, feature_matching, hinge_d_loss, hinge_g_loss, r1_penalty
+from ..models.losses import masked_mse
 from ..models.temporal import ConvConfig, Decoder
 from ..models.vae import MotionVAE, vae_loss
 from .config import TrainConfig
@@ -121,18 +122,29 @@ class Family:
         raise NotImplementedError
 
 
-class DiffusionFamily(Family):
+class _OneNetwork(Family):
+    """A family trained as one network (`model`, wrapped for DDP as `net`) with AdamW and an EMA copy."""
+
+    network: type[nn.Module]
+
     def __init__(self, name, cfg, arch, dev):
         super().__init__(name, cfg, arch, dev)
-        self.model = Denoiser(arch).to(dev)
-        self.modules = {"model": self.model, "ema": _frozen_copy(self.model, lambda: Denoiser(arch))}
+        self.model = self.network(arch).to(dev)
+        self.modules = {"model": self.model, "ema": _frozen_copy(self.model, lambda: self.network(arch))}
         self.optimizers = {"opt": torch.optim.AdamW(self.model.parameters(), lr=cfg.lr,
                                                     weight_decay=cfg.weight_decay)}
         self.net = self.model
-        self.diffusion = Diffusion(self.model)
 
     def wrap(self, wrapper) -> None:
         self.net = wrapper(self.model)
+
+
+class DiffusionFamily(_OneNetwork):
+    network = Denoiser
+
+    def __init__(self, name, cfg, arch, dev):
+        super().__init__(name, cfg, arch, dev)
+        self.diffusion = Diffusion(self.model)
 
     def loss(self, net, batch, rng, gen, train: bool) -> torch.Tensor:
         """Masked x0 loss (+ velocity loss) of one batch; labels are dropped and constraints drawn from `rng`."""
@@ -147,14 +159,7 @@ class DiffusionFamily(Family):
         x_t = self.diffusion.q_sample(x0, t, noise)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
             pred = net(x_t, t, a, s, x0, mask, valid_t)  # (B, L, D)
-        pred = pred.float()
-        w = valid_t[..., None].float()  # (B, L, 1)
-        loss = ((pred - x0) ** 2 * w).sum() / (w.sum() * x0.shape[-1])
-        if cfg.vel_weight:
-            wv = w[:, 1:] * w[:, :-1]
-            dv = (pred[:, 1:] - pred[:, :-1]) - (x0[:, 1:] - x0[:, :-1])
-            loss = loss + cfg.vel_weight * (dv**2 * wv).sum() / (wv.sum() * x0.shape[-1])
-        return loss
+        return masked_mse(pred.float(), x0, valid_t, cfg.vel_weight)
 
     def step(self, batch, rng, gen, lr, index):
         self.model.train()
@@ -168,21 +173,12 @@ class DiffusionFamily(Family):
             return self.loss(self.modules["ema"], batch, rng, gen, train=False).item()
 
 
-class VAEFamily(Family):
-    def __init__(self, name, cfg, arch, dev):
-        super().__init__(name, cfg, arch, dev)
-        self.model = MotionVAE(arch).to(dev)
-        self.modules = {"model": self.model, "ema": _frozen_copy(self.model, lambda: MotionVAE(arch))}
-        self.optimizers = {"opt": torch.optim.AdamW(self.model.parameters(), lr=cfg.lr,
-                                                    weight_decay=cfg.weight_decay)}
-        self.net = self.model
+class VAEFamily(_OneNetwork):
+    network = MotionVAE
 
     @property
     def exported(self) -> nn.Module:
         return self.modules["ema"].decoder
-
-    def wrap(self, wrapper) -> None:
-        self.net = wrapper(self.model)
 
     def loss(self, net, batch, rng, gen, kl_weight: float, train: bool = False):
         x0, valid, action, style = batch
