@@ -24,8 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.control import evaluate as ev  # noqa: E402
 from core.control.controller import load_controller  # noqa: E402
+from core.control.diffusion_follow import follow_with_diffusion  # noqa: E402
 from core.evaluation.metrics import jitter  # noqa: E402
 from core.evaluation.timing import median_seconds  # noqa: E402
+from core.generation import load_generator  # noqa: E402
 
 START, END = "<!-- bench_control:start -->", "<!-- bench_control:end -->"
 
@@ -77,6 +79,10 @@ def main() -> int:
     ctl.temperature = 1.0
     sampled = ev.path_following(ctl, speeds=(1.4,))
     ctl.temperature = 0.0
+    # The alternative family, measured on the same paths: the diffusion model run autoregressively.
+    gen = load_generator("diffusion", "cpu")
+    diffusion = {chunk: ev.score_paths(lambda pts, sp, c=chunk: follow_with_diffusion(gen, pts, "normal", sp, c))
+                 for chunk in (20, 5)}
     trans = transitions(ctl)
     stab = ev.random_stick(ctl, 60 * args.minutes)
 
@@ -111,6 +117,9 @@ def main() -> int:
            f"{mean(runs, 'skating') / ref_run['skating']:.2f}x real run) | <= 1.5x real |",
            f"| real walk/run clips (val, {ref['clips']} clips), foot skating | {ref['skating']:.3f} (walk "
            f"{ref_walk['skating']:.3f}, run {ref_run['skating']:.3f}) | reference |",
+           f"| path following, jitter (cm/s^3): walks / runs / real walk / real run | {mean(walks, 'jitter'):.0f} / "
+           f"{mean(runs, 'jitter'):.0f} / {ref_walk['jitter']:.0f} / {ref_run['jitter']:.0f} | (foot planting "
+           "adds some) |",
            f"| without the explicit root correction: distance / facing / skating | {mean(raw, 'distance_cm'):.1f} cm / "
            f"{mean(raw, 'facing_deg'):.1f} deg / {mean(raw, 'skating'):.3f} | (for honesty) |",
            f"| with z ~ N(0, 1) instead of z = 0 (walks): distance / facing / skating | "
@@ -123,10 +132,25 @@ def main() -> int:
            f"{stab['max_tilt_deg']:.0f} deg / {stab['min_root_height']:.0f}..{stab['max_root_height']:.0f} cm | "
            f"finite, exact, upright |",
            f"| sustained speed over that run | {stab['fps']:.0f} frames/s | >= 60 |",
-           "", "| path | speed m/s | frames | distance cm | facing deg | skating | end cm |",
-           "|---|---|---|---|---|---|---|"]
+           "", "Family head to head on the same 8 paths (means; time per frame = wall time of the whole take / its "
+           "frames, one take each, CPU, 1 thread): the per-frame CVAE above against the motion diffusion model "
+           "(`weights/diffusion.safetensors`) run autoregressively, re-planned every `chunk` frames from the last 30 "
+           "frames and the root trajectory ahead (`core/control/diffusion_follow.py`, DDIM 10 steps). A new "
+           "command reaches the diffusion model only at the next re-plan.", "",
+           "| family | ms/frame | re-plan latency | distance cm | facing deg | skating walks / runs | jitter |",
+           "|---|---|---|---|---|---|---|",
+           f"| CVAE controller (shipped) | {mean(rows, 'ms_per_frame'):.2f} | every frame | "
+           f"{mean(rows, 'distance_cm'):.1f} | {mean(rows, 'facing_deg'):.1f} | {mean(walks, 'skating'):.3f} / "
+           f"{mean(runs, 'skating'):.3f} | {mean(rows, 'jitter'):.0f} |"]
+    for chunk, drows in diffusion.items():
+        dw, dr = [r for r in drows if r["speed"] < 2.2], [r for r in drows if r["speed"] >= 2.2]
+        out.append(f"| diffusion, chunk {chunk} | {mean(drows, 'ms_per_frame'):.2f} | {chunk / ctl.fps:.2f} s | "
+                   f"{mean(drows, 'distance_cm'):.1f} | {mean(drows, 'facing_deg'):.1f} | {mean(dw, 'skating'):.3f} / "
+                   f"{mean(dr, 'skating'):.3f} | {mean(drows, 'jitter'):.0f} |")
+    out += ["", "| path | speed m/s | frames | distance cm | facing deg | skating | end cm | jitter cm/s^3 |",
+           "|---|---|---|---|---|---|---|---|"]
     out += [f"| {r['path']} | {r['speed']:g} | {r['frames']} | {r['distance_cm']:.1f} | {r['facing_deg']:.1f} | "
-            f"{r['skating']:.3f} | {r['end_cm']:.1f} |" for r in rows]
+            f"{r['skating']:.3f} | {r['end_cm']:.1f} | {r['jitter']:.0f} |" for r in rows]
     table = "\n".join(out)
     print(table)
     if args.card:

@@ -4,9 +4,9 @@ side by side in one run: structured MLP pruning, dynamic int8 quantisation, both
     python bench/bench_optimise.py [--clips 120] [--repeats 5] [--threads 1]
 
 For each variant: parameters, size of its saved weights, median time of `Generator.generate` for one
-8-second clip on this CPU, and the evaluation suite on `--clips` validation segments spread evenly
-over the split (the same segments, labels, lengths and seeds for every variant). bf16 inference on
-a GPU is measured only when PyTorch sees one.
+8-second clip on this CPU (the variants timed in turn, round after round), and the evaluation suite on
+`--clips` validation segments spread evenly over the split (the same segments, labels, lengths and seeds
+for every variant). bf16 inference on a GPU is measured only when PyTorch sees one.
 """
 
 from __future__ import annotations
@@ -59,19 +59,30 @@ def main(argv: list[str] | None = None) -> int:
 
     base = gen.diffusion.model
     pruned = prune_mlp(base, args.keep)
-    variants = [("fp32 (shipped)", base, True), (f"MLP pruned to {args.keep:.0%}", pruned, True),
+    shipped = f"fp32 (shipped file: {gen.path.stat().st_size / 1e6:.2f} MB, {'fp16' if gen.meta['fp16'] else 'fp32'})"
+    variants = [(shipped, base, True), (f"MLP pruned to {args.keep:.0%}", pruned, True),
                 ("int8 dynamic", quantize_int8(base), False), (f"pruned {args.keep:.0%} + int8", quantize_int8(pruned),
                                                               False)]
-    for name, net, fastpath in variants:
+
+    def use(net: torch.nn.Module, fastpath: bool) -> None:
         torch.backends.mha.set_fastpath_enabled(fastpath)  # the fused path takes no quantised weights
         gen.diffusion.model = net
+
+    # Timings interleaved (one generation of each variant per round), so that load on the machine
+    # falls on every variant alike.
+    times: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+    for _ in range(args.repeats):
+        for name, net, fastpath in variants:
+            use(net, fastpath)
+            times[name].append(sample_time(gen, 1))
+    for name, net, fastpath in variants:
+        use(net, fastpath)
         params = sum(p.numel() for p in (pruned if "pruned" in name else base).parameters())
-        seconds = sample_time(gen, args.repeats)
+        seconds = float(np.median(times[name]))
         clips = [gen.generate(a, s, sec, 1, sd)[0] for a, s, sec, sd in jobs]
         row = score(ClipSet(name, clips, [j[0] for j in jobs], [j[1] for j in jobs]), rec, real_emb).row
         rows.append({**row, "variant": name, "parameters": params, "size_mb": round(saved_bytes(net) / 1e6, 2),
                      "sample_s": round(seconds, 3)})
-        print(f"{name}: {seconds:.3f} s", file=sys.stderr)
     torch.backends.mha.set_fastpath_enabled(True)
     gen.diffusion.model = base
     if torch.cuda.is_available():

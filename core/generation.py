@@ -193,11 +193,14 @@ class DiffusionGenerator(Generator):
         return self.diffusion.model
 
     def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm):
-        return self._sample(n, frames, a, s, seeds, guidance, steps, None, None, progress, ddpm)
+        return self.sample_features(n, frames, a, s, seeds, guidance, steps, None, None, progress, ddpm)
 
-    def _sample(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None, steps: int | None,
-                known: np.ndarray | None, mask: np.ndarray | None, progress, ddpm: bool = False) -> np.ndarray:
-        """(n, frames, D) raw (denormalised) features; constrained entries are `known` exactly."""
+    def sample_features(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None,
+                        steps: int | None, known: np.ndarray | None, mask: np.ndarray | None, progress,
+                        ddpm: bool = False, impute: bool = True) -> np.ndarray:
+        """(n, frames, D) raw (denormalised) features for label ids `a`, `s` (-1: none); entries where
+        `mask` (frames, D) is 1 are `known` (raw features) exactly, or with `impute` False the network's
+        own estimate of them."""
         import torch
 
         from .models.cleanup import smooth_time
@@ -226,12 +229,13 @@ class DiffusionGenerator(Generator):
                 noise=noise.to(dev), window=self.window,
                 overlap=self.window // 4, callback=callback, ddpm=ddpm,
                 generator=torch.Generator().manual_seed(int(seeds[0])),  # DDPM's per-step noise
+                impute_last=impute,
             )
         feats = x.float().cpu().double().numpy() * self.std + self.mean
         # The few-step sampler leaves frame-to-frame noise (jitter several times that of real motion,
         # mostly at the hands): a light temporal low-pass removes it.
         feats = np.stack([smooth_time(f, self.smooth) for f in feats])
-        if known is not None:
+        if known is not None and impute:
             feats = np.where(mask > 0, known, feats)  # exact, free of normalisation round-off
         return feats
 
@@ -278,7 +282,18 @@ class DiffusionGenerator(Generator):
         mask[end - lo, lay.contacts] = 0
         if end == num_f - 1:
             mask[end - lo, moving] = 0
-        feats = self._sample(1, hi - lo, a, s, [seed], guidance, steps, known[None], mask[None], progress)[0]
+        # The network was trained on full windows: a shorter span gets free frames after it (dropped below).
+        pad = max(0, self.window - len(known))
+        known, mask = np.pad(known, ((0, pad), (0, 0))), np.pad(mask, ((0, pad), (0, 0)))
+        feats = self.sample_features(1, len(known), a, s, [seed], guidance, steps, known[None], mask[None],
+                                     progress, impute=False)[0]
+        # The network's motion through the gap is smooth but may sit off the kept frames: carry its
+        # misses at the gap's two ends across the gap, fading linearly, so the motion joins both ends.
+        a_, b_ = start - lo, end - lo
+        t = np.linspace(0.0, 1.0, b_ - a_ + 1)[1:-1, None]  # (gap, 1)
+        miss_a, miss_b = (known[a_] - feats[a_]) * mask[a_], (known[b_] - feats[b_]) * mask[b_]
+        feats[a_ + 1 : b_] += (1 - t) * miss_a + t * miss_b
+        feats = np.where(mask > 0, known, feats)[: hi - lo]
         contacts = feats[:, self.rep.layout.contacts] > 0.5
         gen = pin_stance_feet(self.rep.decode(feats, self.fps, self.rep.start_of(sub)), contacts, self.rep,
                               (start - lo, end - lo))
@@ -303,10 +318,12 @@ class DiffusionGenerator(Generator):
 
 
 class LatentGenerator(Generator):
-    """A VAE or GAN decoder: one pass from N(0, I) latents to a clip of any length."""
+    """A VAE or GAN decoder: one pass from latents to a clip of any length. GAN latents are N(0, I);
+    VAE latents come from the prior fitted to the encoded training set when the weights hold one."""
 
     def __init__(self, tensors: dict, meta: dict, device: str, path: Path):
         super().__init__(tensors, meta, device, path)
+        from .models.latent_prior import LatentPrior
         from .models.temporal import ConvConfig, Decoder
 
         self.kind = meta["kind"]
@@ -317,6 +334,7 @@ class LatentGenerator(Generator):
         self.decoder = Decoder(self.arch)
         self.decoder.load_state_dict(self.state)
         self.decoder.to(self.device).eval()
+        self.prior = LatentPrior.from_tensors(tensors)
 
     @property
     def network(self):
@@ -336,7 +354,12 @@ class LatentGenerator(Generator):
         g = self.default_guidance if guidance is None else guidance
         if progress is not None and progress(0.0) is False:
             raise Cancelled()
-        z = self.temperature * sample_latents(seeds, self.arch.latent, -(-frames // self.arch.rate)).to(self.device)
+        z = sample_latents(seeds, self.arch.latent, -(-frames // self.arch.rate))  # (n, C, T) N(0, 1)
+        if self.prior is None:
+            z = self.temperature * z
+        else:
+            z = self.prior.transform(z, torch.full((n,), a), torch.full((n,), s), self.temperature)
+        z = z.to(self.device)
         labels = torch.full((n,), a, device=self.device), torch.full((n,), s, device=self.device)
         with torch.no_grad():
             x = self.decoder(z, *labels)

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from conftest import SAMPLES
 
-from core.models.cleanup import pin_stance_feet, plant_feet, smooth_time, two_bone_ik
+from core.models.cleanup import ground_contacts, pin_stance_feet, plant_feet, smooth_time, two_bone_ik
 from core.models.diffusion import Denoiser, DenoiserConfig, Diffusion, blend_weights, window_starts
 from core.motion.clip import load_clip
 from core.motion.representation import representation_for
@@ -159,3 +159,17 @@ def test_pruning_keeps_whole_units_and_int8_runs():
         finally:
             torch.backends.mha.set_fastpath_enabled(True)
     assert q.shape == ref.shape and (q - ref).abs().mean() < 0.1 * ref.abs().mean()
+
+
+def test_ground_contacts_finds_sliding_stance_feet_not_swing_feet():
+    clip = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    rep = representation_for(clip.skeleton)
+    labels = rep.encode(clip)[:, rep.layout.contacts] > 0.5
+    none = np.zeros_like(labels)
+    found = ground_contacts(clip, rep, none)
+    assert found[labels].mean() > 0.9 and found.mean() < 0.75  # stance frames, and not the swing
+    slid = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    slid.translations[:, rep.root, 0] += np.arange(clip.num_frames) * 1.5  # 45 cm/s of skate
+    assert (rep.encode(slid)[:, rep.layout.contacts] > 0.5).sum() < 0.6 * labels.sum()  # the labels' rule misses
+    assert ground_contacts(slid, rep, none)[labels].mean() > 0.8  # these stance feet still count
+    assert ground_contacts(clip, rep, labels | ~found).all()  # the given contacts are kept

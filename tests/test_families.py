@@ -15,6 +15,7 @@ from core.cli import main
 from core.errors import GenAnimError
 from core.generation import load_generator
 from core.models.gan import Discriminator
+from core.models.latent_prior import fit_latent_prior
 from core.models.temporal import ConvConfig, Decoder, sample_latents
 from core.models.vae import MotionVAE, vae_loss
 from core.training.config import TrainConfig
@@ -206,7 +207,57 @@ def test_gan_starts_from_a_vae_decoder(shipped, tmp_path):
     start = load_checkpoint(tmp_path / "g" / CHECKPOINT)["state"]["modules"]["generator"]
     decoder = load_checkpoint(vae_run / CHECKPOINT)["exported"]
     assert all(torch.equal(start[k], decoder[k]) for k in decoder)
-    with pytest.raises(GenAnimError, match="a cgan run; the generator starts from a VAE or CVAE"):
+    with pytest.raises(GenAnimError, match="a cgan run; this one starts from a vae or cvae run"):
         train(tiny("gan", init_from=str(shipped["cgan"].parent / "cgan")), tmp_path / "h", progress=False)
     with pytest.raises(GenAnimError, match="no checkpoint there"):
         train(tiny("gan", init_from=str(tmp_path / "nothing")), tmp_path / "i", progress=False)
+
+
+def test_fitted_prior_recovers_the_latent_statistics():
+    rng = np.random.default_rng(0)
+    n, c, t, rho = 4000, 3, 12, np.array([0.0, 0.5, 0.9])
+    e = rng.standard_normal((n, c, t))
+    z = np.zeros_like(e)
+    z[..., 0] = e[..., 0]
+    for k in range(1, t):
+        z[..., k] = rho * z[..., k - 1] + np.sqrt(1 - rho**2) * e[..., k]
+    action, style = rng.integers(-1, 2, n), rng.integers(0, 2, n)
+    z = 0.5 * z + np.array([1.0, -2.0, 0.0])[:, None]
+    prior = fit_latent_prior(z, action, style, 2, 2)
+    np.testing.assert_allclose(prior.rho, rho, atol=0.05)
+    np.testing.assert_allclose(prior.std, 0.5, atol=0.02)
+    np.testing.assert_allclose(prior.action_shift, 0.0, atol=0.05)
+    noise = torch.randn(4000, c, t, generator=torch.Generator().manual_seed(1))
+    samples = prior.transform(noise, torch.full((4000,), 1), torch.full((4000,), -1))
+    np.testing.assert_allclose(samples.mean((0, 2)), [1.0, -2.0, 0.0], atol=0.05)
+    centred = samples - samples.mean((0, 2), keepdim=True)
+    lag1 = (centred[..., 1:] * centred[..., :-1]).mean((0, 2)) / centred.var((0, 2))
+    np.testing.assert_allclose(lag1, rho, atol=0.05)
+    shifted = fit_latent_prior(z + 2.0 * (action == 1)[:, None, None], action, style, 2, 2)
+    np.testing.assert_allclose(shifted.action_shift[1] - shifted.action_shift[0], [2.0, 2.0, 2.0], atol=0.05)
+    moved = shifted.transform(noise, torch.full((4000,), 1), torch.full((4000,), -1)).mean((0, 2))
+    np.testing.assert_allclose(moved, z[action == 1].mean((0, 2)) + 2.0, atol=0.1)
+
+
+def test_fitted_prior_is_exported_and_sampled(shipped, tmp_path):
+    run = shipped["cvae"].parent / "cvae"
+    out = tmp_path / "cvae.safetensors"
+    export_weights(run / CHECKPOINT, out, sampling={"prior": "fitted"})
+    export_weights(run / CHECKPOINT, tmp_path / "again.safetensors", sampling={"prior": "fitted"})
+    gen = load_generator(str(out), "cpu")
+    assert gen.prior is not None and gen.meta["prior"] == "fitted"
+    assert torch.equal(gen.prior.mean, load_generator(str(tmp_path / "again.safetensors"), "cpu").prior.mean)
+    assert load_generator(str(shipped["cvae"]), "cpu").prior is None  # the default stays N(0, I)
+    gen.temperature = 0.0  # every seed decodes the labels' mean latents
+    np.testing.assert_allclose(gen.generate("walk", None, 1.0, seed=0)[0].rotations,
+                               gen.generate("walk", None, 1.0, seed=5)[0].rotations)
+    assert not np.allclose(gen.generate("walk", None, 1.0, seed=0)[0].rotations,
+                           gen.generate(None, None, 1.0, seed=0)[0].rotations)
+    gan = tmp_path / "gan"
+    train(tiny("cgan", init_from=str(run), prior="fitted", steps=1), gan, progress=False)
+    export_weights(gan / CHECKPOINT, tmp_path / "cgan.safetensors")
+    assert torch.equal(load_generator(str(tmp_path / "cgan.safetensors"), "cpu").prior.std, gen.prior.std)
+    with pytest.raises(GenAnimError, match="needs init_from"):
+        train(tiny("cgan", prior="fitted"), tmp_path / "g", progress=False)
+    with pytest.raises(GenAnimError, match="prior 'wide' is not one of normal, fitted"):
+        tiny("cvae", prior="wide")

@@ -10,12 +10,15 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import REPO, SAMPLES
 
+from core.cli import main
 from core.errors import GenAnimError
 from core.training.config import TrainConfig
+from core.training.data import MAX_SHORT_GAP, random_constraints
 from core.training.train import CHECKPOINT, load_checkpoint, train
 
 TINY = {
@@ -67,6 +70,17 @@ def test_resume_refuses_other_settings_and_fresh_run_refuses_overwrite(tmp_path)
         train(tiny(), tmp_path / "r", progress=False)
     with pytest.raises(GenAnimError, match="no checkpoint"):
         train(tiny(), tmp_path / "none", resume=True, progress=False)
+
+
+def test_resume_accepts_checkpoint_older_than_a_setting(tmp_path):
+    """A checkpoint written before a setting existed was trained with its default: resuming works."""
+    train(tiny(steps=2), tmp_path / "r", progress=False)
+    ck = load_checkpoint(tmp_path / "r" / CHECKPOINT)
+    del ck["config"]["r1_weight"]
+    torch.save(ck, tmp_path / "r" / CHECKPOINT)
+    assert train(tiny(steps=3), tmp_path / "r", resume=True, progress=False)["steps"] == 3
+    with pytest.raises(GenAnimError, match="other settings \\(r1_weight\\)"):
+        train(tiny(steps=4, r1_weight=2.0), tmp_path / "r", resume=True, progress=False)
 
 
 def test_config_rejects_unknown_keys(tmp_path):
@@ -148,3 +162,34 @@ def test_train_command_reports_bad_input_plainly(tmp_path, capsys):
     bad.write_text('{"stepz": 1}')
     assert main(["train", "--config", str(bad), "--out", str(tmp_path / "run")]) == 2
     assert "unknown training settings stepz" in capsys.readouterr().err
+
+
+def test_finetune_starts_from_a_diffusion_run(tmp_path):
+    train(tiny(steps=2), tmp_path / "base", progress=False)
+    train(tiny(init_from=str(tmp_path / "base"), p_short_gap=0.5), tmp_path / "ft", progress=False, stop_after=0)
+    base = load_checkpoint(tmp_path / "base" / CHECKPOINT)["exported"]
+    start = load_checkpoint(tmp_path / "ft" / CHECKPOINT)["state"]["modules"]
+    assert all(torch.equal(start[m][k], base[k]) for m in ("model", "ema") for k in base)
+    assert main(["export", str(tmp_path / "ft"), "--out", str(tmp_path / "ft.safetensors")]) == 0
+    card = (tmp_path / "ft.md").read_text()
+    assert f"| starts from | the weights of the diffusion run `{tmp_path / 'base'}` (2 steps" in card
+    assert "the config stored in its checkpoint" in card and "50% of these: context, a gap of 1 to 60" in card
+    with pytest.raises(GenAnimError, match="not this run's architecture"):
+        train(tiny(init_from=str(tmp_path / "base"), model={**TINY["model"], "width": 48}), tmp_path / "x",
+              progress=False)
+
+
+def test_short_gap_constraints():
+    """Short-gap masks: head context, a gap of 1..MAX_SHORT_GAP frames, tail context, free frames after;
+    without them the masks (and the random stream) are those of older runs."""
+    valid = np.ones((400, 120), bool)
+    old = random_constraints(np.random.default_rng(0), valid, 3, 0.3)
+    assert np.array_equal(old, random_constraints(np.random.default_rng(0), valid, 3, 0.3, 0.0))
+    masks = random_constraints(np.random.default_rng(0), valid, 3, 0.0, 1.0)[:, :, 0]
+    inner = 0
+    for m in masks:
+        runs = np.flatnonzero(np.diff(np.r_[0, m, 0]))  # starts and ends of constrained runs
+        if len(runs) == 4 and m[0] and not m[-1]:  # head context, gap, tail context, free frames
+            inner += 1
+            assert 1 <= runs[2] - runs[1] <= MAX_SHORT_GAP
+    assert inner > 100  # of the 45% of windows that get context

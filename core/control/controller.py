@@ -225,11 +225,13 @@ class Controller:
         return self.rep.decode(feats, self.fps, start)
 
     def take(self, name: str = "take", plant: bool = True) -> Clip:
-        """All frames of the take as a clip; `plant`: feet held still during predicted contacts (leg IK)."""
-        from ..models.cleanup import plant_feet
+        """All frames of the take as a clip; `plant`: feet held still by leg IK during predicted contacts and
+        wherever a foot on the floor moves slower than the body (`ground_contacts`)."""
+        from ..models.cleanup import ground_contacts, plant_feet
 
         feats, start = self.take_features()
         clip = self.rep.decode(feats, self.fps, start, name)
         if plant and len(feats) > 2:
-            clip = plant_feet(clip, feats[:, self.rep.layout.contacts] > 0.5, self.rep)
+            contacts = ground_contacts(clip, self.rep, feats[:, self.rep.layout.contacts] > 0.5)
+            clip = plant_feet(clip, contacts, self.rep)
         return clip

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 
 from ..evaluation.metrics import bone_length_error, foot_skating_rate, jitter
+from ..motion.clip import Clip
 from ..motion.representation import UP
 from .controller import Controller
 from .follow import demo_paths, follow, score_path
@@ -117,11 +119,19 @@ def random_stick(ctl: Controller, seconds: float, seed: int = 0) -> dict:
 
 
 def path_following(ctl: Controller, speeds=(1.4, 3.0), style: str = "normal", correct: bool = True) -> list[dict]:
+    return score_paths(lambda pts, sp: follow(ctl, pts, style, sp, correct=correct), speeds)
+
+
+def score_paths(make: Callable[[np.ndarray, float], Clip], speeds=(1.4, 3.0)) -> list[dict]:
+    """The path bars and the wall time per frame of `make(points_m, speed) -> Clip` on every demo path."""
     rows = []
     for name, pts in demo_paths().items():
         for sp in speeds:
-            clip = follow(ctl, pts, style, sp, correct=correct)
+            t = time.perf_counter()
+            clip = make(pts, sp)
+            ms = (time.perf_counter() - t) * 1e3 / clip.num_frames
             sc = score_path(clip, pts)
             rows.append({"path": name, "speed": sp, "frames": clip.num_frames, "distance_cm": sc.distance_cm,
-                         "facing_deg": sc.facing_deg, "skating": sc.skating, "end_cm": sc.end_cm})
+                         "facing_deg": sc.facing_deg, "skating": sc.skating, "end_cm": sc.end_cm,
+                         "jitter": sc.jitter, "ms_per_frame": ms})
     return rows

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluation.metrics import foot_skating_rate
+from ..evaluation.metrics import foot_skating_rate, jitter
 from ..motion.clip import Clip
 from .controller import ControlError, Controller, _wrap
 from .model import METRE, TRAJ_FRAMES
@@ -159,6 +159,7 @@ class PathScore:
     facing_deg: float  # mean |heading - path tangent| while moving
     skating: float  # foot skating rate (evaluation suite metric)
     end_cm: float  # distance of the final root position from the path's end
+    jitter: float  # mean jerk of the joints, cm/s^3 (evaluation suite metric)
 
 
 def score_path(clip: Clip, points_m: np.ndarray) -> PathScore:
@@ -175,7 +176,8 @@ def score_path(clip: Clip, points_m: np.ndarray) -> PathScore:
     facing = np.degrees(np.abs(_wrap(heading - tan)))[moving]
     skate = foot_skating_rate(g_pos, rep.feet, clip.fps)
     end = float(np.linalg.norm(root[-1] - line.p[-1]))
-    return PathScore(float(dist.mean()), float(facing.mean()) if len(facing) else 0.0, skate, end)
+    return PathScore(float(dist.mean()), float(facing.mean()) if len(facing) else 0.0, skate, end,
+                     jitter(g_pos, clip.fps))
 
 
 def demo_paths() -> dict[str, np.ndarray]:

@@ -6,7 +6,8 @@ that only drift, not frame-to-frame noise, moves the root. Then `plant_feet` rem
 left, per leg, with analytic two-bone IK (hip and knee): during each predicted contact the ankle
 is held at one spot on the ground plane (its height stays as generated), easing in and out over
 a few frames. Toes and foot orientation follow the leg; they are not solved separately. Both
-trust the predicted contact flags: a swing foot wrongly marked as planted is held too.
+trust the contact flags they are given: a swing foot wrongly marked as planted is held too.
+`ground_contacts` adds the contacts a model missed while its feet slide (the controller's runs).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..motion.clip import Clip
 from ..motion.kinematics import forward_kinematics
-from ..motion.representation import UP, MotionRepresentation
+from ..motion.representation import CONTACT_HEIGHT, UP, MotionRepresentation
 from ..motion.rotations import matrix_to_quat, quat_to_matrix, yaw_matrix
 
 PLANE = [a for a in range(3) if a != UP]
@@ -106,6 +107,23 @@ def two_bone_ik(clip: Clip, hip: int, knee: int, ankle: int, frames: np.ndarray,
     inv = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
     clip.rotations[frames, hip] = matrix_to_quat(inv(g_rot[:, parent]) @ hip_new)
     clip.rotations[frames, knee] = matrix_to_quat(inv(hip_new) @ knee_new)
+
+
+def ground_contacts(clip: Clip, rep: MotionRepresentation, predicted: np.ndarray) -> np.ndarray:
+    """(F, K) contacts: the `predicted` ones, and every frame where a foot joint is on the floor (within
+    CONTACT_HEIGHT leg lengths of its lowest height) while moving slower than the root. A stance foot
+    moves back relative to the body and a swing foot forward, faster than it: a low foot slower than
+    the body is one that should stand, even where the model lets it slide (its contact flag then
+    fails the training labels' absolute speed rule)."""
+    g = clip.global_positions()
+    feet = g[:, rep.feet]  # (F, K, 3)
+    height = feet[..., UP]
+    low = height - np.percentile(height, 2, axis=0) < CONTACT_HEIGHT * rep.leg_length
+    if len(g) < 2:
+        return predicted.astype(bool) | low
+    foot_speed = np.linalg.norm(np.gradient(feet[..., PLANE], axis=0), axis=-1)  # (F, K) per frame
+    root_speed = np.linalg.norm(np.gradient(g[:, rep.root, PLANE], axis=0), axis=-1)  # (F,)
+    return predicted.astype(bool) | (low & (foot_speed < root_speed[:, None]))
 
 
 def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span: tuple[int, int] | None = None,

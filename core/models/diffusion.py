@@ -124,8 +124,8 @@ class Diffusion:
         ab = self.alpha_bar.to(x0.device)[t].to(x0.dtype)[:, None, None]
         return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
 
-    def _x0(self, x_t, t, action, style, known, mask, guidance, window, overlap):
-        """Guided x0 estimate of a whole sequence (B, L, D), constraints written in.
+    def _x0(self, x_t, t, action, style, known, mask, guidance, window, overlap, impute: bool = True):
+        """Guided x0 estimate of a whole sequence (B, L, D), constraints written in (unless not `impute`).
 
         Sequences longer than `window` are cut into windows overlapping by `overlap` frames,
         denoised as one batch, and blended back with linear cross-fades (MultiDiffusion), so
@@ -163,7 +163,7 @@ class Diffusion:
                 out[:, s : s + w] += x0[k] * wk[None, :, None]
                 total[s : s + w] += wk
             out = out / total[None, :, None]
-        return known * mask + out * (1 - mask)  # constraints hold exactly in the estimate
+        return known * mask + out * (1 - mask) if impute else out  # constraints hold exactly in the estimate
 
     @torch.no_grad()
     def sample(
@@ -181,11 +181,14 @@ class Diffusion:
         window: int = 120,
         overlap: int = 30,
         callback: Callable[[int, int], None] | None = None,
+        impute_last: bool = True,
     ) -> torch.Tensor:
         """(B, L, D) sample of any length L. DDIM (eta 0: deterministic given the start noise) over
         `steps` evenly spaced timesteps; with `ddpm` the ancestral sampler over all T steps (MDM's
         default), for comparison. Noise is drawn on the CPU from `generator` (or x_T given as `noise`),
-        so a seed gives the same motion on every device."""
+        so a seed gives the same motion on every device. Without `impute_last` the result is the
+        network's own last estimate, constrained entries included (where it misses them tells how far
+        its motion is offset from the constraints)."""
         dev = action.device
         num_t = self.model.cfg.timesteps
         known = torch.zeros(shape, device=dev) if known is None else known
@@ -196,8 +199,8 @@ class Diffusion:
                                                                  torch.linspace(num_t - 1, 0, steps).tolist()},
                                                                 reverse=True)
         for i, t in enumerate(ts):
-            x0 = self._x0(x, t, action, style, known, mask, guidance, window, overlap)
             prev = ts[i + 1] if i + 1 < len(ts) else -1
+            x0 = self._x0(x, t, action, style, known, mask, guidance, window, overlap, impute_last or prev >= 0)
             ab_t, ab_p = ab[t], (ab[prev] if prev >= 0 else 1.0)
             if prev < 0:
                 x = x0

@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from ..data.corpus import load_corpus
+from .data import MAX_SHORT_GAP
 
 EVALUATION_PLACEHOLDER = """## Evaluation
 
@@ -21,6 +22,7 @@ card it scores, e.g.
     python -m core evaluate compare --models diffusion cvae cgan vae gan --report docs/evaluation/models
 """
 
+REPO = Path(__file__).resolve().parents[2]
 TITLES = {
     "diffusion": "Motion diffusion model (default generator)",
     "cvae": "Motion CVAE (conditional variational autoencoder)",
@@ -51,15 +53,22 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                           f"steps, classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, "
                           "longer clips by windows overlapping a quarter, blended at every step"),
             ("conditioning", f"random constraints during training ({1 - cfg['p_unconstrained']:.0%} of windows): "
-                             "context frames at the ends, sparse keyframes, root trajectory"),
+                             "context frames at the ends"
+                             + (f" ({cfg['p_short_gap']:.0%} of these: context, a gap of 1 to {MAX_SHORT_GAP} "
+                                "frames, context)" if cfg["p_short_gap"] else "")
+                             + ", sparse keyframes, root trajectory"),
         ]
     rate = 2 ** (len(arch["widths"]) - 1)
     nets = (f"fully convolutional decoder: {arch['latent']} latent channels per {rate} frames, upsampled x2 "
             f"{len(arch['widths']) - 1} times through widths {', '.join(map(str, arch['widths']))} with "
             f"{arch['blocks']} residual blocks (kernel {arch['kernel']}, GroupNorm, label bias) at each rate; any "
             f"clip length in one pass; trained on windows of {cfg['window']} frames")
-    sampling = (f"samples: latents from N(0, {cfg['temperature']:g}^2 I), temporal low-pass sigma {cfg['smooth']:g} "
-                "frames") + (
+    latents = (f"N(0, {cfg['temperature']:g}^2 I)" if cfg["prior"] == "normal" else
+               "a Gaussian fitted to the encoder's posterior over the training clips as recorded"
+               + (f" of the VAE run `{cfg['init_from']}` (also the GAN's training latents)" if "gan" in family else "")
+               + " (per channel, AR(1) along time, mean shifted by the action's and the style's offsets, spread x "
+               f"{cfg['temperature']:g}; `core/models/latent_prior.py`)")
+    sampling = f"samples: latents from {latents}, temporal low-pass sigma {cfg['smooth']:g} frames" + (
         f", classifier-free guidance {cfg['guidance']:g} on the decoder's output" if cfg["guidance"] != 1 else "")
     if family in ("vae", "cvae"):
         dropout = f", label dropout {cfg['label_dropout']} (for guidance)" if family == "cvae" else ""
@@ -67,14 +76,29 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                 ("objective", f"reconstruction MSE + velocity MSE (weight {cfg['vel_weight']}) + KL weight "
                               f"{cfg['kl_weight']} per feature element, annealed over {cfg['kl_warmup']} steps, "
                               f"free bits {cfg['free_bits']} nats per channel and step{dropout}; {sampling}")]
-    start = (f"; the generator starts from the decoder of the VAE run `{cfg['init_from']}` (same network)"
-             if cfg["init_from"] else "")
     return [("architecture", nets + " (the generator); discriminator: spectrally normalised strided temporal "
                                     "convolution scoring every latent step, projection on the labels"),
             ("objective", f"hinge loss + R1 penalty (weight {cfg['r1_weight']}) for D, hinge + feature matching "
                           f"(weight {cfg['feature_matching']}) for G, one D and one G step per batch, Adam betas "
                           f"(0.5, 0.99), EMA of the generator, trained on the train items of at least "
-                          f"{cfg['window']} frames{start}; {sampling}")]
+                          f"{cfg['window']} frames; {sampling}")]
+
+
+def _base_run(run: str) -> str:
+    """What a run that starts from another run's weights starts from, and how that run was trained."""
+    from .config import TrainConfig
+    from .families import FAMILIES, init_checkpoint
+    from .train import checkpoint_config, config_differences
+
+    ck = init_checkpoint(run, FAMILIES)
+    family = checkpoint_config(ck)["family"]
+    config = f"configs/{family}.json"  # the shipped config of that family, named if it is that run's
+    how = (f"`python -m core train --model {family} --config {config} --out {run}`"
+           if (REPO / config).is_file() and not config_differences(TrainConfig.load(REPO / config).to_dict(), ck)
+           else "the config stored in its checkpoint")
+    what = "the decoder" if family in ("vae", "cvae") else "the weights"
+    return (f"{what} of the {family} run `{run}` ({ck['step']} steps, {ck['elapsed'] / 60:.1f} min), "
+            f"trained by {how}")
 
 
 def _labels(family: str, meta: dict, cfg: dict) -> str:
@@ -97,7 +121,9 @@ def _curve(history: list[dict]) -> list[str]:
 
 def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_path: str | None = None,
                fp16_note: str | None = None) -> str:
-    cfg = checkpoint["config"]
+    from .train import checkpoint_config
+
+    cfg = checkpoint_config(checkpoint)
     family = cfg["family"]
     params = sum(v.numel() for v in checkpoint["exported"].values())
     corpus = load_corpus(cfg["data"])
@@ -122,6 +148,7 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
                      f"{'Adam' if family in ('gan', 'cgan') else 'AdamW'} lr {cfg['lr']} (warm-up "
                      f"{cfg['warmup']}, cosine to {cfg['min_lr_frac']}x), EMA {cfg['ema']}, seed {cfg['seed']}, "
                      f"{cfg['threads']} torch thread(s)"),
+        *([("starts from", _base_run(cfg["init_from"]))] if cfg["init_from"] else []),
         ("training time", f"{checkpoint['elapsed'] / 60:.1f} min of optimisation steps (validation and "
                           "checkpoint writing not counted)"),
         ("hardware", f"{platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs), torch "

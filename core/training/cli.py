@@ -36,7 +36,7 @@ def _train(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from .card import model_card
     from .config import TrainConfig
-    from .train import CHECKPOINT, MAY_CHANGE, SAMPLING, export_weights, load_checkpoint
+    from .train import CHECKPOINT, SAMPLING, config_differences, export_weights, load_checkpoint
 
     ck = Path(args.run)
     ck = ck / CHECKPOINT if ck.is_dir() else ck
@@ -46,7 +46,7 @@ def _export(args: argparse.Namespace) -> int:
     sampling = None
     if args.config:  # the card names this file in its training command: it must be the run's config
         cfg = TrainConfig.load(args.config).to_dict()
-        changed = sorted(k for k, v in cfg.items() if k not in MAY_CHANGE and checkpoint["config"].get(k) != v)
+        changed = config_differences(cfg, checkpoint)
         if changed:
             raise GenAnimError(f"{args.config} is not the config of {ck} (differs in {', '.join(changed)})")
         sampling = {k: cfg[k] for k in SAMPLING}

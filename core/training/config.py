@@ -8,6 +8,8 @@ from pathlib import Path
 
 from ..errors import GenAnimError
 
+PRIORS = ("normal", "fitted")
+
 
 @dataclass
 class TrainConfig:
@@ -24,6 +26,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     label_dropout: float = 0.1  # diffusion, VAE: for classifier-free guidance, p of dropping each label (and both)
     p_unconstrained: float = 0.3  # diffusion: fraction of windows trained without constraints
+    p_short_gap: float = 0.0  # diffusion: fraction of in-betweening constraints with a short gap inside the window
     kl_weight: float = 0.1  # VAE: weight of the KL term per feature element
     kl_warmup: int = 1000  # VAE: steps of linear KL annealing from 0
     free_bits: float = 0.05  # VAE: nats per latent channel and step below which KL is not penalised
@@ -42,7 +45,14 @@ class TrainConfig:
     guidance: float = 2.5  # default guidance scale of the exported model (models trained with label dropout)
     temperature: float = 1.0  # VAE/GAN: default std of the exported model's latents
     smooth: float = 1.25  # sigma (frames) of the exported model's temporal low-pass on generated features
-    init_from: str = ""  # GAN: run folder (or checkpoint) of a VAE/CVAE whose decoder initialises the generator
+    prior: str = "normal"  # VAE/GAN latents: "normal" N(0, I), or "fitted" to the encoded training set (a GAN's
+    # from its init_from VAE run, then also during training; core/models/latent_prior.py)
+    init_from: str = ""  # run folder (or checkpoint) whose weights start this run: a VAE/CVAE decoder for a GAN,
+    # a diffusion run for diffusion (fine-tuning)
+
+    def __post_init__(self) -> None:
+        if self.prior not in PRIORS:
+            raise GenAnimError(f"prior {self.prior!r} is not one of {', '.join(PRIORS)}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -92,12 +92,18 @@ def drop_labels(rng: np.random.Generator, action: np.ndarray, style: np.ndarray,
     return action, style
 
 
-def random_constraints(rng: np.random.Generator, valid: np.ndarray, dim: int, p_none: float = 0.3) -> np.ndarray:
+MAX_SHORT_GAP = 60  # frames
+
+
+def random_constraints(rng: np.random.Generator, valid: np.ndarray, dim: int, p_none: float = 0.3,
+                       p_short_gap: float = 0.0) -> np.ndarray:
     """(B, L, D) 0/1 constraint masks, one kind per sample:
 
     none (p_none); in-betweening: context frames at both ends or a prefix only (the overlap of
-    long clips generated window by window); sparse keyframes; the root trajectory on every frame,
-    sometimes with keyframes. Only valid frames are constrained.
+    long clips generated window by window), or (p_short_gap of these) context, a gap of 1 to
+    MAX_SHORT_GAP frames, context, and free frames after (an animator's gap, sampled with the
+    window padded); sparse keyframes; the root trajectory on every frame, sometimes with
+    keyframes. Only valid frames are constrained.
     """
     num_b, num_l = valid.shape
     mask = np.zeros((num_b, num_l, dim), np.float32)
@@ -110,7 +116,10 @@ def random_constraints(rng: np.random.Generator, valid: np.ndarray, dim: int, p_
         if u < 0.45:  # context at the ends (in-betweening / prefix continuation)
             head = rng.integers(1, max(2, min(30, n // 3)))
             mask[b, :head] = 1
-            if rng.random() < 0.7:
+            if p_short_gap and rng.random() < p_short_gap:  # drawn only when asked: older runs stay bit-exact
+                gap = rng.integers(1, min(MAX_SHORT_GAP, n - head - 1) + 1)
+                mask[b, head + gap : min(n, head + gap + rng.integers(1, 31))] = 1
+            elif rng.random() < 0.7:
                 tail = rng.integers(1, max(2, min(30, n // 3)))
                 mask[b, n - tail : n] = 1
         elif u < 0.75:  # sparse keyframes

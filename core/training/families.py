@@ -19,6 +19,7 @@ from torch import nn
 from ..errors import GenAnimError
 from ..models.diffusion import Denoiser, DenoiserConfig, Diffusion, num_params
 from ..models.gan import Discriminator, feature_matching, hinge_d_loss, hinge_g_loss, r1_penalty
+from ..models.latent_prior import LatentPrior, fit_latent_prior
 from ..models.losses import masked_mse
 from ..models.temporal import ConvConfig, Decoder
 from ..models.vae import MotionVAE, vae_loss
@@ -145,13 +146,15 @@ class DiffusionFamily(_OneNetwork):
     def __init__(self, name, cfg, arch, dev):
         super().__init__(name, cfg, arch, dev)
         self.diffusion = Diffusion(self.model)
+        if cfg.init_from:  # fine-tuning: start from a trained denoiser (both the trained and the EMA copy)
+            _init_from(cfg.init_from, ("diffusion",), self.model, self.modules["ema"])
 
     def loss(self, net, batch, rng, gen, train: bool) -> torch.Tensor:
         """Masked x0 loss (+ velocity loss) of one batch; labels are dropped and constraints drawn from `rng`."""
         x0, valid, action, style = batch
         cfg, dev = self.cfg, self.dev
         a, s = self.labels(rng, action, style, train)
-        mask = random_constraints(rng, valid, x0.shape[-1], cfg.p_unconstrained)
+        mask = random_constraints(rng, valid, x0.shape[-1], cfg.p_unconstrained, cfg.p_short_gap)
         x0, mask = torch.from_numpy(x0).to(dev), torch.from_numpy(mask).to(dev)
         valid_t = torch.from_numpy(valid).to(dev)
         t = torch.randint(0, self.arch.timesteps, (x0.shape[0],), generator=gen).to(dev)
@@ -218,13 +221,12 @@ class GANFamily(Family):
                            "d": torch.optim.Adam(self.disc.parameters(), lr=cfg.lr, betas=betas)}
         self.sync = False
         if cfg.init_from:  # a VAE decoder is the same network: adversarial training starts from it
-            decoder = _load_decoder(cfg.init_from)
-            try:
-                self.gen_net.load_state_dict(decoder)
-            except RuntimeError:
-                raise GenAnimError(f"init_from {cfg.init_from}: its decoder is not this generator's architecture "
-                                   "(use the same model settings)") from None
-            self.modules["ema"].load_state_dict(decoder)
+            _init_from(cfg.init_from, ("vae", "cvae"), self.gen_net, self.modules["ema"])
+        self.prior = None
+        if cfg.prior == "fitted":  # the latents the VAE decoder works best from (core/models/latent_prior.py)
+            if not cfg.init_from:
+                raise GenAnimError("prior 'fitted' for a GAN needs init_from: the VAE run whose encoder defines it")
+            self.prior = fit_prior(init_checkpoint(cfg.init_from))
 
     def wrap(self, wrapper) -> None:
         # Not DDP: the R1 penalty differentiates through D twice, which DDP does not support, and the
@@ -232,8 +234,10 @@ class GANFamily(Family):
         self.sync = True
 
     def fake(self, g, n: int, frames: int, a, s, gen: torch.Generator) -> torch.Tensor:
-        z = torch.randn(n, self.arch.latent, frames // self.arch.rate, generator=gen).to(self.dev)
-        return g(z, a, s)  # (B, frames, D)
+        z = torch.randn(n, self.arch.latent, frames // self.arch.rate, generator=gen)
+        if self.prior is not None:
+            z = self.prior.transform(z, a.cpu(), s.cpu())
+        return g(z.to(self.dev), a, s)  # (B, frames, D)
 
     def step(self, batch, rng, gen, lr, index):
         x0, _, action, style = batch  # windows are full: the GAN set holds only items of at least a window
@@ -271,17 +275,66 @@ class GANFamily(Family):
         return dist.mean().item()
 
 
-def _load_decoder(run: str) -> dict:
-    from .train import CHECKPOINT, load_checkpoint
+def init_checkpoint(run: str, families: tuple[str, ...] = ("vae", "cvae")) -> dict:
+    """The checkpoint of run `run` (a run folder or checkpoint file), which must be one of `families`."""
+    from .train import CHECKPOINT, checkpoint_config, load_checkpoint
 
     path = Path(run)
     path = path / CHECKPOINT if path.is_dir() else path
+    kinds = " or ".join(families)
     if not path.is_file():
-        raise GenAnimError(f"init_from {run}: no checkpoint there (train the VAE/CVAE first)")
+        raise GenAnimError(f"init_from {run}: no checkpoint there (train the {kinds} run first)")
     ck = load_checkpoint(path)
-    if ck["config"]["family"] not in ("vae", "cvae"):
-        raise GenAnimError(f"init_from {run}: a {ck['config']['family']} run; the generator starts from a VAE or CVAE")
-    return ck["exported"]
+    family = checkpoint_config(ck)["family"]
+    if family not in families:
+        raise GenAnimError(f"init_from {run}: a {family} run; this one starts from a {kinds} run")
+    return ck
+
+
+def _init_from(run: str, families: tuple[str, ...], *nets: nn.Module) -> None:
+    """Load the exported network of run `run` (one of `families`) into `nets`."""
+    ck = init_checkpoint(run, families)
+    for net in nets:
+        try:
+            net.load_state_dict(ck["exported"])
+        except RuntimeError:
+            raise GenAnimError(f"init_from {run}: its network is not this run's architecture "
+                               "(use the same model settings)") from None
+
+
+def fit_prior(ck: dict, windows: int = 4096, seed: int = 0) -> LatentPrior:
+    """The sampling prior of a VAE/CVAE checkpoint: fitted to its EMA encoder's posterior samples over
+    `windows` training windows (core/models/latent_prior.py); deterministic for a checkpoint and seed.
+
+    The windows are the clips as recorded, without the mirrored copies the model also trained on: the
+    encoder maps mirrored motion to a second mode (channel means of the opposite sign), and one
+    Gaussian over both modes would sample between them (measured: far lower action accuracy)."""
+    from ..data.corpus import FeatureStats, load_corpus
+    from .data import MotionSet
+    from .train import checkpoint_config
+
+    cfg = TrainConfig.from_dict(checkpoint_config(ck))
+    stats = FeatureStats(ck["stats_mean"].numpy(), ck["stats_std"].numpy(), 0)
+    train_set = MotionSet(load_corpus(cfg.data, progress=False), "train", False, stats)
+    train_set.keep_at_least(cfg.window)
+    arch = ConvConfig(**ck["architecture"])
+    vae = MotionVAE(arch)
+    vae.load_state_dict(ck["state"]["modules"]["ema"])
+    vae.eval()
+    rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
+    zs, actions, styles = [], [], []
+    for _ in range(-(-windows // 256)):
+        x0, valid, a, s = train_set.sample(rng, 256, cfg.window)
+        if not CONDITIONAL[cfg.family]:
+            a, s = np.full_like(a, -1), np.full_like(s, -1)
+        a_t, s_t = torch.from_numpy(a), torch.from_numpy(s)
+        with torch.no_grad():
+            mu, logvar = vae.encoder(torch.from_numpy(x0 * valid[..., None]), a_t, s_t).chunk(2, dim=1)
+        zs.append((mu + (0.5 * logvar.clamp(-10, 10)).exp() * torch.randn(mu.shape, generator=gen)).numpy())
+        actions.append(a)
+        styles.append(s)
+    return fit_latent_prior(np.concatenate(zs), np.concatenate(actions), np.concatenate(styles), arch.num_actions,
+                            arch.num_styles)
 
 
 def make_family(name: str, cfg: TrainConfig, dim: int, num_actions: int, num_styles: int,

@@ -26,13 +26,14 @@ from ..errors import GenAnimError
 from ..models.weights import save_weights, skeleton_to_json
 from .config import TrainConfig
 from .data import MotionSet
-from .families import make_family
+from .families import fit_prior, init_checkpoint, make_family
 
 CHECKPOINT = "checkpoint.pt"
 # Settings a resumed run may change (they do not alter what a step computes).
 MAY_CHANGE = {"steps", "threads", "val_every", "val_batches", "checkpoint_every", "checkpoint_seconds", "sample_steps",
-              "guidance", "temperature", "smooth"}
-SAMPLING = ("sample_steps", "guidance", "temperature", "smooth")  # exported sampling defaults; a config overrides them
+              "guidance", "temperature", "smooth", "prior"}
+# Exported sampling defaults; a config given to export overrides them.
+SAMPLING = ("sample_steps", "guidance", "temperature", "smooth", "prior")
 
 
 def _lr(cfg: TrainConfig, step: int) -> float:
@@ -60,13 +61,29 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
+def checkpoint_config(ck: dict) -> dict:
+    """The settings a checkpoint was trained with (a setting added since had its default then)."""
+    return {**TrainConfig().to_dict(), **ck["config"]}
+
+
+def config_differences(cfg: dict, ck: dict) -> list[str]:
+    """Settings of `cfg` that would train differently from checkpoint `ck`."""
+    trained = checkpoint_config(ck)
+    may = MAY_CHANGE - ({"prior"} if trained["family"] in ("gan", "cgan") else set())  # a GAN trains on its prior
+    return sorted(k for k, v in cfg.items() if k not in may and trained[k] != v)
+
+
 def export_weights(checkpoint: str | Path, out: str | Path, fp16: bool = True, sampling: dict | None = None) -> dict:
     """Write the EMA weights of a checkpoint as a .safetensors file with everything needed to sample;
-    `sampling` may override the config's sample_steps and guidance (they do not affect training)."""
+    `sampling` may override the config's SAMPLING settings (they do not affect training)."""
     ck = load_checkpoint(checkpoint)
     ck["config"].update(sampling or {})
     tensors = {f"model.{k}": (v.half() if fp16 and v.is_floating_point() else v) for k, v in ck["exported"].items()}
     tensors["stats.mean"], tensors["stats.std"] = ck["stats_mean"], ck["stats_std"]
+    cfg = checkpoint_config(ck)
+    if cfg["prior"] == "fitted":  # latents from a prior fitted to the encoded training set (a GAN: its VAE's)
+        tensors.update(fit_prior(ck if cfg["family"] in ("vae", "cvae") else init_checkpoint(cfg["init_from"]))
+                       .tensors())
     meta = {
         "kind": ck["config"]["family"],
         "architecture": ck["architecture"],
@@ -76,8 +93,9 @@ def export_weights(checkpoint: str | Path, out: str | Path, fp16: bool = True, s
         "window": ck["config"]["window"],
         "sample_steps": ck["config"]["sample_steps"],
         "guidance": ck["config"]["guidance"],
-        "temperature": ck["config"].get("temperature", 1.0),
-        "smooth": ck["config"].get("smooth", 1.25),
+        "temperature": cfg["temperature"],
+        "smooth": cfg["smooth"],
+        "prior": cfg["prior"],
         "trained_steps": ck["step"],
         "train_seconds": ck["elapsed"],
         "config": ck["config"],
@@ -148,7 +166,7 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
         if not ck_path.is_file():
             raise GenAnimError(f"{ck_path}: no checkpoint to resume from (train without --resume to start)")
         ck = load_checkpoint(ck_path)
-        changed = sorted(k for k, v in cfg.to_dict().items() if k not in MAY_CHANGE and ck["config"].get(k) != v)
+        changed = config_differences(cfg.to_dict(), ck)
         if changed:
             raise GenAnimError(f"{ck_path}: the checkpoint was trained with other settings ({', '.join(changed)}); "
                                "resume with the same config or train into a new folder")
