@@ -124,7 +124,7 @@ def build_armature(
     return obj
 
 
-def _conversion(arm: bpy.types.Armature, names: Sequence[str]) -> tuple[np.ndarray, float, np.ndarray | None]:
+def armature_conversion(arm: bpy.types.Armature, names: Sequence[str]) -> tuple[np.ndarray, float, np.ndarray | None]:
     """(axes, scale, (J, 3, 3) rest rotations of joints `names` or None) the armature was built with."""
     axes = np.array(arm[_PROP_AXES]).reshape(3, 3) if _PROP_AXES in arm else Y_UP_TO_Z_UP
     rest = None
@@ -134,9 +134,14 @@ def _conversion(arm: bpy.types.Armature, names: Sequence[str]) -> tuple[np.ndarr
     return axes, float(arm.get(_PROP_SCALE, CM_TO_M)), rest
 
 
+def built_by_genanim(obj: bpy.types.Object) -> bool:
+    """True if armature object `obj` was built by `build_armature` (for any skeleton)."""
+    return _PROP_SCALE in obj.data
+
+
 def is_genanim_armature(obj: bpy.types.Object | None, skeleton: Skeleton) -> bool:
     """True if `obj` is an armature built by `build_armature` for a skeleton shaped like `skeleton`."""
-    if obj is None or obj.type != 'ARMATURE' or _PROP_SCALE not in obj.data:
+    if obj is None or obj.type != 'ARMATURE' or not built_by_genanim(obj):
         return False
     try:
         _check_rig(obj, skeleton)
@@ -181,7 +186,7 @@ def write_clip_action(
     _check_rig(obj, skel)
     bones = obj.data.bones
     rest = np.array([np.array(bones[n].matrix_local) for n in skel.names])
-    axes, scale, rest_rot = _conversion(obj.data, skel.names)
+    axes, scale, rest_rot = armature_conversion(obj.data, skel.names)
     locations, quats = clip_to_pose_basis(clip, rest, axes, scale, rest_rot)
     return write_pose_action(
         obj, skel.names, locations, quats, animated_joints(locations), action_name,
@@ -286,7 +291,7 @@ def read_clip_action(obj: bpy.types.Object, skeleton: Skeleton, action: bpy.type
             values = np.array([fc.evaluate(f) for f in frames])
             (locations if prop == "location" else quats)[:, j, fc.array_index] = values
     rest = np.array([np.array(obj.data.bones[n].matrix_local) for n in skeleton.names])
-    axes, scale, rest_rot = _conversion(obj.data, skeleton.names)
+    axes, scale, rest_rot = armature_conversion(obj.data, skeleton.names)
     return pose_basis_to_clip(skeleton, rest, locations, quats, fps, axes, scale, rest_rot, action.name)
 
 
@@ -299,7 +304,7 @@ def skeleton_of(obj: bpy.types.Object) -> Skeleton:
         order.append(b)
         pending.extend(b.children)
     names = tuple(b.name for b in order)
-    axes, scale, rest_rot = _conversion(obj.data, names)
+    axes, scale, rest_rot = armature_conversion(obj.data, names)
     parents = np.array([names.index(b.parent.name) if b.parent else -1 for b in order])
     heads = np.array([np.array(b.head_local) for b in order]) @ axes / scale  # data space
     g_rot = np.broadcast_to(np.eye(3), (len(order), 3, 3)) if rest_rot is None else rest_rot

@@ -16,7 +16,7 @@ import numpy as np
 from bpy.props import FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from . import prefs, rig, torch_env
-from .armature import _PROP_SCALE, _conversion, is_genanim_armature
+from .armature import armature_conversion, built_by_genanim, is_genanim_armature
 from .core.errors import GenAnimError
 from .core.retarget.armature_space import clip_to_pose_basis
 from .core.retarget.reference import reference_pose
@@ -97,8 +97,8 @@ def _chain(n: int, edges: np.ndarray) -> np.ndarray:
 
 def _armature_axes(obj: bpy.types.Object) -> tuple[np.ndarray, float]:
     """(data->armature axes, scale) of a GenAnim armature; other rigs: their Y-up to Z-up axes in metres."""
-    if _PROP_SCALE in obj.data:
-        axes, scale, _ = _conversion(obj.data, [])
+    if built_by_genanim(obj):
+        axes, scale, _ = armature_conversion(obj.data, [])
         return np.asarray(axes, np.float64), scale
     return rig.rig_axes(obj), 0.01
 
@@ -193,7 +193,7 @@ class PuppeteerRun:
         if self.genanim_rig:
             names = clip.skeleton.names
             rest = np.array([np.array(obj.data.bones[n].matrix_local) for n in names])
-            axes, scale, rest_rot = _conversion(obj.data, names)
+            axes, scale, rest_rot = armature_conversion(obj.data, names)
             loc, quat = clip_to_pose_basis(clip, rest, axes, scale, rest_rot)
             bones = names
         else:

@@ -396,7 +396,8 @@ def _load(args: argparse.Namespace) -> Generator:
     return load_generator(args.model, args.device)
 
 
-def _progress_bar(desc: str):
+def progress_bar(desc: str) -> tuple:
+    """(tqdm bar in percent, update(fraction) -> True) for the command line's long jobs."""
     from tqdm import tqdm
 
     bar = tqdm(total=100, desc=desc, unit="%", leave=False)
@@ -438,7 +439,7 @@ def _generate(args: argparse.Namespace) -> int:
     for a, s, *_ in jobs:
         gen._label_ids(a, s)  # unknown labels fail before any work
     out.mkdir(parents=True, exist_ok=True)
-    bar, update = _progress_bar("generate")
+    bar, update = progress_bar("generate")
 
     def produce():
         if not args.like:  # one batch
@@ -470,7 +471,7 @@ def _inbetween(args: argparse.Namespace) -> int:
         raise GenAnimError(f"{out} exists; choose another --out or pass --overwrite")
     clip = load_clip(args.input)
     gen = _load(args)
-    bar, update = _progress_bar("inbetween")
+    bar, update = progress_bar("inbetween")
     result = gen.inbetween(clip, args.start, args.end, args.action, args.style, args.seed, args.steps, update,
                            args.guidance)
     bar.close()

@@ -105,7 +105,7 @@ def _compare(args: argparse.Namespace) -> int:
     import torch
 
     from ..data.corpus import load_corpus
-    from ..generation import _progress_bar, load_generator
+    from ..generation import load_generator, progress_bar
     from .compare import COLUMNS, compare, fill_card, write_compare_report
 
     torch.set_num_threads(args.threads)
@@ -114,7 +114,7 @@ def _compare(args: argparse.Namespace) -> int:
     corpus = load_corpus(args.data, progress=True)
 
     def progress(name):
-        return _progress_bar(f"generate {name}")[1]
+        return progress_bar(f"generate {name}")[1]
 
     refs, rows = compare(gens, corpus, rec, seed=args.seed, progress=progress)
     print(file=sys.stderr)
