@@ -289,10 +289,11 @@ class DiffusionGenerator(Generator):
                                      progress, impute=False)[0]
         # The network's motion through the gap is smooth but may sit off the kept frames: carry its
         # misses at the gap's two ends across the gap, fading linearly, so the motion joins both ends.
-        a_, b_ = start - lo, end - lo
-        t = np.linspace(0.0, 1.0, b_ - a_ + 1)[1:-1, None]  # (gap, 1)
-        miss_a, miss_b = (known[a_] - feats[a_]) * mask[a_], (known[b_] - feats[b_]) * mask[b_]
-        feats[a_ + 1 : b_] += (1 - t) * miss_a + t * miss_b
+        first, last = start - lo, end - lo  # the kept frames either side of the gap
+        t = np.linspace(0.0, 1.0, last - first + 1)[1:-1, None]  # (gap, 1)
+        miss_first = (known[first] - feats[first]) * mask[first]
+        miss_last = (known[last] - feats[last]) * mask[last]
+        feats[first + 1 : last] += (1 - t) * miss_first + t * miss_last
         feats = np.where(mask > 0, known, feats)[: hi - lo]
         contacts = feats[:, self.rep.layout.contacts] > 0.5
         gen = pin_stance_feet(self.rep.decode(feats, self.fps, self.rep.start_of(sub)), contacts, self.rep,

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..motion.clip import Clip
 from ..motion.kinematics import forward_kinematics
-from ..motion.representation import CONTACT_HEIGHT, UP, MotionRepresentation
+from ..motion.representation import UP, MotionRepresentation
 from ..motion.rotations import matrix_to_quat, quat_to_matrix, yaw_matrix
 
 PLANE = [a for a in range(3) if a != UP]
@@ -117,8 +117,7 @@ def ground_contacts(clip: Clip, rep: MotionRepresentation, predicted: np.ndarray
     fails the training labels' absolute speed rule)."""
     g = clip.global_positions()
     feet = g[:, rep.feet]  # (F, K, 3)
-    height = feet[..., UP]
-    low = height - np.percentile(height, 2, axis=0) < CONTACT_HEIGHT * rep.leg_length
+    low = rep.on_floor(feet[..., UP])
     if len(g) < 2:
         return predicted.astype(bool) | low
     foot_speed = np.linalg.norm(np.gradient(feet[..., PLANE], axis=0), axis=-1)  # (F, K) per frame

@@ -158,16 +158,18 @@ class MotionRepresentation:
         """
         feet = positions[:, self.feet]  # (F, K, 3)
         height = feet[..., UP]
-        floor = np.percentile(height, 2, axis=0)
         plane = [a for a in range(3) if a != UP]
         vel = np.zeros(height.shape)
         if len(feet) > 1:
             step = np.linalg.norm(np.diff(feet[..., plane], axis=0), axis=-1) * fps
             vel[1:] = step
             vel[0] = step[0]
-        low = height - floor < CONTACT_HEIGHT * self.leg_length
         slow = vel < CONTACT_SPEED * self.leg_length
-        return (low & slow).astype(np.float64)
+        return (self.on_floor(height) & slow).astype(np.float64)
+
+    def on_floor(self, height: np.ndarray) -> np.ndarray:
+        """(F, K) heights of the foot joints -> (F, K) bool: near the joint's lowest height in the clip."""
+        return height - np.percentile(height, 2, axis=0) < CONTACT_HEIGHT * self.leg_length
 
     def decode(self, feats: np.ndarray, fps: float, start: np.ndarray | None = None, name: str = "") -> Clip:
         """(F, D) features -> Clip, the root starting at `start` = (x, z, yaw) (default: origin, facing +Z)."""

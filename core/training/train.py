@@ -85,14 +85,14 @@ def export_weights(checkpoint: str | Path, out: str | Path, fp16: bool = True, s
         tensors.update(fit_prior(ck if cfg["family"] in ("vae", "cvae") else init_checkpoint(cfg["init_from"]))
                        .tensors())
     meta = {
-        "kind": ck["config"]["family"],
+        "kind": cfg["family"],
         "architecture": ck["architecture"],
         "vocabulary": ck["vocabulary"],
         "skeleton": ck["skeleton"],
         "fps": ck["fps"],
-        "window": ck["config"]["window"],
-        "sample_steps": ck["config"]["sample_steps"],
-        "guidance": ck["config"]["guidance"],
+        "window": cfg["window"],
+        "sample_steps": cfg["sample_steps"],
+        "guidance": cfg["guidance"],
         "temperature": cfg["temperature"],
         "smooth": cfg["smooth"],
         "prior": cfg["prior"],
