@@ -15,7 +15,7 @@ from core.cli import main
 from core.errors import GenAnimError
 from core.generation import load_generator
 from core.models.gan import Discriminator
-from core.models.latent_prior import fit_latent_prior
+from core.models.latent_prior import LatentPrior, fit_latent_prior
 from core.models.temporal import ConvConfig, Decoder, sample_latents
 from core.models.vae import MotionVAE, vae_loss
 from core.training.config import TrainConfig
@@ -225,7 +225,8 @@ def test_fitted_prior_recovers_the_latent_statistics():
     z = 0.5 * z + np.array([1.0, -2.0, 0.0])[:, None]
     prior = fit_latent_prior(z, action, style, 2, 2)
     np.testing.assert_allclose(prior.rho, rho, atol=0.05)
-    np.testing.assert_allclose(prior.std, 0.5, atol=0.02)
+    cov = prior.scale @ prior.scale.transpose(1, 2)  # per action, and over all windows
+    np.testing.assert_allclose(cov, np.broadcast_to(0.25 * np.eye(c), cov.shape), atol=0.02)
     np.testing.assert_allclose(prior.action_shift, 0.0, atol=0.05)
     noise = torch.randn(4000, c, t, generator=torch.Generator().manual_seed(1))
     samples = prior.transform(noise, torch.full((4000,), 1), torch.full((4000,), -1))
@@ -237,6 +238,20 @@ def test_fitted_prior_recovers_the_latent_statistics():
     np.testing.assert_allclose(shifted.action_shift[1] - shifted.action_shift[0], [2.0, 2.0, 2.0], atol=0.05)
     moved = shifted.transform(noise, torch.full((4000,), 1), torch.full((4000,), -1)).mean((0, 2))
     np.testing.assert_allclose(moved, z[action == 1].mean((0, 2)) + 2.0, atol=0.1)
+    # Channels that move together in one action's windows only are sampled together for that action only.
+    linked = z.copy()
+    linked[action == 1, 2] = linked[action == 1, 0] - 1.0
+    both = fit_latent_prior(linked, action, style, 2, 2)
+
+    def corr(act: int) -> float:
+        x = both.transform(noise, torch.full((4000,), act), torch.full((4000,), -1))
+        return float(np.corrcoef(x[:, 0].flatten(), x[:, 2].flatten())[0, 1])
+
+    assert corr(1) > 0.95 and abs(corr(0)) < 0.05
+    # Weights exported before the covariance (a spread per channel) still load, as independent channels.
+    old = {k: v for k, v in prior.tensors().items() if k != "prior.scale"}
+    old["prior.std"] = torch.tensor([0.5, 0.4, 0.3])
+    np.testing.assert_allclose(LatentPrior.from_tensors(old).scale[1], np.diag([0.5, 0.4, 0.3]))
 
 
 def test_fitted_prior_is_exported_and_sampled(shipped, tmp_path):
@@ -256,7 +271,7 @@ def test_fitted_prior_is_exported_and_sampled(shipped, tmp_path):
     gan = tmp_path / "gan"
     train(tiny("cgan", init_from=str(run), prior="fitted", steps=1), gan, progress=False)
     export_weights(gan / CHECKPOINT, tmp_path / "cgan.safetensors")
-    assert torch.equal(load_generator(str(tmp_path / "cgan.safetensors"), "cpu").prior.std, gen.prior.std)
+    assert torch.equal(load_generator(str(tmp_path / "cgan.safetensors"), "cpu").prior.scale, gen.prior.scale)
     with pytest.raises(GenAnimError, match="needs init_from"):
         train(tiny("cgan", prior="fitted"), tmp_path / "g", progress=False)
     with pytest.raises(GenAnimError, match="prior 'wide' is not one of normal, fitted"):

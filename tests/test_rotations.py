@@ -190,6 +190,18 @@ def test_quat_to_matrix_matches_axis_angle():
         np.testing.assert_allclose(R.quat_to_matrix(q), axis_angle(axis, angle), atol=1e-14)
 
 
+def test_rotation_about_turns_about_each_axis_and_keeps_it():
+    rng = np.random.default_rng(7)
+    axes = R.normalize(rng.normal(size=(20, 3)))
+    angles = rng.uniform(-np.pi, np.pi, 20)
+    mats = R.rotation_about(axes, angles)
+    assert_rotation(mats)
+    np.testing.assert_allclose(mats, np.stack([axis_angle(a, t) for a, t in zip(axes, angles, strict=True)]),
+                               atol=1e-14)
+    np.testing.assert_allclose(np.einsum("nij,nj->ni", mats, axes), axes, atol=1e-14)  # the axis stays put
+    np.testing.assert_allclose(rotation_angle(mats), np.abs(angles), atol=1e-7)
+
+
 def test_quat_to_matrix_normalises_its_input():
     rng = np.random.default_rng(7)
     q = random_quats(rng, 10)

@@ -17,7 +17,7 @@ import numpy as np
 from ..motion.clip import Clip
 from ..motion.kinematics import forward_kinematics
 from ..motion.representation import UP, MotionRepresentation
-from ..motion.rotations import matrix_to_quat, quat_to_matrix, yaw_matrix
+from ..motion.rotations import matrix_to_quat, normalize, quat_to_matrix, rotation_about, yaw_matrix
 
 PLANE = [a for a in range(3) if a != UP]
 MAX_PIN_SPEED = 1.0  # leg lengths per second: faster "contacts" are mispredictions and are left alone
@@ -68,21 +68,8 @@ def pin_stance_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation,
     return Clip(clip.skeleton, clip.rotations.copy(), trans, clip.fps, clip.name)
 
 
-def _rotation(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """(n, 3) unit axes, (n,) angles -> (n, 3, 3) rotations (Rodrigues)."""
-    x, y, z = axis[:, 0], axis[:, 1], axis[:, 2]
-    zero = np.zeros_like(x)
-    k = np.stack([np.stack([zero, -z, y], -1), np.stack([z, zero, -x], -1), np.stack([-y, x, zero], -1)], -2)
-    s, c = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
-    return np.eye(3) + s * k + (1 - c) * (k @ k)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
-
-
 def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.arccos(np.clip((_unit(u) * _unit(v)).sum(-1), -1.0, 1.0))
+    return np.arccos(np.clip((normalize(u) * normalize(v)).sum(-1), -1.0, 1.0))
 
 
 def two_bone_ik(clip: Clip, hip: int, knee: int, ankle: int, frames: np.ndarray, target: np.ndarray) -> None:
@@ -96,11 +83,11 @@ def two_bone_ik(clip: Clip, hip: int, knee: int, ankle: int, frames: np.ndarray,
     ac_ab_0, ba_bc_0, ac_at_0 = _angle(c - a, b - a), _angle(a - b, c - b), _angle(c - a, target - a)
     ac_ab_1 = np.arccos(np.clip((lcb**2 - lab**2 - lat**2) / (-2 * lab * lat), -1, 1))
     ba_bc_1 = np.arccos(np.clip((lat**2 - lab**2 - lcb**2) / (-2 * lab * lcb), -1, 1))
-    axis0 = _unit(np.cross(c - a, b - a))  # normal of the leg's plane
-    axis1 = _unit(np.cross(c - a, target - a))
-    r0 = _rotation(axis0, ac_ab_1 - ac_ab_0)  # hip bend
-    r1 = _rotation(axis0, ba_bc_1 - ba_bc_0)  # knee bend
-    r2 = _rotation(axis1, ac_at_0)  # swing onto the target
+    axis0 = normalize(np.cross(c - a, b - a))  # normal of the leg's plane
+    axis1 = normalize(np.cross(c - a, target - a))
+    r0 = rotation_about(axis0, ac_ab_1 - ac_ab_0)  # hip bend
+    r1 = rotation_about(axis0, ba_bc_1 - ba_bc_0)  # knee bend
+    r2 = rotation_about(axis1, ac_at_0)  # swing onto the target
     hip_new = r2 @ r0 @ g_rot[:, hip]
     knee_new = r2 @ r0 @ r1 @ g_rot[:, knee]
     parent = int(clip.skeleton.parents[hip])

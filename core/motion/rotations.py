@@ -74,6 +74,16 @@ def axis_angle_matrix(axis: int, angle):
     return m.stack([m.stack(r, axis=-1) for r in rows], axis=-2)
 
 
+def rotation_about(axis, angle):
+    """Rotation by `angle` (n,) about unit vectors `axis` (n, 3) -> (n, 3, 3) (Rodrigues' formula)."""
+    m = xp(angle)
+    x, y, z = axis[:, 0], axis[:, 1], axis[:, 2]
+    zero = m.zeros_like(x)
+    k = m.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1).reshape(-1, 3, 3)  # cross-product matrix
+    s, c = m.sin(angle)[:, None, None], m.cos(angle)[:, None, None]
+    return m.eye(3) + s * k + (1 - c) * (k @ k)
+
+
 def _check_order(order: str) -> str:
     order = order.upper()
     if order not in EULER_ORDERS and not (1 <= len(order) <= 2 and all(a in _AXES for a in order)):

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..motion.rotations import normalize, rotation_about
+
 CONTACT_HEIGHT = 0.03  # leg lengths above the lowest height a foot joint reaches (2.5 cm on an 85 cm leg)
 CONTACT_SPEED = 0.25  # leg lengths per second across the floor (21 cm/s on an 85 cm leg)
 GAP_S = 0.1  # shorter breaks in a contact are flicker: bridged, so the ankle keeps one anchor
@@ -90,19 +92,6 @@ def carried(full: np.ndarray, rest: np.ndarray, points: np.ndarray) -> np.ndarra
     return local @ full[:, :3, :3].transpose(0, 2, 1) + full[:, None, :3, 3]
 
 
-def _rodrigues(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """(F, 3, 3) rotations by `angle` (F,) about unit `axis` (F, 3)."""
-    x, y, z = axis[:, 0], axis[:, 1], axis[:, 2]
-    zero = np.zeros_like(x)
-    k = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], axis=-1).reshape(-1, 3, 3)
-    s, c = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
-    return np.eye(3) + s * k + (1 - c) * (k @ k)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-
-
 def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray,
                 target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """World-space turns (F, 3, 3) of the thigh and of the shin (about the knee) that bring the
@@ -119,12 +108,12 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray,
         bend = np.where(bent[:, None], bend, bend[_nearest(bent)])
     interior = np.arccos(np.clip(np.sum(-thigh * shin, -1) / (l1 * l2), -1, 1))
     wanted = np.arccos(np.clip((l1**2 + l2**2 - dist**2) / (2 * l1 * l2), -1, 1))
-    knee_turn = _rodrigues(_unit(bend), np.where(bent.any(), interior - wanted, 0.0))
-    reach = _unit(thigh + np.einsum("fij,fj->fi", knee_turn, shin))
-    goal = _unit(target - hip)
+    knee_turn = rotation_about(normalize(bend), np.where(bent.any(), interior - wanted, 0.0))
+    reach = normalize(thigh + np.einsum("fij,fj->fi", knee_turn, shin))
+    goal = normalize(target - hip)
     axis = np.cross(reach, goal)
     angle = np.arctan2(np.linalg.norm(axis, axis=-1), np.sum(reach * goal, -1))
-    return _rodrigues(_unit(axis), angle), knee_turn
+    return rotation_about(normalize(axis), angle), knee_turn
 
 
 def plant(fk: Callable[[np.ndarray, np.ndarray], np.ndarray], rot: np.ndarray, root_pos: np.ndarray,

@@ -66,7 +66,8 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
     latents = (f"N(0, {cfg['temperature']:g}^2 I)" if cfg["prior"] == "normal" else
                "a Gaussian fitted to the encoder's posterior over the training clips as recorded"
                + (f" of the VAE run `{cfg['init_from']}` (also the GAN's training latents)" if "gan" in family else "")
-               + " (per channel, AR(1) along time, mean shifted by the action's and the style's offsets, spread x "
+               + " (mean shifted by the action's and the style's offsets, channel covariance of the action's windows, "
+               "AR(1) along time, spread x "
                f"{cfg['temperature']:g}; `core/models/latent_prior.py`)")
     sampling = f"samples: latents from {latents}, temporal low-pass sigma {cfg['smooth']:g} frames" + (
         f", classifier-free guidance {cfg['guidance']:g} on the decoder's output" if cfg["guidance"] != 1 else "")
