@@ -228,6 +228,10 @@ class GANFamily(Family):
                 raise GenAnimError("prior 'fitted' for a GAN needs init_from: the VAE run whose encoder defines it")
             self.prior = fit_prior(init_checkpoint(cfg.init_from))
 
+    def state(self) -> dict:
+        # The prior it trains on goes with the checkpoint: export then needs neither a refit nor the VAE run.
+        return {**super().state(), **({"prior": self.prior.tensors()} if self.prior is not None else {})}
+
     def wrap(self, wrapper) -> None:
         # Not DDP: the R1 penalty differentiates through D twice, which DDP does not support, and the
         # generator's loss goes through D too; the gradients are averaged by hand instead.

@@ -82,8 +82,11 @@ def export_weights(checkpoint: str | Path, out: str | Path, fp16: bool = True, s
     tensors["stats.mean"], tensors["stats.std"] = ck["stats_mean"], ck["stats_std"]
     cfg = checkpoint_config(ck)
     if cfg["prior"] == "fitted":  # latents from a prior fitted to the encoded training set (a GAN: its VAE's)
-        tensors.update(fit_prior(ck if cfg["family"] in ("vae", "cvae") else init_checkpoint(cfg["init_from"]))
-                       .tensors())
+        if "prior" in ck["state"]:  # the prior a GAN trained on (checkpoints before it was stored: refitted)
+            tensors.update(ck["state"]["prior"])
+        else:
+            tensors.update(fit_prior(ck if cfg["family"] in ("vae", "cvae") else init_checkpoint(cfg["init_from"]))
+                           .tensors())
     meta = {
         "kind": cfg["family"],
         "architecture": ck["architecture"],
