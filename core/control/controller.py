@@ -44,6 +44,20 @@ def _wrap(a):
     return (a + np.pi) % (2 * np.pi) - np.pi
 
 
+def track_features(track: np.ndarray) -> np.ndarray:
+    """(F, 3) root track x, z, yaw -> (F, 3) root features: planar velocity in the heading frame and
+    turn rate from each frame to the next (the last frame repeats the previous, as encoding does)."""
+    out = np.zeros((len(track), 3))
+    if len(track) > 1:
+        d = np.diff(track[:, :2], axis=0)
+        c, s = np.cos(track[:-1, 2]), np.sin(track[:-1, 2])
+        out[:-1, 0] = c * d[:, 0] - s * d[:, 1]  # inverse of the decoder's heading rotation
+        out[:-1, 1] = s * d[:, 0] + c * d[:, 1]
+        out[:-1, 2] = _wrap(np.diff(track[:, 2]))
+        out[-1] = out[-2]
+    return out
+
+
 def load_controller(path: str | Path | None = None, seed: int = 0) -> Controller:
     """The controller from a weights file (default: the shipped `weights/controller.safetensors`)."""
     from ..models.weights import load_weights
@@ -211,12 +225,7 @@ class Controller:
         feats = np.array(self.frames[first:])
         tr = np.array(self.track[first:])
         if len(tr) > 1:
-            d = np.diff(tr[:, :2], axis=0)
-            c, s = np.cos(tr[:-1, 2]), np.sin(tr[:-1, 2])
-            feats[:-1, 0] = c * d[:, 0] - s * d[:, 1]
-            feats[:-1, 1] = s * d[:, 0] + c * d[:, 1]
-            feats[:-1, 2] = _wrap(np.diff(tr[:, 2]))
-            feats[-1, 0:3] = feats[-2, 0:3]
+            feats[:, 0:3] = track_features(tr)
         return feats, tr[0]
 
     def pose(self) -> Clip:

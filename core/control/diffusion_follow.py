@@ -15,7 +15,7 @@ import numpy as np
 from ..generation import DiffusionGenerator
 from ..models.cleanup import ground_contacts, plant_feet, smooth_time
 from ..motion.clip import Clip
-from .controller import RUN_SPEED, _wrap
+from .controller import RUN_SPEED, track_features
 from .follow import Polyline, check_path
 from .model import METRE
 
@@ -53,12 +53,7 @@ def follow_with_diffusion(gen: DiffusionGenerator, points_m: np.ndarray, style: 
     s = -1 if style is None else voc.style_id(style)
     pos, yaw = path_track(points_m, speed, fps)
     num_f, lay = len(pos), rep.layout
-    root = np.zeros((num_f, lay.yaw_rate.stop))  # per frame: velocity in its heading frame, turn rate
-    step = np.r_[np.diff(pos, axis=0), np.zeros((1, 2))]
-    c, sn = np.cos(yaw), np.sin(yaw)
-    root[:, 0] = c * step[:, 0] - sn * step[:, 1]  # inverse of the decoder's heading rotation
-    root[:, 1] = sn * step[:, 0] + c * step[:, 1]
-    root[:-1, 2] = _wrap(np.diff(yaw))
+    root = track_features(np.c_[pos, yaw])  # (F, 3) per frame: velocity in its heading frame, turn rate
     dim = gen.mean.shape[0]
     feats = np.zeros((0, dim))
     k = 0
