@@ -269,9 +269,11 @@ def test_fitted_prior_is_exported_and_sampled(shipped, tmp_path, monkeypatch):
     assert not np.allclose(gen.generate("walk", None, 1.0, seed=0)[0].rotations,
                            gen.generate(None, None, 1.0, seed=0)[0].rotations)
     gan = tmp_path / "gan"
-    train(tiny("cgan", init_from=str(run), prior="fitted", steps=1), gan, progress=False)
+    train(tiny("cgan", init_from=str(run), prior="fitted", steps=2), gan, progress=False, stop_after=1)
     with monkeypatch.context() as m:  # the checkpoint holds the prior the GAN trained on: no refit
+        m.setattr("core.training.families.fit_prior", lambda *a, **k: pytest.fail("refitted the GAN's prior"))
         m.setattr("core.training.train.fit_prior", lambda *a, **k: pytest.fail("refitted the GAN's prior"))
+        train(tiny("cgan", init_from=str(run), prior="fitted", steps=2), gan, resume=True, progress=False)
         export_weights(gan / CHECKPOINT, tmp_path / "cgan.safetensors")
     assert torch.equal(load_generator(str(tmp_path / "cgan.safetensors"), "cpu").prior.scale, gen.prior.scale)
     with pytest.raises(GenAnimError, match="needs init_from"):

@@ -222,11 +222,22 @@ class GANFamily(Family):
         self.sync = False
         if cfg.init_from:  # a VAE decoder is the same network: adversarial training starts from it
             _init_from(cfg.init_from, ("vae", "cvae"), self.gen_net, self.modules["ema"])
-        self.prior = None
-        if cfg.prior == "fitted":  # the latents the VAE decoder works best from (core/models/latent_prior.py)
-            if not cfg.init_from:
-                raise GenAnimError("prior 'fitted' for a GAN needs init_from: the VAE run whose encoder defines it")
-            self.prior = fit_prior(init_checkpoint(cfg.init_from))
+        if cfg.prior == "fitted" and not cfg.init_from:
+            raise GenAnimError("prior 'fitted' for a GAN needs init_from: the VAE run whose encoder defines it")
+        self._prior = None
+
+    @property
+    def prior(self) -> LatentPrior | None:
+        """The latents the VAE decoder works best from (core/models/latent_prior.py), with prior 'fitted':
+        fitted on first use (about a minute), or brought back by a resumed checkpoint."""
+        if self._prior is None and self.cfg.prior == "fitted":
+            self._prior = fit_prior(init_checkpoint(self.cfg.init_from))
+        return self._prior
+
+    def load_state(self, state: dict) -> None:
+        super().load_state(state)
+        if "prior" in state:
+            self._prior = LatentPrior.from_tensors(state["prior"])
 
     def state(self) -> dict:
         # The prior it trains on goes with the checkpoint: export then needs neither a refit nor the VAE run.
