@@ -16,9 +16,10 @@ import torch
 from conftest import REPO, SAMPLES
 
 from core.cli import main
+from core.data.corpus import load_corpus
 from core.errors import GenAnimError
 from core.training.config import TrainConfig
-from core.training.data import MAX_SHORT_GAP, random_constraints
+from core.training.data import MAX_SHORT_GAP, MIN_CROP, MotionSet, random_constraints
 from core.training.train import CHECKPOINT, load_checkpoint, train
 
 TINY = {
@@ -174,6 +175,14 @@ def test_finetune_starts_from_a_diffusion_run(tmp_path):
     card = (tmp_path / "ft.md").read_text()
     assert f"| starts from | the weights of the diffusion run `{tmp_path / 'base'}` (2 steps" in card
     assert "the config stored in its checkpoint" in card and "50% of these: context, a gap of 1 to 60" in card
+    # A fine-tuning of the fine-tuning: its card names the whole chain and how its windows were drawn.
+    train(tiny(init_from=str(tmp_path / "ft"), action_balance=0.5, p_random_length=0.3), tmp_path / "ft2",
+          progress=False, stop_after=0)
+    assert main(["export", str(tmp_path / "ft2"), "--out", str(tmp_path / "ft2.safetensors")]) == 0
+    card = (tmp_path / "ft2.md").read_text()
+    assert (f"the weights of the diffusion run `{tmp_path / 'ft'}` (0 steps" in card
+            and f"that run starts from the weights of the diffusion run `{tmp_path / 'base'}` (2 steps" in card)
+    assert "(frames of their action)^-0.5" in card and "30% of windows cropped to a random length" in card
     with pytest.raises(GenAnimError, match="not this run's architecture"):
         train(tiny(init_from=str(tmp_path / "base"), model={**TINY["model"], "width": 48}), tmp_path / "x",
               progress=False)
@@ -193,3 +202,31 @@ def test_short_gap_constraints():
             inner += 1
             assert 1 <= runs[2] - runs[1] <= MAX_SHORT_GAP
     assert inner > 100  # of the 45% of windows that get context
+
+
+def test_random_length_crops_and_action_balance():
+    """Random-length crops are contiguous pieces of MIN_CROP frames up to a window from anywhere in an
+    item; action balance evens out how often each action is drawn; neither draws anything when off."""
+    data = MotionSet(load_corpus(str(SAMPLES), progress=False), "train", False)
+    plain = data.sample(np.random.default_rng(0), 64, 100)
+    off = data.sample(np.random.default_rng(0), 64, 100, 0.0, 0.0)
+    assert all(np.array_equal(a, b) for a, b in zip(plain, off, strict=True))
+
+    x0, valid, action, _ = data.sample(np.random.default_rng(1), 400, 100, p_random_length=1.0)
+    n = valid.sum(1)
+    assert n.min() >= MIN_CROP and n.max() <= 100 and (n < 60).mean() > 0.2
+    assert (valid == (np.arange(100) < n[:, None])).all()  # valid frames first, padding after
+    starts = []
+    for crop, k, a in zip(x0, n, action, strict=True):
+        item = next(it for it, ia in zip(data.items, data.action, strict=True)
+                    if ia == a and any(np.array_equal(it[s : s + k], crop[:k]) for s in range(len(it) - k + 1)))
+        starts.append(next(s for s in range(len(item) - k + 1) if np.array_equal(item[s : s + k], crop[:k])))
+    assert np.mean(np.array(starts) > 0) > 0.5  # not only the start of the motion
+
+    def shares(balance: float) -> np.ndarray:
+        a = data.sample(np.random.default_rng(2), 4000, 100, action_balance=balance)[2]
+        return np.bincount(a, minlength=data.action.max() + 1) / len(a)
+
+    frames = np.bincount(data.action, weights=data.lengths)
+    np.testing.assert_allclose(shares(0.0), frames / frames.sum(), atol=0.02)  # every frame equally likely
+    np.testing.assert_allclose(shares(1.0), 1 / len(frames), atol=0.02)  # every action equally likely

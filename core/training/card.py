@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from ..data.corpus import load_corpus
-from .data import MAX_SHORT_GAP
+from .data import MAX_SHORT_GAP, MIN_CROP
 
 EVALUATION_PLACEHOLDER = """## Evaluation
 
@@ -85,21 +85,34 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                           f"{cfg['window']} frames; {sampling}")]
 
 
+def _sampling(cfg: dict) -> str:
+    """How training windows were drawn, where a run changed it from every frame equally likely."""
+    parts = ([f"items drawn by frames x (frames of their action)^-{cfg['action_balance']:g} (rare actions more "
+              "often)"] if cfg.get("action_balance") else []) + (
+             [f"{cfg['p_random_length']:.0%} of windows cropped to a random length ({MIN_CROP} frames up to the "
+              "window) from anywhere in a segment"] if cfg.get("p_random_length") else [])
+    return "; " + ", ".join(parts) if parts else ""
+
+
 def _base_run(run: str) -> str:
-    """What a run that starts from another run's weights starts from, and how that run was trained."""
+    """What a run that starts from another run's weights starts from, and how that run was trained (back to
+    the first run of a chain of fine-tunings)."""
     from .config import TrainConfig
     from .families import FAMILIES, init_checkpoint
     from .train import checkpoint_config, config_differences
 
     ck = init_checkpoint(run, FAMILIES)
-    family = checkpoint_config(ck)["family"]
-    config = f"configs/{family}.json"  # the shipped config of that family, named if it is that run's
-    how = (f"`python -m core train --model {family} --config {config} --out {run}`"
-           if (REPO / config).is_file() and not config_differences(TrainConfig.load(REPO / config).to_dict(), ck)
+    trained = checkpoint_config(ck)
+    family = trained["family"]
+    # The shipped config of that run, named if one matches it.
+    config = next((f"configs/{p.name}" for p in sorted((REPO / "configs").glob(f"{family}*.json"))
+                   if not config_differences(TrainConfig.load(p).to_dict(), ck)), None)
+    how = (f"`python -m core train --model {family} --config {config} --out {run}`" if config
            else "the config stored in its checkpoint")
     what = "the decoder" if family in ("vae", "cvae") else "the weights"
+    before = f"; that run starts from {_base_run(trained['init_from'])}" if trained.get("init_from") else ""
     return (f"{what} of the {family} run `{run}` ({ck['step']} steps, {ck['elapsed'] / 60:.1f} min), "
-            f"trained by {how}")
+            f"trained by {how}{before}")
 
 
 def _labels(family: str, meta: dict, cfg: dict) -> str:
@@ -143,7 +156,7 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         ("data", f"`{cfg['data']}`: Bandai Namco Research Motiondataset 1 + 2 (CC BY-NC 4.0), train split "
                  f"({len(train)} segments, {sum(s.num_frames for s in train):,} frames at {corpus.fps:g} fps)"
                  + (" plus left/right mirrored copies with swapped labels" if cfg["augment"] else "")
-                 + f"; validation split ({len(val)} segments) for the validation loss"),
+                 + f"; validation split ({len(val)} segments) for the validation loss" + _sampling(cfg)),
         ("labels", _labels(family, meta, cfg)),
         ("training", f"{checkpoint['step']} steps of batch {cfg['batch']}, "
                      f"{'Adam' if family in ('gan', 'cgan') else 'AdamW'} lr {cfg['lr']} (warm-up "

@@ -12,6 +12,7 @@ from ..motion.augment import mirror
 from ..motion.representation import representation_for
 
 ROOT = slice(0, 4)  # root_vel, yaw_rate, root_height: the root trajectory in the representation
+MIN_CROP = 16  # frames: the shortest random-length crop (half a second)
 
 
 class MotionSet:
@@ -64,23 +65,36 @@ class MotionSet:
         self.items = [self.items[i] for i in keep]
         self.action, self.style, self.lengths = self.action[keep], self.style[keep], self.lengths[keep]
 
-    def crops(self, rng: np.random.Generator, index: np.ndarray, length: int):
-        """Random crops of items `index`: x0 (B, L, D), valid (B, L) bool."""
+    def crops(self, rng: np.random.Generator, index: np.ndarray, length: int, p_random_length: float = 0.0):
+        """Random crops of items `index`: x0 (B, L, D), valid (B, L) bool. A `p_random_length` fraction
+        of crops is MIN_CROP frames up to `length` long, anywhere in the item (the rest of the window is
+        padding), so that the model also learns clips shorter than a window: a short request is not
+        always the start of a longer motion."""
         x0 = np.zeros((len(index), length, self.dim), np.float32)
         valid = np.zeros((len(index), length), bool)
         for b, i in enumerate(index):
             item = self.items[i]
-            start = rng.integers(0, max(len(item) - length, 0) + 1)
-            crop = item[start : start + length]
+            n = length
+            if p_random_length and rng.random() < p_random_length:  # drawn only when asked: older runs stay bit-exact
+                n = int(rng.integers(min(MIN_CROP, len(item)), min(len(item), length) + 1))
+            start = rng.integers(0, max(len(item) - n, 0) + 1)
+            crop = item[start : start + n]
             x0[b, : len(crop)] = crop
             valid[b, : len(crop)] = True
         return x0, valid
 
-    def sample(self, rng: np.random.Generator, batch: int, length: int):
-        """A batch of items drawn in proportion to their frame counts (every frame equally likely)."""
-        p = self.lengths / self.lengths.sum()
+    def sample(self, rng: np.random.Generator, batch: int, length: int, action_balance: float = 0.0,
+               p_random_length: float = 0.0):
+        """A batch of items drawn in proportion to their frame counts times the frame count of their
+        action to the power -`action_balance` (0: every frame equally likely; 1: every action)."""
+        if action_balance:
+            _, group = np.unique(self.action, return_inverse=True)  # unlabelled items (-1) form a group too
+            w = self.lengths * np.bincount(group, weights=self.lengths)[group] ** -action_balance
+            p = w / w.sum()
+        else:
+            p = self.lengths / self.lengths.sum()
         index = rng.choice(len(self), size=batch, p=p)
-        x0, valid = self.crops(rng, index, length)
+        x0, valid = self.crops(rng, index, length, p_random_length)
         return x0, valid, self.action[index].copy(), self.style[index].copy()
 
 

@@ -226,7 +226,8 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
         rng = np.random.default_rng([cfg.seed, step, rank])
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 101 + rank)
         torch.manual_seed(cfg.seed * 7919 + step * 31 + rank)  # dropout
-        logged = fam.step(train_set.sample(rng, per_rank, cfg.window), rng, gen, _lr(cfg, step), step)
+        batch = train_set.sample(rng, per_rank, cfg.window, cfg.action_balance, cfg.p_random_length)
+        logged = fam.step(batch, rng, gen, _lr(cfg, step), step)
         step += 1
         elapsed += time.time() - t0
         t0 = time.time()
