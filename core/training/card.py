@@ -87,11 +87,14 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
 
 def _sampling(cfg: dict) -> str:
     """How training windows were drawn, where a run changed it from every frame equally likely."""
-    parts = ([f"items drawn by frames x (frames of their action)^-{cfg['action_balance']:g} (rare actions more "
-              "often)"] if cfg.get("action_balance") else []) + (
-             [f"{cfg['p_random_length']:.0%} of windows cropped to a random length ({MIN_CROP} frames up to the "
-              "window) from anywhere in a segment"] if cfg.get("p_random_length") else [])
-    return "; " + ", ".join(parts) if parts else ""
+    parts = []
+    if cfg.get("action_balance"):
+        parts.append(f"items drawn by frames x (frames of their action)^-{cfg['action_balance']:g} (rare actions "
+                     "more often)")
+    if cfg.get("p_random_length"):
+        parts.append(f"{cfg['p_random_length']:.0%} of windows cropped to a random length ({MIN_CROP} frames up to "
+                     "the window) from anywhere in a segment")
+    return "".join(f"; {p}" for p in parts)
 
 
 def _base_run(run: str) -> str:
