@@ -61,14 +61,15 @@ def main(argv: list[str] | None = None) -> int:
     independent = None
     if fitted is not None:  # the same spreads, channels uncorrelated
         independent = replace(fitted, scale=torch.diag_embed((fitted.scale**2).sum(-1).sqrt()))
+    priors = {"": fitted, "normal": None, "independent": independent}
     for setting in args.setting:
         guidance, temperature, *rest = setting.split(",")
         if hasattr(gen, "temperature"):
             gen.temperature = float(temperature)
-            priors = {"": fitted, "normal": None, "independent": independent}
-            if (rest or [""])[0] not in priors:
+            kind = rest[0] if rest else ""
+            if kind not in priors:
                 ap.error(f"unknown prior in setting {setting!r}: normal or independent")
-            gen.prior = priors[(rest or [""])[0]]
+            gen.prior = priors[kind]
         g = float(guidance) if gen.conditional else None
         clips = [gen.generate(a, s, sec, 1, seed, guidance=g, steps=args.steps)[0] for a, s, sec, seed in jobs]
         name = f"{gen.name} {setting}"
