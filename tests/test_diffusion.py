@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from conftest import SAMPLES
 
-from core.models.cleanup import ground_contacts, pin_stance_feet, plant_feet, smooth_time, two_bone_ik
+from core.models.cleanup import ground_contacts, leg_ik, pin_stance_feet, plant_feet, smooth_time
 from core.models.diffusion import Denoiser, DenoiserConfig, Diffusion, blend_weights, window_starts
 from core.motion.clip import load_clip
 from core.motion.representation import representation_for
@@ -106,14 +106,14 @@ def test_pin_stance_feet_removes_slide():
     assert np.array_equal(fixed.rotations, slid.rotations)  # only the root's placement moves
 
 
-def test_two_bone_ik_reaches_targets_and_plant_feet_reduces_skating():
+def test_leg_ik_reaches_targets_and_plant_feet_reduces_skating():
     clip = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
     rep = representation_for(clip.skeleton)
     hip, knee, ankle = (clip.skeleton.index(n) for n in ("UpperLeg_L", "LowerLeg_L", "Foot_L"))
     before = clip.global_positions()
     frames = np.arange(10, 20)
     target = before[frames, ankle] + np.array([3.0, 2.0, -4.0])
-    two_bone_ik(clip, hip, knee, ankle, frames, target)
+    leg_ik(clip, hip, knee, ankle, frames, target)
     after = clip.global_positions()
     np.testing.assert_allclose(after[frames, ankle], target, atol=1e-6)
     np.testing.assert_array_equal(after[:, :hip], before[:, :hip])  # joints above the leg stay

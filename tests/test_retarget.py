@@ -10,10 +10,11 @@ import pytest
 
 from core.errors import RigError
 from core.motion.clip import Clip, load_clip
+from core.motion.ik import two_bone_ik
 from core.motion.kinematics import forward_kinematics
 from core.retarget.armature_space import Y_UP_TO_Z_UP, clip_to_pose_basis, pose_basis_to_clip, to_armature_space
 from core.retarget.bone_map import JOINTS, PRESETS, REQUIRED, check_bone_map, detect_bone_map, match_by_name
-from core.retarget.feet import carried, foot_contacts, two_bone_ik
+from core.retarget.feet import carried, foot_contacts
 from core.retarget.reference import default_skeleton, make_reference, reference_clip, reference_pose
 from core.retarget.retarget import leg_length, retarget
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..motion.clip import Clip
+from ..motion.ik import runs, two_bone_ik
 from ..motion.kinematics import forward_kinematics
 from ..motion.representation import UP, MotionRepresentation
-from ..motion.rotations import matrix_to_quat, normalize, quat_to_matrix, rotation_about, yaw_matrix
+from ..motion.rotations import matrix_to_quat, quat_to_matrix, yaw_matrix
 
 PLANE = [a for a in range(3) if a != UP]
 MAX_PIN_SPEED = 1.0  # leg lengths per second: faster "contacts" are mispredictions and are left alone
@@ -68,28 +69,14 @@ def pin_stance_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation,
     return Clip(clip.skeleton, clip.rotations.copy(), trans, clip.fps, clip.name)
 
 
-def _angle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.arccos(np.clip((normalize(u) * normalize(v)).sum(-1), -1.0, 1.0))
-
-
-def two_bone_ik(clip: Clip, hip: int, knee: int, ankle: int, frames: np.ndarray, target: np.ndarray) -> None:
+def leg_ik(clip: Clip, hip: int, knee: int, ankle: int, frames: np.ndarray, target: np.ndarray) -> None:
     """Turn `hip` and `knee` (in place) so that `ankle` reaches `target` (n, 3) at `frames` (n,), where
-    the leg can reach; the bend stays in the leg's current plane (after D. Holden's two-joint IK)."""
+    the leg can reach (a knee is never locked straight)."""
     g_rot, g_pos = forward_kinematics(clip.skeleton.parents, quat_to_matrix(clip.rotations[frames]),
                                       clip.translations[frames])  # the touched frames only
-    a, b, c = g_pos[:, hip], g_pos[:, knee], g_pos[:, ankle]
-    lab, lcb = np.linalg.norm(b - a, axis=-1), np.linalg.norm(b - c, axis=-1)
-    lat = np.clip(np.linalg.norm(target - a, axis=-1), 1e-3, (lab + lcb) * 0.999)
-    ac_ab_0, ba_bc_0, ac_at_0 = _angle(c - a, b - a), _angle(a - b, c - b), _angle(c - a, target - a)
-    ac_ab_1 = np.arccos(np.clip((lcb**2 - lab**2 - lat**2) / (-2 * lab * lat), -1, 1))
-    ba_bc_1 = np.arccos(np.clip((lat**2 - lab**2 - lcb**2) / (-2 * lab * lcb), -1, 1))
-    axis0 = normalize(np.cross(c - a, b - a))  # normal of the leg's plane
-    axis1 = normalize(np.cross(c - a, target - a))
-    r0 = rotation_about(axis0, ac_ab_1 - ac_ab_0)  # hip bend
-    r1 = rotation_about(axis0, ba_bc_1 - ba_bc_0)  # knee bend
-    r2 = rotation_about(axis1, ac_at_0)  # swing onto the target
-    hip_new = r2 @ r0 @ g_rot[:, hip]
-    knee_new = r2 @ r0 @ r1 @ g_rot[:, knee]
+    swing, knee_turn = two_bone_ik(g_pos[:, hip], g_pos[:, knee], g_pos[:, ankle], target, reach=0.999)
+    hip_new = swing @ g_rot[:, hip]
+    knee_new = swing @ knee_turn @ g_rot[:, knee]
     parent = int(clip.skeleton.parents[hip])
     inv = lambda m: np.swapaxes(m, -1, -2)  # noqa: E731
     clip.rotations[frames, hip] = matrix_to_quat(inv(g_rot[:, parent]) @ hip_new)
@@ -132,7 +119,7 @@ def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span
         pos = feet[:, ankle]  # (F, 3)
         offset = np.zeros((num_f, 3))
         weight = np.zeros(num_f)
-        for s0, e0 in _runs(contacts[:, k].astype(bool)):
+        for s0, e0 in runs(contacts[:, k], bridge=2, shortest=2):
             d = np.zeros(3)
             d[PLANE] = pos[(s0 + e0 - 1) // 2, PLANE]
             for f in range(max(0, s0 - ease), min(num_f, e0 + ease)):
@@ -146,22 +133,8 @@ def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span
         frames = np.nonzero(np.abs(shift).max(-1) > 1e-3)[0]
         frames = frames[(frames >= lo) & (frames < hi)]
         if len(frames):
-            two_bone_ik(out, hip, knee, ankle, frames, pos[frames] + shift[frames])
+            leg_ik(out, hip, knee, ankle, frames, pos[frames] + shift[frames])
     return out
-
-
-def _runs(flags: np.ndarray, gap: int = 2, shortest: int = 2) -> list[tuple[int, int]]:
-    """Runs [s, e) of True in (F,) flags, after closing gaps of up to `gap` frames and dropping runs
-    shorter than `shortest` (flicker of the predicted contacts would move the pin)."""
-    c = np.r_[False, flags, False]
-    starts, stops = np.nonzero(~c[:-1] & c[1:])[0], np.nonzero(c[:-1] & ~c[1:])[0]
-    runs: list[list[int]] = []
-    for s0, e0 in zip(starts, stops, strict=True):
-        if runs and s0 - runs[-1][1] <= gap:
-            runs[-1][1] = e0
-        else:
-            runs.append([s0, e0])
-    return [(s0, e0) for s0, e0 in runs if e0 - s0 >= shortest]
 
 
 def match_end(clip: Clip, rep: MotionRepresentation, start: int, end: int, gen_end: tuple[np.ndarray, float],

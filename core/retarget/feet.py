@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..motion.rotations import normalize, rotation_about
+from ..motion.ik import nearest_true, runs, two_bone_ik
 
 CONTACT_HEIGHT = 0.03  # leg lengths above the lowest height a foot joint reaches (2.5 cm on an 85 cm leg)
 CONTACT_SPEED = 0.25  # leg lengths per second across the floor (21 cm/s on an 85 cm leg)
@@ -51,20 +51,9 @@ def foot_contacts(heights: np.ndarray, planar: np.ndarray, fps: float, leg: floa
         return near.any(axis=1)
     speed = np.linalg.norm(np.gradient(planar, axis=0), axis=-1) * fps
     contact = np.any(near & (speed < CONTACT_SPEED * leg), axis=1)
-    runs = _runs(contact)
-    for (_, e), (s, _) in zip(runs[:-1], runs[1:], strict=True):
-        if s - e <= GAP_S * fps:
-            contact[e:s] = True
+    for s, e in runs(contact, bridge=GAP_S * fps):
+        contact[s:e] = True
     return contact
-
-
-def _nearest(flags: np.ndarray) -> np.ndarray:
-    """(F,) index of the nearest frame where `flags` (F,) is True; needs at least one."""
-    idx = np.flatnonzero(flags)
-    t = np.arange(len(flags))
-    pos = np.clip(np.searchsorted(idx, t), 1, max(len(idx) - 1, 1))
-    lo, hi = idx[pos - 1], idx[np.minimum(pos, len(idx) - 1)]
-    return np.where(np.abs(t - lo) <= np.abs(hi - t), lo, hi)
 
 
 def ease(values: np.ndarray, known: np.ndarray, frames: int) -> np.ndarray:
@@ -72,7 +61,7 @@ def ease(values: np.ndarray, known: np.ndarray, frames: int) -> np.ndarray:
     linearly to zero `frames` + 1 frames away."""
     if not known.any():
         return np.zeros_like(values)
-    near = _nearest(known)
+    near = nearest_true(known)
     w = np.clip(1 - np.abs(np.arange(len(known)) - near) / (frames + 1), 0, 1)
     return values[near] * w[:, None]
 
@@ -92,30 +81,6 @@ def carried(full: np.ndarray, rest: np.ndarray, points: np.ndarray) -> np.ndarra
     return local @ full[:, :3, :3].transpose(0, 2, 1) + full[:, None, :3, 3]
 
 
-def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray,
-                target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """World-space turns (F, 3, 3) of the thigh and of the shin (about the knee) that bring the
-    ankle to `target`; all inputs (F, 3) positions. The shin turns in the leg's bending plane to
-    set the hip-ankle distance, then the whole leg swings about the hip onto the target.
-    Where the leg is straight its bending plane is taken from the nearest frame where it is not.
-    """
-    thigh, shin = knee - hip, ankle - knee
-    l1, l2 = np.linalg.norm(thigh, axis=-1), np.linalg.norm(shin, axis=-1)
-    dist = np.clip(np.linalg.norm(target - hip, axis=-1), np.abs(l1 - l2) + 1e-9, (l1 + l2) * (1 - 1e-9))
-    bend = np.cross(thigh, shin)  # turning the shin about it bends the knee further
-    bent = np.linalg.norm(bend, axis=-1) > 1e-6 * l1 * l2
-    if bent.any():
-        bend = np.where(bent[:, None], bend, bend[_nearest(bent)])
-    interior = np.arccos(np.clip(np.sum(-thigh * shin, -1) / (l1 * l2), -1, 1))
-    wanted = np.arccos(np.clip((l1**2 + l2**2 - dist**2) / (2 * l1 * l2), -1, 1))
-    knee_turn = rotation_about(normalize(bend), np.where(bent.any(), interior - wanted, 0.0))
-    reach = normalize(thigh + np.einsum("fij,fj->fi", knee_turn, shin))
-    goal = normalize(target - hip)
-    axis = np.cross(reach, goal)
-    angle = np.arctan2(np.linalg.norm(axis, axis=-1), np.sum(reach * goal, -1))
-    return rotation_about(normalize(axis), angle), knee_turn
-
-
 def plant(fk: Callable[[np.ndarray, np.ndarray], np.ndarray], rot: np.ndarray, root_pos: np.ndarray,
           rest: np.ndarray, legs: list[Leg], up: np.ndarray, floor: float, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Source rotations (F, J, 3, 3) and root positions (F, 3) with the legs' contacts planted.
@@ -132,7 +97,7 @@ def plant(fk: Callable[[np.ndarray, np.ndarray], np.ndarray], rot: np.ndarray, r
         ankle = full[:, foot, :3, 3]
         lowest = (carried(full[:, foot], rest[foot], leg.sole) @ up).min(1)  # (F,) lowest sole point's height
         offset = np.outer(floor - lowest, up)
-        for s, e in _runs(leg.contact):
+        for s, e in runs(leg.contact):
             m = (s + e) // 2  # the ankle stays where it is mid-contact, moving only as the source's does
             slide = ankle[s:e] - ankle[m] - (leg.guide[s:e] - leg.guide[m])
             offset[s:e] -= slide - np.outer(slide @ up, up)
@@ -156,8 +121,3 @@ def plant(fk: Callable[[np.ndarray, np.ndarray], np.ndarray], rot: np.ndarray, r
         rot[:, thigh_j] = swing @ rot[:, thigh_j]
     return rot, root_pos
 
-
-def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) of each run of True in (F,) flags."""
-    d = np.diff(np.r_[0, flags.astype(np.int8), 0])
-    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
