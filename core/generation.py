@@ -128,6 +128,14 @@ class Generator:
 
     # --- sampling --------------------------------------------------------------
 
+    def _clean(self, x: np.ndarray) -> np.ndarray:
+        """(n, F, D) raw features of (n, F, D) normalised network output: joint rotations without sign
+        flips between frames, then the temporal low-pass (sigma `smooth` frames)."""
+        from .models.cleanup import continuous_rotations, smooth_time
+
+        feats = x * self.std + self.mean
+        return np.stack([smooth_time(continuous_rotations(f, self.rep, self.mean), self.smooth) for f in feats])
+
     def _finish(self, feats: np.ndarray, name: str) -> Clip:
         """Decoded clip with foot cleanup: the root moves with the stance feet, then leg IK plants them."""
         from .models.cleanup import pin_stance_feet, plant_feet
@@ -203,8 +211,6 @@ class DiffusionGenerator(Generator):
         own estimate of them."""
         import torch
 
-        from .models.cleanup import smooth_time
-
         if steps is not None and steps < 1:
             raise GenAnimError(f"steps must be at least 1, got {steps}")
         dim = self.mean.shape[0]
@@ -231,10 +237,9 @@ class DiffusionGenerator(Generator):
                 generator=torch.Generator().manual_seed(int(seeds[0])),  # DDPM's per-step noise
                 impute_last=impute,
             )
-        feats = x.float().cpu().double().numpy() * self.std + self.mean
         # The few-step sampler leaves frame-to-frame noise (jitter several times that of real motion,
-        # mostly at the hands): a light temporal low-pass removes it.
-        feats = np.stack([smooth_time(f, self.smooth) for f in feats])
+        # mostly at the hands): the temporal low-pass of `_clean` removes it.
+        feats = self._clean(x.float().cpu().double().numpy())
         if known is not None and impute:
             feats = np.where(mask > 0, known, feats)  # exact, free of normalisation round-off
         return feats
@@ -344,7 +349,6 @@ class LatentGenerator(Generator):
     def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm):
         import torch
 
-        from .models.cleanup import smooth_time
         from .models.temporal import sample_latents
 
         if steps is not None or ddpm:
@@ -370,8 +374,7 @@ class LatentGenerator(Generator):
                 x = free + g * (x - free)
         if progress is not None:
             progress(1.0)
-        feats = x[:, :frames].double().cpu().numpy() * self.std + self.mean
-        return np.stack([smooth_time(f, self.smooth) for f in feats])
+        return self._clean(x[:, :frames].double().cpu().numpy())
 
 
 def split_jobs(corpus, split: str, conditional: bool, seed: int = 0) -> list[tuple[str | None, str | None, float, int]]:

@@ -6,7 +6,14 @@ import numpy as np
 import torch
 from conftest import SAMPLES
 
-from core.models.cleanup import ground_contacts, leg_ik, pin_stance_feet, plant_feet, smooth_time
+from core.models.cleanup import (
+    continuous_rotations,
+    ground_contacts,
+    leg_ik,
+    pin_stance_feet,
+    plant_feet,
+    smooth_time,
+)
 from core.models.diffusion import Denoiser, DenoiserConfig, Diffusion, blend_weights, window_starts
 from core.motion.clip import load_clip
 from core.motion.representation import representation_for
@@ -131,6 +138,21 @@ def test_leg_ik_reaches_targets_and_plant_feet_reduces_skating():
     kept = plant_feet(pinned, contacts, rep, span=(30, 60))
     outside = np.r_[0:31, 60 : noisy.num_frames]
     np.testing.assert_array_equal(kept.rotations[outside], pinned.rotations[outside])
+
+
+def test_continuous_rotations_undoes_reversed_columns_and_leaves_real_motion_alone():
+    clip = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    rep = representation_for(clip.skeleton)
+    feats = rep.encode(clip)
+    mean = feats.mean(0)
+    np.testing.assert_array_equal(continuous_rotations(feats, rep, mean), feats)  # real motion never reverses
+    knee = clip.skeleton.index("LowerLeg_R")
+    broken = feats.copy()
+    col = rep.layout.rot6d.start + 6 * knee
+    broken[20:50, col + 3 : col + 6] *= -1  # the knee's second column reversed: a 180-degree twist
+    broken[:30, col : col + 3] *= -1  # and its first column from the start (the reversed stretch comes first)
+    assert not np.allclose(rep.decode(broken, clip.fps).rotations[:, knee], clip.rotations[:, knee], atol=1e-3)
+    np.testing.assert_allclose(continuous_rotations(broken, rep, mean), feats, atol=1e-12)
 
 
 def test_smooth_time_keeps_slow_motion_and_removes_frame_noise():

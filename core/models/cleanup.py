@@ -161,6 +161,28 @@ def match_end(clip: Clip, rep: MotionRepresentation, start: int, end: int, gen_e
     return clip
 
 
+def continuous_rotations(feats: np.ndarray, rep: MotionRepresentation, reference: np.ndarray) -> np.ndarray:
+    """(F, D) features whose 6D joint rotations never reverse a column from one frame to the next.
+
+    Reversing one or both of the two columns of a 6D rotation turns it by half a turn. A sampler
+    unsure between two poses sometimes passes a column through zero and lands on its reverse for
+    a stretch of frames (a knee or shoulder twisted 180 degrees within a frame or two; real motion
+    turns a joint by at most 67 degrees per frame in the training set). Each column's sign is made
+    continuous through time, then, where it reversed, set for the whole clip to the one nearer
+    `reference` (D,), the data's mean features.
+    """
+    num_f = len(feats)
+    cols = feats[:, rep.layout.rot6d].reshape(num_f, -1, 3)  # (F, 2J, 3)
+    turn = np.where(np.sum(cols[1:] * cols[:-1], -1) < 0, -1.0, 1.0)  # (F-1, 2J): -1 where a column reverses
+    sign = np.cumprod(np.concatenate([np.ones((1, cols.shape[1])), turn]), axis=0)  # (F, 2J)
+    ref = reference[rep.layout.rot6d].reshape(-1, 3)  # (2J, 3)
+    nearer = np.where(np.sum(sign[..., None] * cols * ref, axis=(0, 2)) < 0, -1.0, 1.0)  # (2J,) whole clip
+    sign *= np.where((turn < 0).any(0), nearer, 1.0)  # columns that never reverse stay as sampled
+    out = feats.copy()
+    out[:, rep.layout.rot6d] = (cols * sign[..., None]).reshape(num_f, -1)
+    return out
+
+
 def smooth_time(x: np.ndarray, sigma: float) -> np.ndarray:
     """(F, D) features low-passed along time by a Gaussian of `sigma` frames (edges padded by repetition)."""
     if sigma <= 0 or len(x) < 2:
