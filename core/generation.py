@@ -129,8 +129,8 @@ class Generator:
     # --- sampling --------------------------------------------------------------
 
     def _clean(self, x: np.ndarray) -> np.ndarray:
-        """(n, F, D) raw features of (n, F, D) normalised network output: joint rotations without sign
-        flips between frames, then the temporal low-pass (sigma `smooth` frames)."""
+        """(n, F, D) raw features of (n, F, D) normalised network output: joint rotations kept from
+        reversing between frames, then the temporal low-pass (sigma `smooth` frames)."""
         from .models.cleanup import continuous_rotations, smooth_time
 
         feats = x * self.std + self.mean

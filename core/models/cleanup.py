@@ -1,4 +1,8 @@
-"""Post-processing of generated clips: temporal smoothing, foot-contact cleanup, root re-placement.
+"""Post-processing of generated clips: rotation continuity, temporal smoothing, foot-contact cleanup,
+root re-placement.
+
+`continuous_rotations` undoes the half-turn joint twists a sampler makes when it reverses a 6D
+rotation column between frames; `smooth_time` then low-passes the features.
 
 `pin_stance_feet` first shifts the root (and so the whole body) horizontally against the slide
 of the feet the model marks as in contact (their mean slide where several are), low-passed so
