@@ -170,8 +170,8 @@ def continuous_rotations(feats: np.ndarray, rep: MotionRepresentation, reference
 
     Reversing one or both of the two columns of a 6D rotation turns it by half a turn. A sampler
     unsure between two poses sometimes passes a column through zero and lands on its reverse for
-    a stretch of frames (a knee or shoulder twisted 180 degrees within a frame or two; real motion
-    turns a joint by at most 67 degrees per frame in the training set). Each column's sign is made
+    a stretch of frames (a knee or shoulder twisted 180 degrees within a frame or two; a column of
+    real motion never turns by a right angle between frames). Each column's sign is made
     continuous through time, then, where it reversed, set for the whole clip to the one nearer
     `reference` (D,), the data's mean features.
     """
