@@ -137,12 +137,15 @@ class Generator:
         return np.stack([smooth_time(continuous_rotations(f, self.rep, self.mean), self.smooth) for f in feats])
 
     def _finish(self, feats: np.ndarray, name: str) -> Clip:
-        """Decoded clip with foot cleanup: the root moves with the stance feet, then leg IK plants them."""
-        from .models.cleanup import pin_stance_feet, plant_feet
+        """Decoded clip with foot cleanup (the root moves with the stance feet, then leg IK plants them)
+        and no joint turning faster than real motion does."""
+        from .models.cleanup import fill_pops, pin_stance_feet, plant_feet
 
         contacts = feats[:, self.rep.layout.contacts] > 0.5
         clip = pin_stance_feet(self.rep.decode(feats, self.fps, None, name), contacts, self.rep)
-        return plant_feet(clip, contacts, self.rep)
+        clip = plant_feet(clip, contacts, self.rep)
+        clip.rotations = fill_pops(clip.rotations)
+        return clip
 
     def generate(
         self,
@@ -258,7 +261,7 @@ class DiffusionGenerator(Generator):
     ) -> Clip:
         """Copy of `clip` with frames start+1 .. end-1 generated; frames up to `start` and from `end` are
         kept exactly. The model sees up to CONTEXT kept frames on each side."""
-        from .models.cleanup import match_end, parent_transform, pin_stance_feet, plant_feet, set_root_global
+        from .models.cleanup import fill_pops, match_end, parent_transform, pin_stance_feet, plant_feet, set_root_global
 
         a, s = self._label_ids(action, style)
         num_f = clip.num_frames
@@ -320,7 +323,9 @@ class DiffusionGenerator(Generator):
         match_end(out, self.rep, start, end, gen_end, target, p_rot[[0] * len(gap)], p_pos[[0] * len(gap)])
         full = np.zeros((num_f, contacts.shape[1]), bool)
         full[lo:hi] = contacts
-        return plant_feet(out, full, self.rep, (start, end))
+        out = plant_feet(out, full, self.rep, (start, end))
+        out.rotations[gap] = fill_pops(out.rotations)[gap]
+        return out
 
 
 class LatentGenerator(Generator):

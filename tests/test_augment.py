@@ -34,7 +34,7 @@ def clips() -> list[Clip]:
 def symmetrised(clip: Clip) -> Clip:
     """The clip on an exactly symmetric copy of its skeleton (right offsets = mirrored left ones)."""
     skel = clip.skeleton
-    signs = mirror_reflections(skel, animated_joints(clip))
+    signs = mirror_reflections(skel, animated_joints(clip), rotations=clip.rotations)
     m, offsets = skel.mirror_indices(), skel.offsets.copy()
     for c in range(skel.num_joints):
         if m[c] > c:  # one of each pair, chosen by index
@@ -60,6 +60,17 @@ def test_mirrored_positions_are_reflected_counterparts(clips):
         np.testing.assert_allclose(mpos, W * pos[:, m], atol=0.1)
         s = symmetrised(c)
         np.testing.assert_allclose(mirror(s).global_positions(), W * s.global_positions()[:, m], atol=1e-9)
+
+
+def test_mirrored_limbs_keep_the_data_s_rotation_values(clips):
+    """A straight bone's offsets allow two reflections, half a turn about the bone apart; the motion picks
+    the one under which a mirrored walk's local rotations stay near the walk's own (the other puts every
+    limb half a turn away: the same positions, a second set of values for a model to learn)."""
+    poses = np.concatenate([c.rotations for c in clips])
+    walk = next(c for c in clips if "walk_normal" in c.name)
+    for mirrored in (mirror(walk), mirror(walk, poses=poses)):
+        angle = 2 * np.degrees(np.arccos(np.clip(np.abs(np.sum(mirrored.rotations * walk.rotations, -1)), 0, 1)))
+        assert angle.mean(0).max() < 45.0
 
 
 def test_mirror_keeps_bone_lengths_and_skeleton(clips):

@@ -6,8 +6,10 @@ import numpy as np
 import torch
 from conftest import SAMPLES
 
+from core.evaluation.metrics import fastest_joint_turn
 from core.models.cleanup import (
     continuous_rotations,
+    fill_pops,
     ground_contacts,
     leg_ik,
     pin_stance_feet,
@@ -17,6 +19,7 @@ from core.models.cleanup import (
 from core.models.diffusion import Denoiser, DenoiserConfig, Diffusion, blend_weights, window_starts
 from core.motion.clip import load_clip
 from core.motion.representation import representation_for
+from core.motion.rotations import quat_mul
 
 
 def tiny(**kw) -> Diffusion:
@@ -153,6 +156,27 @@ def test_continuous_rotations_undoes_reversed_columns_and_leaves_real_motion_alo
     broken[:30, col : col + 3] *= -1  # and its first column from the start (the reversed stretch comes first)
     assert not np.allclose(rep.decode(broken, clip.fps).rotations[:, knee], clip.rotations[:, knee], atol=1e-3)
     np.testing.assert_allclose(continuous_rotations(broken, rep, mean), feats, atol=1e-12)
+
+
+def test_fill_pops_redraws_a_snapped_stretch_and_spreads_a_lone_snap():
+    clip = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    rot = clip.rotations
+    np.testing.assert_array_equal(fill_pops(rot), rot)  # real motion never turns 90 degrees in a frame
+    turn = lambda q: fastest_joint_turn(q, clip.fps) / clip.fps  # noqa: E731  (degrees per frame)
+    knee, hip = clip.skeleton.index("LowerLeg_R"), clip.skeleton.index("UpperLeg_L")
+    flip = np.array([0.0, 1.0, 0.0, 0.0])  # half a turn about x
+    broken = rot.copy()
+    broken[20:24, knee] = quat_mul(broken[20:24, knee], flip)  # 4 frames snapped away and back
+    broken[60:, hip] = quat_mul(broken[60:, hip], flip)  # one snap, never back
+    assert turn(broken) > 150
+    fixed = fill_pops(broken)
+    assert turn(fixed) < 90
+    # The snapped stretch is re-drawn between its neighbours; everything away from the snaps stays.
+    assert np.max(np.abs(np.sum(fixed[20:24, knee] * rot[20:24, knee], -1))) > 0.95
+    away = np.ones(len(rot), bool)
+    away[55:65] = False
+    np.testing.assert_array_equal(fixed[away][:, hip], broken[away][:, hip])
+    np.testing.assert_array_equal(np.delete(fixed, [knee, hip], axis=1), np.delete(rot, [knee, hip], axis=1))
 
 
 def test_smooth_time_keeps_slow_motion_and_removes_frame_noise():

@@ -10,9 +10,10 @@ import pytest
 
 from core.cli import main
 from core.evaluation import inbetween as ib
+from core.evaluation import metrics
 from core.evaluation.recognizer import Recognizer, train_recognizer
 from core.evaluation.report import write_report
-from core.evaluation.suite import ClipSet, load_folder, score, shuffled_set, static_set
+from core.evaluation.suite import POP_SPEED, ClipSet, load_folder, score, shuffled_set, static_set
 from core.motion.clip import Clip, load_clip
 from core.motion.representation import representation_for
 
@@ -62,6 +63,19 @@ def test_garbage_baselines_score_worse_than_real(tiny_recognizer, sample_set):
     assert shuffled.row["jitter"] > 10 * real.row["jitter"]
     assert static.row["jitter"] == 0.0
     assert real.row["bone_error"] < 1e-9
+    assert real.row["pops"] == 0.0
+
+
+def test_a_joint_reversed_for_a_frame_counts_as_a_pop(sample_set):
+    clip = sample_set.clips[0]
+    assert metrics.fastest_joint_turn(clip.rotations, clip.fps) < POP_SPEED
+    popped = clip.rotations.copy()
+    j, f = 5, len(popped) // 2
+    # half a turn about the joint's own x axis, for one frame: (w, x, y, z) * (0, 1, 0, 0)
+    w, x, y, z = popped[f, j]
+    popped[f, j] = (-x, w, z, -y)
+    turn = metrics.fastest_joint_turn(popped, clip.fps)
+    assert turn == pytest.approx(180.0 * clip.fps, rel=0.25) and turn > POP_SPEED
 
 
 def test_load_folder_reads_json_and_name_labels(sample_paths, tmp_path):

@@ -32,6 +32,7 @@ class ControlSet:
                  min_frames: int = 40, actions: tuple[str, ...] = LOCOMOTION):
         rep = representation_for(corpus.skeleton)
         voc = corpus.vocabulary
+        poses = corpus.mirror_poses() if augment else None
         raw, act, sty = [], [], []
         for seg in corpus.segments(split):
             info = corpus.clips[seg.clip]
@@ -41,7 +42,7 @@ class ControlSet:
             versions = [(clip, info.action)]
             if augment:
                 try:
-                    versions.append((mirror(clip), voc.mirror_action(info.action)))
+                    versions.append((mirror(clip, poses=poses), voc.mirror_action(info.action)))
                 except LabelError:
                     pass
             for c, a in versions:

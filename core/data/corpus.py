@@ -219,6 +219,11 @@ class Corpus:
     def __iter__(self) -> Iterator[LabelledClip]:
         return (self[i] for i in range(len(self)))
 
+    def mirror_poses(self, every: int = 16) -> np.ndarray:
+        """(N, J, 4) float64 local rotations (every `every`-th frame of the corpus) that decide how its
+        clips mirror (`core.motion.augment.mirror`), the same way for all of them."""
+        return np.asarray(self.rotations[::every], dtype=np.float64)
+
     def clip(self, i: int, start: int = 0, stop: int | None = None) -> Clip:
         """Clip `i` (frames [start, stop) of it) as a float64 `Clip`."""
         info = self.clips[i]

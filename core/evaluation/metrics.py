@@ -8,6 +8,8 @@ Feature metrics (on recognizer features, one row per clip):
 Kinematic metrics (on global joint positions (F, J, 3), Y up, source units):
 - foot skating rate, jitter (mean jerk), bone-length consistency.
 
+Rotation metric (on local joint rotations (F, J, 4)): the fastest turn of any joint (pops).
+
 In-betweening metrics (Harvey et al. 2020): L2P, L2Q, NPSS.
 """
 
@@ -84,6 +86,15 @@ def bone_length_error(positions: np.ndarray, parents: np.ndarray, rigid: np.ndar
     mean = lengths.mean(0)
     ok = mean > 1e-6
     return float((lengths.std(0)[ok] / mean[ok]).mean()) if ok.any() else 0.0
+
+
+def fastest_joint_turn(rotations: np.ndarray, fps: float) -> float:
+    """Largest angle (degrees per second) that any joint's local rotation turns between two frames;
+    `rotations` (F, J, 4) unit quaternions."""
+    if len(rotations) < 2:
+        return 0.0
+    dot = np.abs(np.sum(rotations[1:] * rotations[:-1], axis=-1))  # (F-1, J): |cos(angle / 2)|
+    return float(np.degrees(2 * np.arccos(np.clip(dot, 0.0, 1.0))).max() * fps)
 
 
 def l2p(pred: np.ndarray, true: np.ndarray, mean: np.ndarray, std: np.ndarray) -> float:

@@ -19,6 +19,7 @@ SUITE_COLUMNS = (
     "foot_skating",
     "jitter",
     "bone_error",
+    "pops",
 )
 INBETWEEN_COLUMNS = ("method", "gap", "windows", "l2p", "l2q", "npss")
 
@@ -152,7 +153,8 @@ def write_report(
         md += [
             "FID against real validation clips (recognizer embedding); diversity and multimodality as in "
             "Action2Motion/ACTOR; foot skating: share of ground-contact frames where a foot slides; jitter: "
-            "mean jerk (cm/s^3); bone error: relative std of bone lengths.",
+            "mean jerk (cm/s^3); bone error: relative std of bone lengths; pops: share of clips where a joint "
+            "turns by more than 90 degrees within a frame (at 30 fps).",
             "",
         ]
         plot_projection(suite, out / "features_pca.png")

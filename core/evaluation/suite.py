@@ -3,7 +3,8 @@
 A row of the suite holds, for one set of clips with their requested labels:
 action and style accuracy of the recognizer, FID between recognizer
 embeddings of the set and of the real validation clips, diversity,
-multimodality, foot skating rate, jitter and bone-length error. Reference rows
+multimodality, foot skating rate, jitter, bone-length error and pops (share of
+clips where some joint turns faster than real motion ever does). Reference rows
 (real training clips, a static pose, time-shuffled frames) are computed by the
 same code in the same run.
 """
@@ -25,6 +26,9 @@ from . import metrics
 from .recognizer import Recognizer, train_recognizer
 
 DEFAULT_RECOGNIZER = Path(__file__).resolve().parents[2] / "weights" / "recognizer.safetensors"
+# A joint turning by more than 90 degrees within one frame at 30 fps (degrees per second): no real clip
+# does (the real training and validation rows of every report show 0 pops)
+POP_SPEED = 90.0 * 30
 
 
 @dataclass
@@ -133,7 +137,7 @@ def score(clip_set: ClipSet, recognizer: Recognizer, real_embedding: np.ndarray,
     """One row of the suite for `clip_set`; `real_embedding` are the real validation embeddings."""
     out = recognizer.predict(clip_set.features)
     emb = out["embedding"].astype(np.float64)
-    skating, jit, bones = [], [], []
+    skating, jit, bones, pops = [], [], [], []
     for c in clip_set.clips:
         rep = representation_for(c.skeleton)
         pos = c.global_positions()
@@ -141,6 +145,7 @@ def score(clip_set: ClipSet, recognizer: Recognizer, real_embedding: np.ndarray,
         skating.append(metrics.foot_skating_rate(pos, rep.feet, c.fps))
         jit.append(metrics.jitter(pos, c.fps))
         bones.append(metrics.bone_length_error(pos, c.skeleton.parents, rigid))
+        pops.append(metrics.fastest_joint_turn(c.rotations, c.fps) > POP_SPEED)
     labels = np.array([a or "" for a in clip_set.actions])
     row = {
         "set": clip_set.name,
@@ -153,6 +158,7 @@ def score(clip_set: ClipSet, recognizer: Recognizer, real_embedding: np.ndarray,
         "foot_skating": float(np.mean(skating)),
         "jitter": float(np.mean(jit)),
         "bone_error": float(np.mean(bones)),
+        "pops": float(np.mean(pops)),
     }
     return Scored(clip_set, out["action"], out["style"], emb, row)
 
@@ -177,6 +183,7 @@ def fit_recognizer(
     from ..motion.augment import mirror as mirror_clip
 
     segs = corpus.segments("train")
+    poses = corpus.mirror_poses() if mirror else None
     seqs, acts, stys = [], [], []
     for s in segs:
         item = corpus.clips[s.clip]  # labels only; the clip itself is read once below
@@ -186,7 +193,7 @@ def fit_recognizer(
         acts.append(voc.action_id(item.action))
         stys.append(voc.style_id(item.style))
         if mirror:
-            seqs.append(rep.encode(mirror_clip(clip)))
+            seqs.append(rep.encode(mirror_clip(clip, poses=poses)))
             acts.append(voc.action_id(voc.mirror_action(item.action)))
             stys.append(voc.style_id(item.style))
     rec = train_recognizer(

@@ -2,7 +2,9 @@
 root re-placement.
 
 `continuous_rotations` undoes the half-turn joint twists a sampler makes when it reverses a 6D
-rotation column between frames; `smooth_time` then low-passes the features.
+rotation column between frames; `smooth_time` then low-passes the features. `fill_pops`, last,
+re-draws what still turns a joint faster than real motion does (a low-pass through a fast turn,
+two-bone IK at full reach).
 
 `pin_stance_feet` first shifts the root (and so the whole body) horizontally against the slide
 of the feet the model marks as in contact (their mean slide where several are), low-passed so
@@ -22,7 +24,7 @@ from ..motion.clip import Clip
 from ..motion.ik import runs, two_bone_ik
 from ..motion.kinematics import forward_kinematics
 from ..motion.representation import UP, MotionRepresentation
-from ..motion.rotations import matrix_to_quat, quat_to_matrix, yaw_matrix
+from ..motion.rotations import matrix_to_quat, quat_slerp, quat_to_matrix, yaw_matrix
 
 PLANE = [a for a in range(3) if a != UP]
 MAX_PIN_SPEED = 1.0  # leg lengths per second: faster "contacts" are mispredictions and are left alone
@@ -185,6 +187,54 @@ def continuous_rotations(feats: np.ndarray, rep: MotionRepresentation, reference
     out = feats.copy()
     out[:, rep.layout.rot6d] = (cols * sign[..., None]).reshape(num_f, -1)
     return out
+
+
+def fill_pops(rotations: np.ndarray, max_turn: float = np.pi / 2, span: int = 15, ease: int = 4) -> np.ndarray:
+    """(F, J, 4) local rotations in which no joint turns by more than `max_turn` (radians) between two
+    frames, as real motion never does at 30 fps (a low-pass through a fast turn, or two-bone IK
+    at full reach, can make such a pop).
+
+    A joint's frames fall into stretches between pops. Stretches of at most `span` frames, other than
+    the joint's longest, are re-drawn by slerp between the frames around them (held at a clip's ends);
+    a pop still left between two long stretches is spread by slerp over `ease` frames each side.
+    """
+    q = rotations.copy()
+    num_f = len(q)
+    for j in range(q.shape[1]):
+        pops = np.nonzero(_turn(q[1:, j], q[:-1, j]) > max_turn)[0] + 1  # first frame after each pop
+        if not len(pops):
+            continue
+        bounds = np.concatenate([[0], pops, [num_f]])
+        lengths = np.diff(bounds)
+        keep = (lengths > span) | (np.arange(len(lengths)) == lengths.argmax())  # (S,) stretches kept
+        k = 0
+        while k < len(keep):  # each run of dropped stretches: frames a .. b-1
+            if keep[k]:
+                k += 1
+                continue
+            first = k
+            while k < len(keep) and not keep[k]:
+                k += 1
+            _bridge(q[:, j], bounds[first] - 1, bounds[k])
+        for p in np.nonzero(_turn(q[1:, j], q[:-1, j]) > max_turn)[0] + 1:  # left between long stretches
+            _bridge(q[:, j], max(p - 1 - ease, 0), min(p + ease, num_f - 1))
+    return q
+
+
+def _turn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angles (radians) between unit quaternions a and b (…, 4)."""
+    return 2 * np.arccos(np.clip(np.abs(np.sum(a * b, -1)), 0.0, 1.0))
+
+
+def _bridge(q: np.ndarray, a: int, b: int) -> None:
+    """Re-draw q[a+1 .. b-1] (F, 4) in place by slerp from q[a] to q[b]; a = -1 or b = F holds the other end."""
+    if a < 0:
+        q[:b] = q[b]
+    elif b >= len(q):
+        q[a + 1 :] = q[a]
+    else:
+        t = np.arange(1, b - a) / (b - a)
+        q[a + 1 : b] = quat_slerp(np.broadcast_to(q[a], (len(t), 4)), np.broadcast_to(q[b], (len(t), 4)), t)
 
 
 def smooth_time(x: np.ndarray, sigma: float) -> np.ndarray:

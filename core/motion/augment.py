@@ -4,16 +4,20 @@ Mirroring (any left/right symmetric skeleton). A world reflection W (flipping
 one horizontal axis) maps the motion of joint m(c) onto joint c, where m swaps
 left and right counterparts (`Skeleton.mirror_indices`). Because every joint
 has its own local frame, each joint j gets a local reflection T_j among
-diag(-1,1,1), diag(1,-1,1), diag(1,1,-1): the one that maps the rest offsets of
+diag(-1,1,1), diag(1,-1,1), diag(1,1,-1), -I: one that maps the rest offsets of
 its children (and its end site) onto their counterparts', o_c = T_j o_m(c).
+Where several do (a straight bone: T and T times a half turn about the bone),
+the motion decides: the one that maps the counterpart's rotations nearest the
+joint's own (otherwise mirrored limbs come out turned half a turn about their
+bones: the same positions, but a second set of rotation values for a learner).
 Then, with T of a root's parent being W,
 
     L'_c = T_p(c) L_m(c) T_c        (local rotations, still proper rotations)
     t'_c = T_p(c) t_m(c)            (only animated translations; rest offsets stay)
 
 so that world positions become p'_c = W p_m(c) and mirroring twice is the
-identity. Joints whose reflection the offsets do not decide (zero-length leaf
-bones, ties) inherit their parent's, which keeps chain conventions.
+identity. Joints whose reflection neither decides (zero-length leaf bones,
+ties) inherit their parent's, which keeps chain conventions.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from .clip import Clip
 from .rotations import axis_angle_matrix, matrix_to_quat, quat_mul, quat_slerp, quat_to_matrix
 from .skeleton import Skeleton
 
-_REFLECTIONS = np.array([[-1.0, 1, 1], [1, -1, 1], [1, 1, -1]])
+# The diagonal reflections: one axis flipped, or all three (a one-axis flip followed by a half turn about
+# that axis, which the offsets of a straight bone cannot tell from the one-axis flip).
+_REFLECTIONS = np.array([[-1.0, 1, 1], [1, -1, 1], [1, 1, -1], [-1, -1, -1]])
 # Quaternion of diag(a * b) for two reflections a, b (a proper diagonal: identity or a half turn).
 _HALF_TURNS = {
     (1, 1, 1): (1.0, 0, 0, 0), (1, -1, -1): (0, 1.0, 0, 0), (-1, 1, -1): (0, 0, 1.0, 0), (-1, -1, 1): (0, 0, 0, 1.0)
@@ -42,17 +48,50 @@ def animated_joints(clip: Clip, tol: float = 1e-3) -> np.ndarray:
     )
 
 
-def mirror_reflections(skeleton: Skeleton, animated: np.ndarray | None = None, world_axis: int = 0) -> np.ndarray:
+def mirror_reflections(skeleton: Skeleton, animated: np.ndarray | None = None, world_axis: int = 0,
+                       rotations: np.ndarray | None = None) -> np.ndarray:
     """(J + 1, 3) sign vectors: the local reflection T_j of each joint, then W.
 
-    Raises MotionDataError if the skeleton is not left/right symmetric.
+    Where the offsets leave a choice (a straight bone), `rotations` (F, J, 4), the motion to be
+    mirrored, decide: the reflection whose mirror of the counterpart's rotation lies nearer the
+    joint's own. Raises MotionDataError if the skeleton is not left/right symmetric.
     """
     animated = np.zeros(skeleton.num_joints, bool) if animated is None else np.asarray(animated, bool)
-    return _reflections(skeleton, tuple(animated.tolist()), world_axis).copy()
+    fits = _fitting_reflections(skeleton, tuple(animated.tolist()))
+    par, m = skeleton.parents, skeleton.mirror_indices()
+    signs = np.ones((skeleton.num_joints + 1, 3))
+    signs[-1, world_axis] = -1  # index -1 (a root's parent) reads the world reflection
+    for j in range(skeleton.num_joints):  # parents first; a pair of counterparts gets one reflection
+        if m[j] < j:
+            continue
+        cands = [signs[par[j]]] if fits[j] is None else [_REFLECTIONS[k] for k in fits[j]]
+        if rotations is not None and len(cands) > 1:
+            score = [sum(_agreement(rotations, c, int(m[c]), signs[par[c]], b) for c in {j, int(m[j])}) for b in cands]
+            best = max(score)
+            cands = [b for b, sc in zip(cands, score, strict=True) if sc >= best - 1e-6]
+        inherit = [b for b in cands if np.array_equal(b, signs[par[j]])]
+        signs[j] = signs[m[j]] = (inherit or cands)[0]
+    return signs
+
+
+def _agreement(rotations: np.ndarray, c: int, mc: int, a: np.ndarray, b: np.ndarray) -> float:
+    """Mean |cos(angle / 2)| between joint c's rotations and those of its counterpart mc mirrored with
+    parent reflection a and own reflection b (every 4th frame)."""
+    q = rotations[::4]
+    return float(np.abs(np.sum(_mirrored(q[:, mc], a, b) * q[:, c], axis=-1)).mean())
+
+
+def _mirrored(q: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(F, 4) quaternions of A R B for rotations q (F, 4) and diagonal reflections a, b."""
+    # A R B = (A B)(B R B); B R B = (-B) R (-B) has quaternion (w, -B v) for a diagonal reflection B.
+    brb = np.concatenate([q[:, :1], -q[:, 1:] * b], axis=-1)
+    return quat_mul(np.broadcast_to(np.array(_HALF_TURNS[tuple(int(v) for v in a * b)]), brb.shape), brb)
 
 
 @lru_cache(maxsize=64)
-def _reflections(skeleton: Skeleton, animated: tuple[bool, ...], world_axis: int) -> np.ndarray:
+def _fitting_reflections(skeleton: Skeleton, animated: tuple[bool, ...]) -> tuple[tuple[int, ...] | None, ...]:
+    """Per joint, the indices into _REFLECTIONS that map the rest offsets of its children (and end
+    site) onto their counterparts' (None where there are no offsets to map: the joint inherits)."""
     par, m, off = skeleton.parents, skeleton.mirror_indices(), skeleton.offsets
     num_j = skeleton.num_joints
     for j in range(num_j):
@@ -61,11 +100,8 @@ def _reflections(skeleton: Skeleton, animated: tuple[bool, ...], world_axis: int
                 f"skeleton is not left/right symmetric: joint {skeleton.names[j]!r} and its counterpart "
                 f"{skeleton.names[m[j]]!r} do not sit at mirrored places in the hierarchy"
             )
-    world = np.ones(3)
-    world[world_axis] = -1
-    signs = np.ones((num_j + 1, 3))
-    signs[num_j] = world  # index -1 (a root's parent) reads the world reflection
-    for j in range(num_j):  # parents first, so a joint can inherit its parent's reflection
+    fits: list[tuple[int, ...] | None] = []
+    for j in range(num_j):
         pairs = []  # (offset, counterpart offset) this joint's reflection must map
         for a in {j, int(m[j])}:
             for c in skeleton.children(a):
@@ -73,9 +109,8 @@ def _reflections(skeleton: Skeleton, animated: tuple[bool, ...], world_axis: int
                     pairs.append((off[c], off[m[c]]))
             if a in skeleton.end_sites and m[a] in skeleton.end_sites:
                 pairs.append((skeleton.end_sites[a], skeleton.end_sites[int(m[a])]))
-        inherited = signs[par[j]]
         if not pairs or max(np.linalg.norm(o) for o, _ in pairs) < 1e-6:
-            signs[j] = inherited
+            fits.append(None)
             continue
         o, om = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
         # Worst misfit of each candidate, relative to the bone length it concerns.
@@ -86,35 +121,29 @@ def _reflections(skeleton: Skeleton, animated: tuple[bool, ...], world_axis: int
                 f"skeleton is not left/right symmetric: the bones below {skeleton.names[j]!r} do not mirror "
                 f"those below {skeleton.names[m[j]]!r} (misfit {best:.0%} of bone length)"
             )
-        fits = [k for k, e in enumerate(err) if e <= best + 1e-3]
-        inherit = [k for k in fits if np.array_equal(_REFLECTIONS[k], inherited)]
-        signs[j] = _REFLECTIONS[inherit[0] if inherit else fits[0]]
-    return signs
+        fits.append(tuple(k for k, e in enumerate(err) if e <= best + 1e-3))
+    return tuple(fits)
 
 
-def _sign_quat(signs: np.ndarray) -> np.ndarray:
-    return np.array(_HALF_TURNS[tuple(int(v) for v in signs)])
-
-
-def mirror(clip: Clip, world_axis: int = 0) -> Clip:
+def mirror(clip: Clip, world_axis: int = 0, poses: np.ndarray | None = None) -> Clip:
     """Left/right mirrored clip (see the module docstring); the skeleton is unchanged.
 
-    `world_axis` is the horizontal axis the world reflection flips (0 = X). Swap
-    the clip's action label with `core.data.labels.mirror_label`.
+    `world_axis` is the horizontal axis the world reflection flips (0 = X). `poses` (N, J, 4):
+    local rotations that decide the reflections the offsets leave open (default: the clip's
+    own); pass frames of the whole dataset so that all its clips mirror alike (a clip with
+    one-sided motion can on its own pick a half turn about a bone). Swap the clip's action
+    label with `core.data.labels.mirror_label`.
     """
     skel = clip.skeleton
     animated = animated_joints(clip)
     animated = animated | animated[skel.mirror_indices()]
-    signs = _reflections(skel, tuple(animated.tolist()), world_axis)
+    signs = mirror_reflections(skel, animated, world_axis, clip.rotations if poses is None else poses)
     m, par = skel.mirror_indices(), skel.parents
     rot = np.empty_like(clip.rotations)
     trans = clip.translations.copy()
     for c in range(skel.num_joints):
-        a, b = signs[par[c]], signs[c]  # par -1 reads the world row
-        q = clip.rotations[:, m[c]]
-        # A R B = (A B)(B R B); B R B has quaternion (w, -B v) for a diagonal reflection B.
-        brb = np.concatenate([q[:, :1], -q[:, 1:] * b], axis=-1)
-        rot[:, c] = quat_mul(np.broadcast_to(_sign_quat(a * b), brb.shape), brb)
+        a = signs[par[c]]  # par -1 reads the world row
+        rot[:, c] = _mirrored(clip.rotations[:, m[c]], a, signs[c])
         if animated[c]:
             trans[:, c] = clip.translations[:, m[c]] * a
     return replace(clip, rotations=rot, translations=trans, name=f"{clip.name}_mirror" if clip.name else "")

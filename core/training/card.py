@@ -32,7 +32,8 @@ TITLES = {
 }
 LOSSES = {
     "diffusion": "Losses are the x0 MSE plus the frame-velocity MSE on normalised features; the validation loss "
-                 "uses fixed validation windows, noise levels and constraints with the EMA weights.",
+                 "uses fixed validation windows, noise levels and constraints (drawn from the run's seed) with the EMA "
+                 "weights.",
     "vae": "Train loss: the annealed objective; validation loss: reconstruction + velocity MSE + the full-weight "
            "KL term on fixed validation windows with the EMA weights.",
     "gan": "Train loss: the generator's hinge loss; validation loss: mean absolute difference of per-feature mean "

@@ -23,6 +23,7 @@ class MotionSet:
     ):
         rep = representation_for(corpus.skeleton)
         voc = corpus.vocabulary
+        poses = corpus.mirror_poses() if augment else None
         raw: list[np.ndarray] = []  # each (F, D) float64
         actions, styles = [], []
         for seg in corpus.segments(split):
@@ -33,7 +34,7 @@ class MotionSet:
             versions = [(clip, info.action)]
             if augment:
                 try:
-                    versions.append((mirror(clip), voc.mirror_action(info.action)))
+                    versions.append((mirror(clip, poses=poses), voc.mirror_action(info.action)))
                 except LabelError:  # the mirrored action is not in this corpus: skip the mirror
                     pass
             for c, action in versions:

@@ -26,7 +26,7 @@ from ..errors import GenAnimError
 from ..models.weights import save_weights, skeleton_to_json
 from .config import TrainConfig
 from .data import MotionSet
-from .families import fit_prior, init_checkpoint, make_family
+from .families import FAMILIES, fit_prior, init_checkpoint, make_family
 
 CHECKPOINT = "checkpoint.pt"
 # Settings a resumed run may change (they do not alter what a step computes).
@@ -178,7 +178,9 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
 
     t_load = time.time()
     corpus = load_corpus(cfg.data, progress=progress)
-    stats = None if ck is None else FeatureStats(ck["stats_mean"].numpy(), ck["stats_std"].numpy(), 0)
+    # A run resumed, or started from another run's weights, keeps that run's feature normalisation.
+    base = ck if ck is not None or not cfg.init_from else init_checkpoint(cfg.init_from, FAMILIES)
+    stats = None if base is None else FeatureStats(base["stats_mean"].numpy(), base["stats_std"].numpy(), 0)
     train_set = MotionSet(corpus, "train", cfg.augment, stats)
     stats = train_set.stats
     val_set = MotionSet(corpus, "val", False, stats)
@@ -208,7 +210,8 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
         }, ck_path)
 
     def validate() -> float:
-        # Fixed windows, noise and labels, so values are comparable across steps and runs.
+        # Fixed windows, noise and labels (drawn from the seed), so values are comparable across steps and
+        # across runs of the same seed.
         rng, gen = np.random.default_rng([cfg.seed, 999]), torch.Generator().manual_seed(cfg.seed + 999)
         batches = [val_set.sample(rng, min(cfg.batch, 64), cfg.window) for _ in range(cfg.val_batches)]
         return float(np.mean([fam.validate(b, rng, gen) for b in batches]))
