@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..motion.rotations import quat_angle
+
 UP = 1
 
 
@@ -93,8 +95,7 @@ def fastest_joint_turn(rotations: np.ndarray, fps: float) -> float:
     `rotations` (F, J, 4) unit quaternions."""
     if len(rotations) < 2:
         return 0.0
-    dot = np.abs(np.sum(rotations[1:] * rotations[:-1], axis=-1))  # (F-1, J): |cos(angle / 2)|
-    return float(np.degrees(2 * np.arccos(np.clip(dot, 0.0, 1.0))).max() * fps)
+    return float(np.degrees(quat_angle(rotations[1:], rotations[:-1])).max() * fps)
 
 
 def l2p(pred: np.ndarray, true: np.ndarray, mean: np.ndarray, std: np.ndarray) -> float:

@@ -24,7 +24,7 @@ from ..motion.clip import Clip
 from ..motion.ik import runs, two_bone_ik
 from ..motion.kinematics import forward_kinematics
 from ..motion.representation import UP, MotionRepresentation
-from ..motion.rotations import matrix_to_quat, quat_slerp, quat_to_matrix, yaw_matrix
+from ..motion.rotations import matrix_to_quat, quat_angle, quat_slerp, quat_to_matrix, yaw_matrix
 
 PLANE = [a for a in range(3) if a != UP]
 MAX_PIN_SPEED = 1.0  # leg lengths per second: faster "contacts" are mispredictions and are left alone
@@ -201,29 +201,17 @@ def fill_pops(rotations: np.ndarray, max_turn: float = np.pi / 2, span: int = 15
     q = rotations.copy()
     num_f = len(q)
     for j in range(q.shape[1]):
-        pops = np.nonzero(_turn(q[1:, j], q[:-1, j]) > max_turn)[0] + 1  # first frame after each pop
+        pops = np.nonzero(quat_angle(q[1:, j], q[:-1, j]) > max_turn)[0] + 1  # first frame after each pop
         if not len(pops):
             continue
         bounds = np.concatenate([[0], pops, [num_f]])
         lengths = np.diff(bounds)
         keep = (lengths > span) | (np.arange(len(lengths)) == lengths.argmax())  # (S,) stretches kept
-        k = 0
-        while k < len(keep):  # each run of dropped stretches: frames a .. b-1
-            if keep[k]:
-                k += 1
-                continue
-            first = k
-            while k < len(keep) and not keep[k]:
-                k += 1
-            _bridge(q[:, j], bounds[first] - 1, bounds[k])
-        for p in np.nonzero(_turn(q[1:, j], q[:-1, j]) > max_turn)[0] + 1:  # left between long stretches
+        for first, last in runs(~keep):  # each run of dropped stretches: frames bounds[first] .. bounds[last]-1
+            _bridge(q[:, j], bounds[first] - 1, bounds[last])
+        for p in np.nonzero(quat_angle(q[1:, j], q[:-1, j]) > max_turn)[0] + 1:  # left between long stretches
             _bridge(q[:, j], max(p - 1 - ease, 0), min(p + ease, num_f - 1))
     return q
-
-
-def _turn(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angles (radians) between unit quaternions a and b (…, 4)."""
-    return 2 * np.arccos(np.clip(np.abs(np.sum(a * b, -1)), 0.0, 1.0))
 
 
 def _bridge(q: np.ndarray, a: int, b: int) -> None:

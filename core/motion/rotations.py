@@ -245,6 +245,12 @@ def quat_conjugate(q):
     return m.concatenate([q[..., :1], -q[..., 1:]], axis=-1)
 
 
+def quat_angle(a, b):
+    """Angles (radians, 0..pi) of the turns between (…, 4) unit quaternions a and b (q and -q alike)."""
+    m = xp(a)
+    return 2 * m.arccos(m.clip(m.abs(m.sum(a * b, axis=-1)), 0.0, 1.0))
+
+
 def quat_slerp(a, b, t):
     """Spherical interpolation between (…, 4) quaternions, t in [0, 1] broadcast to (…,)."""
     m = xp(a)
