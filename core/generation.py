@@ -137,13 +137,14 @@ class Generator:
         return np.stack([smooth_time(continuous_rotations(f, self.rep, self.mean), self.smooth) for f in feats])
 
     def _finish(self, feats: np.ndarray, name: str) -> Clip:
-        """Decoded clip with foot cleanup (the root moves with the stance feet, then leg IK plants them)
-        and no joint turning faster than real motion does."""
-        from .models.cleanup import fill_pops, pin_stance_feet, plant_feet
+        """Decoded clip with its feet planted by leg IK during predicted contacts and no joint turning
+        faster than real motion does. The root keeps the path the model made: moving it with the
+        stance feet (`pin_stance_feet`) cost styled walks, whose generated legs stride less than
+        their root moves, much of their travel (the evaluation's root_speed column)."""
+        from .models.cleanup import fill_pops, plant_feet
 
         contacts = feats[:, self.rep.layout.contacts] > 0.5
-        clip = pin_stance_feet(self.rep.decode(feats, self.fps, None, name), contacts, self.rep)
-        clip = plant_feet(clip, contacts, self.rep)
+        clip = plant_feet(self.rep.decode(feats, self.fps, None, name), contacts, self.rep)
         clip.rotations = fill_pops(clip.rotations)
         return clip
 

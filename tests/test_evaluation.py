@@ -64,6 +64,18 @@ def test_garbage_baselines_score_worse_than_real(tiny_recognizer, sample_set):
     assert static.row["jitter"] == 0.0
     assert real.row["bone_error"] < 1e-9
     assert real.row["pops"] == 0.0
+    assert static.row["root_speed"] == 0.0 and real.row["root_speed"] > 0.0
+
+
+def test_root_speed_scales_with_travel_and_ignores_height(sample_set):
+    clip = sample_set.clips[0]
+    root = representation_for(clip.skeleton).root
+    pos = clip.global_positions()
+    base = metrics.root_speed(pos, root, clip.fps)
+    assert base > 0.0
+    assert metrics.root_speed(pos * [2.0, 1.0, 2.0], root, clip.fps) == pytest.approx(2 * base)
+    assert metrics.root_speed(pos * [1.0, 3.0, 1.0], root, clip.fps) == pytest.approx(base)
+    assert metrics.root_speed(pos, root, 2 * clip.fps) == pytest.approx(2 * base)
 
 
 def test_a_joint_reversed_for_a_frame_counts_as_a_pop(sample_set):

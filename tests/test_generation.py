@@ -107,6 +107,16 @@ def test_inbetween_keeps_frames_outside_the_gap(gen):
         gen.inbetween(clip, 50, 20)
 
 
+def test_generated_clips_keep_the_root_path_the_model_made(gen):
+    """Cleanup plants the feet with leg IK; it does not pull the root back to where sliding feet would put it."""
+    rep = gen.rep
+    feats = rep.encode(load_clip(WALK))
+    feats[:, rep.layout.root_vel] *= 1.5  # the root travels faster than the legs stride: stance feet slide
+    path = rep.decode(feats, gen.fps, None).global_positions()[:, rep.root]
+    out = gen._finish(feats, "walk").global_positions()[:, rep.root]
+    np.testing.assert_allclose(out[:, [0, 2]], path[:, [0, 2]], atol=1e-6)
+
+
 def test_missing_weights_name_the_file(tmp_path):
     with pytest.raises(GenAnimError, match=r"diffusion\.safetensors: weights not found"):
         load_generator("diffusion", "cpu", weights_dir=tmp_path)

@@ -209,8 +209,8 @@ def test_short_gap_constraints():
 
 def test_random_length_crops_and_action_balance():
     """Random-length crops are contiguous pieces of MIN_CROP frames up to a window from anywhere in an
-    item; action balance evens out how often each action is drawn; when both are off, the random stream
-    is that of older runs (one item draw, then one start per item)."""
+    item; action (pair) balance evens out how often each action (action-style pair) is drawn; when all
+    are off, the random stream is that of older runs (one item draw, then one start per item)."""
     data = MotionSet(load_corpus(str(SAMPLES), progress=False), "train", False)
     rng, old = np.random.default_rng(0), np.random.default_rng(0)
     data.sample(rng, 64, 100)
@@ -231,10 +231,19 @@ def test_random_length_crops_and_action_balance():
     assert all(data.action[i] == a for (i, _), a in zip(found, action, strict=True))
     assert np.mean([s > 0 for _, s in found]) > 0.5  # not only the start of the motion
 
-    def shares(balance: float) -> np.ndarray:
-        a = data.sample(np.random.default_rng(2), 4000, 100, action_balance=balance)[2]
-        return np.bincount(a, minlength=data.action.max() + 1) / len(a)
+    def key(action: np.ndarray, style: np.ndarray) -> np.ndarray:  # one id per (action, style) pair
+        return action * (data.style.max() + 2) + style + 1
+
+    def shares(keys: str, **balance: float) -> np.ndarray:
+        _, _, action, style = data.sample(np.random.default_rng(2), 4000, 100, **balance)
+        drawn = action if keys == "action" else key(action, style)
+        mine = data.action if keys == "action" else key(data.action, data.style)
+        return np.bincount(drawn, minlength=mine.max() + 1)[np.unique(mine)] / len(drawn)
 
     frames = np.bincount(data.action, weights=data.lengths)
-    np.testing.assert_allclose(shares(0.0), frames / frames.sum(), atol=0.02)  # every frame equally likely
-    np.testing.assert_allclose(shares(1.0), 1 / len(frames), atol=0.02)  # every action equally likely
+    np.testing.assert_allclose(shares("action"), frames / frames.sum(), atol=0.02)  # every frame equally likely
+    np.testing.assert_allclose(shares("action", action_balance=1.0), 1 / len(frames), atol=0.02)  # every action
+    pair_frames = np.bincount(key(data.action, data.style), weights=data.lengths)
+    pair_frames = pair_frames[pair_frames > 0]
+    assert len(pair_frames) > len(frames) and pair_frames.max() > 2 * pair_frames.min()  # the test has teeth
+    np.testing.assert_allclose(shares("pair", pair_balance=1.0), 1 / len(pair_frames), atol=0.02)  # every pair

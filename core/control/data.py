@@ -6,9 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.corpus import Corpus, FeatureStats
-from ..data.errors import LabelError
-from ..motion.augment import mirror
-from ..motion.representation import representation_for
+from ..training.data import encode_segments, feature_stats
 
 LOCOMOTION = ("walk", "run", "dash", "walk-back", "walk-left", "walk-right", "walk-turn-left", "walk-turn-right")
 
@@ -30,35 +28,10 @@ class ControlSet:
 
     def __init__(self, corpus: Corpus, split: str, augment: bool, stats: FeatureStats | None = None,
                  min_frames: int = 40, actions: tuple[str, ...] = LOCOMOTION):
-        rep = representation_for(corpus.skeleton)
-        voc = corpus.vocabulary
-        poses = corpus.mirror_poses() if augment else None
-        raw, act, sty = [], [], []
-        for seg in corpus.segments(split):
-            info = corpus.clips[seg.clip]
-            if info.action not in actions or seg.num_frames < min_frames:
-                continue
-            clip = corpus.segment_clip(seg)
-            versions = [(clip, info.action)]
-            if augment:
-                try:
-                    versions.append((mirror(clip, poses=poses), voc.mirror_action(info.action)))
-                except LabelError:
-                    pass
-            for c, a in versions:
-                raw.append(rep.encode(c))
-                act.append(voc.action_id(a))
-                sty.append(voc.style_id(info.style))
-        if stats is None:
-            allf = np.concatenate(raw)
-            std = allf.std(0)
-            stats = FeatureStats(allf.mean(0).astype(np.float32), np.where(std < 1e-6, 1.0, std).astype(np.float32),
-                                 len(allf))
-        self.stats = stats
-        self.items = [stats.normalise(x).astype(np.float32) for x in raw]
+        raw, self.action, self.style = encode_segments(corpus, split, augment, min_frames, actions)
+        self.stats = feature_stats(raw) if stats is None else stats
+        self.items = [self.stats.normalise(x).astype(np.float32) for x in raw]
         self.tracks = [root_track(x).astype(np.float32) for x in raw]
-        self.action = np.array(act, np.int64)
-        self.style = np.array(sty, np.int64)
         self.lengths = np.array([len(x) for x in raw])
         self.dim = self.items[0].shape[1]
 

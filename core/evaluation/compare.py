@@ -15,7 +15,7 @@ from .suite import ClipSet, Scored, reference, score
 from .timing import median_seconds
 
 COLUMNS = ("set", "family", "parameters", "train_min", "sample_ms", "action_acc", "style_acc", "fid", "diversity",
-           "multimodality", "foot_skating", "jitter", "bone_error", "pops")
+           "multimodality", "foot_skating", "jitter", "bone_error", "pops", "root_speed")
 SAMPLE_SECONDS = 8.0
 
 

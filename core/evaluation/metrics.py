@@ -73,6 +73,15 @@ def foot_skating_rate(
     return float((ground & (vel > speed)).sum() / ground.sum())
 
 
+def root_speed(positions: np.ndarray, root: int, fps: float) -> float:
+    """Mean horizontal speed of joint `root` (source units per second); positions (F, J, 3). Generated
+    sets should travel as fast as the real clips they stand for (a walk that barely moves is no walk)."""
+    if len(positions) < 2:
+        return 0.0
+    plane = [a for a in range(3) if a != UP]
+    return float(np.linalg.norm(np.diff(positions[:, root][:, plane], axis=0), axis=-1).mean() * fps)
+
+
 def jitter(positions: np.ndarray, fps: float) -> float:
     """Mean jerk magnitude (third derivative of positions), source units per s^3."""
     if len(positions) < 4:

@@ -20,6 +20,7 @@ SUITE_COLUMNS = (
     "jitter",
     "bone_error",
     "pops",
+    "root_speed",
 )
 INBETWEEN_COLUMNS = ("method", "gap", "windows", "l2p", "l2q", "npss")
 
@@ -154,7 +155,8 @@ def write_report(
             "FID against real validation clips (recognizer embedding); diversity and multimodality as in "
             "Action2Motion/ACTOR; foot skating: share of ground-contact frames where a foot slides; jitter: "
             "mean jerk (cm/s^3); bone error: relative std of bone lengths; pops: share of clips where a joint "
-            "turns by more than 90 degrees within a frame (at 30 fps).",
+            "turns by more than 90 degrees within a frame (at 30 fps); root speed: mean horizontal speed of the "
+            "root (cm/s).",
             "",
         ]
         plot_projection(suite, out / "features_pca.png")

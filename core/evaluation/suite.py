@@ -3,10 +3,10 @@
 A row of the suite holds, for one set of clips with their requested labels:
 action and style accuracy of the recognizer, FID between recognizer
 embeddings of the set and of the real validation clips, diversity,
-multimodality, foot skating rate, jitter, bone-length error and pops (share of
-clips where some joint turns faster than real motion ever does). Reference rows
-(real training clips, a static pose, time-shuffled frames) are computed by the
-same code in the same run.
+multimodality, foot skating rate, jitter, bone-length error, pops (share of
+clips where some joint turns faster than real motion ever does) and the mean
+horizontal root speed. Reference rows (real training clips, a static pose,
+time-shuffled frames) are computed by the same code in the same run.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def score(clip_set: ClipSet, recognizer: Recognizer, real_embedding: np.ndarray,
     """One row of the suite for `clip_set`; `real_embedding` are the real validation embeddings."""
     out = recognizer.predict(clip_set.features)
     emb = out["embedding"].astype(np.float64)
-    skating, jit, bones, pops = [], [], [], []
+    skating, jit, bones, pops, speed = [], [], [], [], []
     for c in clip_set.clips:
         rep = representation_for(c.skeleton)
         pos = c.global_positions()
@@ -146,6 +146,7 @@ def score(clip_set: ClipSet, recognizer: Recognizer, real_embedding: np.ndarray,
         jit.append(metrics.jitter(pos, c.fps))
         bones.append(metrics.bone_length_error(pos, c.skeleton.parents, rigid))
         pops.append(metrics.fastest_joint_turn(c.rotations, c.fps) > POP_SPEED)
+        speed.append(metrics.root_speed(pos, rep.root, c.fps))
     labels = np.array([a or "" for a in clip_set.actions])
     row = {
         "set": clip_set.name,
@@ -159,6 +160,7 @@ def score(clip_set: ClipSet, recognizer: Recognizer, real_embedding: np.ndarray,
         "jitter": float(np.mean(jit)),
         "bone_error": float(np.mean(bones)),
         "pops": float(np.mean(pops)),
+        "root_speed": float(np.mean(speed)),
     }
     return Scored(clip_set, out["action"], out["style"], emb, row)
 

@@ -6,13 +6,15 @@ rotation column between frames; `smooth_time` then low-passes the features. `fil
 re-draws what still turns a joint faster than real motion does (a low-pass through a fast turn,
 two-bone IK at full reach).
 
-`pin_stance_feet` first shifts the root (and so the whole body) horizontally against the slide
-of the feet the model marks as in contact (their mean slide where several are), low-passed so
-that only drift, not frame-to-frame noise, moves the root. Then `plant_feet` removes what is
-left, per leg, with analytic two-bone IK (hip and knee): during each predicted contact the ankle
-is held at one spot on the ground plane (its height stays as generated), easing in and out over
-a few frames. Toes and foot orientation follow the leg; they are not solved separately. Both
-trust the contact flags they are given: a swing foot wrongly marked as planted is held too.
+`plant_feet` holds the feet, per leg, with analytic two-bone IK (hip and knee): during each
+predicted contact the ankle is held at one spot on the ground plane (its height stays as
+generated), easing in and out over a few frames. Toes and foot orientation follow the leg; they
+are not solved separately. Inside an in-between gap, `pin_stance_feet` first shifts the root (and
+so the whole body) horizontally against the slide of the feet the model marks as in contact
+(their mean slide where several are), low-passed so that only drift, not frame-to-frame noise,
+moves the root; free generation keeps the model's root path, since there the legs, not the root,
+are what falls short (see `Generator._finish`). Both trust the contact flags they are given: a
+swing foot wrongly marked as planted is held too.
 `ground_contacts` adds the contacts a model missed while its feet slide (the controller's runs).
 """
 

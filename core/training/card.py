@@ -89,9 +89,10 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
 def _sampling(cfg: dict) -> str:
     """How training windows were drawn, where a run changed it from every frame equally likely."""
     parts = []
-    if cfg.get("action_balance"):
-        parts.append(f"items drawn by frames x (frames of their action)^-{cfg['action_balance']:g} (rare actions "
-                     "more often)")
+    factors = [f" x (frames of their {what})^-{cfg[key]:g}" for key, what in
+               (("action_balance", "action"), ("pair_balance", "action-style pair")) if cfg.get(key)]
+    if factors:
+        parts.append("items drawn by frames" + "".join(factors) + " (rare labels more often)")
     if cfg.get("p_random_length"):
         parts.append(f"{cfg['p_random_length']:.0%} of windows cropped to a random length ({MIN_CROP} frames up to "
                      "the window) from anywhere in a segment")

@@ -29,6 +29,7 @@ class TrainConfig:
     p_short_gap: float = 0.0  # diffusion: fraction of in-betweening constraints with a short gap inside the window
     p_random_length: float = 0.0  # fraction of windows cropped to a random shorter length (core/training/data.py)
     action_balance: float = 0.0  # items drawn by frames x (frames of their action)^-action_balance: 1 evens actions
+    pair_balance: float = 0.0  # ... x (frames of their action-style pair)^-pair_balance: 1 evens label pairs
     kl_weight: float = 0.1  # VAE: weight of the KL term per feature element
     kl_warmup: int = 1000  # VAE: steps of linear KL annealing from 0
     free_bits: float = 0.05  # VAE: nats per latent channel and step below which KL is not penalised

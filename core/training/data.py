@@ -4,6 +4,8 @@ with label swap, label dropout and random CondMDI-style constraint masks."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 from ..data.corpus import Corpus, FeatureStats
@@ -15,43 +17,53 @@ ROOT = slice(0, 4)  # root_vel, yaw_rate, root_height: the root trajectory in th
 MIN_CROP = 16  # frames: the shortest random-length crop (half a second)
 
 
+def encode_segments(corpus: Corpus, split: str, augment: bool, min_frames: int,
+                    actions: Collection[str] | None = None) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Raw features (F, D) of the segments of `split` with at least `min_frames` frames (of `actions`
+    only, if given), each followed, with `augment`, by its left/right mirror (action label swapped;
+    skipped where the corpus has no mirrored action), and their action and style ids."""
+    rep = representation_for(corpus.skeleton)
+    voc = corpus.vocabulary
+    poses = corpus.mirror_poses() if augment else None
+    raw: list[np.ndarray] = []  # each (F, D) float64
+    action_ids, style_ids = [], []
+    for seg in corpus.segments(split):
+        info = corpus.clips[seg.clip]
+        if seg.num_frames < min_frames or (actions is not None and info.action not in actions):
+            continue
+        clip = corpus.segment_clip(seg)
+        versions = [(clip, info.action)]
+        if augment:
+            try:
+                versions.append((mirror(clip, poses=poses), voc.mirror_action(info.action)))
+            except LabelError:  # the mirrored action is not in this corpus: skip the mirror
+                pass
+        for c, action in versions:
+            raw.append(rep.encode(c))
+            action_ids.append(voc.action_id(action))
+            style_ids.append(voc.style_id(info.style))
+    if not raw:
+        which = f" of {', '.join(actions)}" if actions is not None else ""
+        raise DataError(f"the {split} split has no segments{which} of at least {min_frames} frames")
+    return raw, np.array(action_ids, np.int64), np.array(style_ids, np.int64)
+
+
+def feature_stats(raw: list[np.ndarray]) -> FeatureStats:
+    """Normalisation of what a model sees (mirrors included); constant features keep a std of 1."""
+    allf = np.concatenate(raw)
+    std = allf.std(0)
+    return FeatureStats(allf.mean(0).astype(np.float32), np.where(std < 1e-6, 1.0, std).astype(np.float32), len(allf))
+
+
 class MotionSet:
     """Normalised feature arrays of one split, with their label ids."""
 
     def __init__(
         self, corpus: Corpus, split: str, augment: bool, stats: FeatureStats | None = None, min_frames: int = 8
     ):
-        rep = representation_for(corpus.skeleton)
-        voc = corpus.vocabulary
-        poses = corpus.mirror_poses() if augment else None
-        raw: list[np.ndarray] = []  # each (F, D) float64
-        actions, styles = [], []
-        for seg in corpus.segments(split):
-            if seg.num_frames < min_frames:
-                continue
-            info = corpus.clips[seg.clip]
-            clip = corpus.segment_clip(seg)
-            versions = [(clip, info.action)]
-            if augment:
-                try:
-                    versions.append((mirror(clip, poses=poses), voc.mirror_action(info.action)))
-                except LabelError:  # the mirrored action is not in this corpus: skip the mirror
-                    pass
-            for c, action in versions:
-                raw.append(rep.encode(c))
-                actions.append(voc.action_id(action))
-                styles.append(voc.style_id(info.style))
-        if not raw:
-            raise DataError(f"the {split} split has no segments of at least {min_frames} frames")
-        if stats is None:  # statistics of what the model sees, mirrors included
-            allf = np.concatenate(raw)
-            std = allf.std(0)
-            stats = FeatureStats(allf.mean(0).astype(np.float32), np.where(std < 1e-6, 1.0, std).astype(np.float32),
-                                 len(allf))
-        self.stats = stats
-        self.items = [stats.normalise(x).astype(np.float32) for x in raw]  # each (F, D), normalised
-        self.action = np.array(actions, np.int64)
-        self.style = np.array(styles, np.int64)
+        raw, self.action, self.style = encode_segments(corpus, split, augment, min_frames)
+        self.stats = feature_stats(raw) if stats is None else stats
+        self.items = [self.stats.normalise(x).astype(np.float32) for x in raw]  # each (F, D), normalised
         self.lengths = np.array([len(x) for x in self.items])
         self.dim = self.items[0].shape[1]
 
@@ -65,6 +77,12 @@ class MotionSet:
             raise DataError(f"no item has {frames} frames or more; use a shorter window")
         self.items = [self.items[i] for i in keep]
         self.action, self.style, self.lengths = self.action[keep], self.style[keep], self.lengths[keep]
+
+    def _group_frames(self, keys: np.ndarray) -> np.ndarray:
+        """(N,) frames of all items whose key row (N, K) equals each item's (unlabelled items, -1, form a group too)."""
+        _, group = np.unique(keys, axis=0, return_inverse=True)
+        group = group.reshape(-1)
+        return np.bincount(group, weights=self.lengths)[group]
 
     def crops(self, rng: np.random.Generator, index: np.ndarray, length: int, p_random_length: float = 0.0):
         """Random crops of items `index`: x0 (B, L, D), valid (B, L) bool. A `p_random_length` fraction
@@ -85,15 +103,16 @@ class MotionSet:
         return x0, valid
 
     def sample(self, rng: np.random.Generator, batch: int, length: int, action_balance: float = 0.0,
-               p_random_length: float = 0.0):
+               p_random_length: float = 0.0, pair_balance: float = 0.0):
         """A batch of items drawn in proportion to their frame counts times the frame count of their
-        action to the power -`action_balance` (0: every frame equally likely; 1: every action)."""
+        action to the power -`action_balance` and that of their (action, style) pair to the power
+        -`pair_balance` (0: every frame equally likely; 1: every action, or every pair)."""
+        p = self.lengths.astype(np.float64)
         if action_balance:
-            _, group = np.unique(self.action, return_inverse=True)  # unlabelled items (-1) form a group too
-            w = self.lengths * np.bincount(group, weights=self.lengths)[group] ** -action_balance
-            p = w / w.sum()
-        else:
-            p = self.lengths / self.lengths.sum()
+            p = p * self._group_frames(self.action[:, None]) ** -action_balance
+        if pair_balance:
+            p = p * self._group_frames(np.stack([self.action, self.style], 1)) ** -pair_balance
+        p = p / p.sum()
         index = rng.choice(len(self), size=batch, p=p)
         x0, valid = self.crops(rng, index, length, p_random_length)
         return x0, valid, self.action[index].copy(), self.style[index].copy()

@@ -229,7 +229,8 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
         rng = np.random.default_rng([cfg.seed, step, rank])
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 101 + rank)
         torch.manual_seed(cfg.seed * 7919 + step * 31 + rank)  # dropout
-        batch = train_set.sample(rng, per_rank, cfg.window, cfg.action_balance, cfg.p_random_length)
+        batch = train_set.sample(rng, per_rank, cfg.window, cfg.action_balance, cfg.p_random_length,
+                                 cfg.pair_balance)
         logged = fam.step(batch, rng, gen, _lr(cfg, step), step)
         step += 1
         elapsed += time.time() - t0
