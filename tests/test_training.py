@@ -207,6 +207,21 @@ def test_short_gap_constraints():
     assert inner > 100  # of the 45% of windows that get context
 
 
+def test_context_share_of_constraints():
+    """p_context sets the share of constrained windows that get context at the ends; the default keeps the
+    masks of older runs."""
+    valid = np.ones((2000, 120), bool)
+    old = random_constraints(np.random.default_rng(0), valid, 3, 0.3, 0.8)
+    assert np.array_equal(old, random_constraints(np.random.default_rng(0), valid, 3, 0.3, 0.8, 0.45))
+
+    def context_share(p_context: float) -> float:
+        m = random_constraints(np.random.default_rng(1), valid, 3, 0.0, 0.0, p_context)[:, :, 0]
+        return float(np.mean((m[:, 0] > 0) & (m.mean(1) < 0.9)))  # a constrained first frame, not a root track
+
+    assert context_share(0.45) == pytest.approx(0.45, abs=0.05)
+    assert context_share(0.8) == pytest.approx(0.8, abs=0.05)
+
+
 def test_random_length_crops_and_action_balance():
     """Random-length crops are contiguous pieces of MIN_CROP frames up to a window from anywhere in an
     item; action (pair) balance evens out how often each action (action-style pair) is drawn; when all

@@ -54,10 +54,10 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                           f"steps, classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, "
                           "longer clips by windows overlapping a quarter, blended at every step"),
             ("conditioning", f"random constraints during training ({1 - cfg['p_unconstrained']:.0%} of windows): "
-                             "context frames at the ends"
+                             f"{cfg.get('p_context', 0.45):.0%} context frames at the ends"
                              + (f" ({cfg['p_short_gap']:.0%} of these: context, a gap of 1 to {MAX_SHORT_GAP} "
                                 "frames, context)" if cfg["p_short_gap"] else "")
-                             + ", sparse keyframes, root trajectory"),
+                             + ", the rest sparse keyframes or the root trajectory"),
         ]
     rate = 2 ** (len(arch["widths"]) - 1)
     nets = (f"fully convolutional decoder: {arch['latent']} latent channels per {rate} frames, upsampled x2 "

@@ -27,6 +27,7 @@ class TrainConfig:
     label_dropout: float = 0.1  # diffusion, VAE: for classifier-free guidance, p of dropping each label (and both)
     p_unconstrained: float = 0.3  # diffusion: fraction of windows trained without constraints
     p_short_gap: float = 0.0  # diffusion: fraction of in-betweening constraints with a short gap inside the window
+    p_context: float = 0.45  # diffusion: fraction of constrained windows given context at the ends (in-betweening)
     p_random_length: float = 0.0  # fraction of windows cropped to a random shorter length (core/training/data.py)
     action_balance: float = 0.0  # items drawn by frames x (frames of their action)^-action_balance: 1 evens actions
     pair_balance: float = 0.0  # ... x (frames of their action-style pair)^-pair_balance: 1 evens label pairs

@@ -130,14 +130,14 @@ MAX_SHORT_GAP = 60  # frames
 
 
 def random_constraints(rng: np.random.Generator, valid: np.ndarray, dim: int, p_none: float = 0.3,
-                       p_short_gap: float = 0.0) -> np.ndarray:
+                       p_short_gap: float = 0.0, p_context: float = 0.45) -> np.ndarray:
     """(B, L, D) 0/1 constraint masks, one kind per sample:
 
-    none (p_none); in-betweening: context frames at both ends or a prefix only (the overlap of
-    long clips generated window by window), or (p_short_gap of these) context, a gap of 1 to
-    MAX_SHORT_GAP frames, context, and free frames after (an animator's gap, sampled with the
-    window padded); sparse keyframes; the root trajectory on every frame, sometimes with
-    keyframes. Only valid frames are constrained.
+    none (p_none); of the rest, p_context in-betweening: context frames at both ends or a prefix
+    only (the overlap of long clips generated window by window), or (p_short_gap of these) context,
+    a gap of 1 to MAX_SHORT_GAP frames, context, and free frames after (an animator's gap, sampled
+    with the window padded); then sparse keyframes and the root trajectory on every frame (sometimes
+    with keyframes), 6 : 5. Only valid frames are constrained.
     """
     num_b, num_l = valid.shape
     mask = np.zeros((num_b, num_l, dim), np.float32)
@@ -147,7 +147,7 @@ def random_constraints(rng: np.random.Generator, valid: np.ndarray, dim: int, p_
         if u < p_none or n < 4:
             continue
         u = (u - p_none) / (1 - p_none)
-        if u < 0.45:  # context at the ends (in-betweening / prefix continuation)
+        if u < p_context:  # context at the ends (in-betweening / prefix continuation)
             head = rng.integers(1, max(2, min(30, n // 3)))
             mask[b, :head] = 1
             if p_short_gap and rng.random() < p_short_gap:  # drawn only when asked: older runs stay bit-exact
@@ -156,7 +156,7 @@ def random_constraints(rng: np.random.Generator, valid: np.ndarray, dim: int, p_
             elif rng.random() < 0.7:
                 tail = rng.integers(1, max(2, min(30, n // 3)))
                 mask[b, n - tail : n] = 1
-        elif u < 0.75:  # sparse keyframes
+        elif u < p_context + (1 - p_context) * 6 / 11:  # sparse keyframes (0.75 at the default p_context)
             keys = rng.random(n) < rng.uniform(0.02, 0.15)
             mask[b, :n][keys] = 1
         else:  # root trajectory (and maybe keyframes)

@@ -154,7 +154,7 @@ class DiffusionFamily(_OneNetwork):
         x0, valid, action, style = batch
         cfg, dev = self.cfg, self.dev
         a, s = self.labels(rng, action, style, train)
-        mask = random_constraints(rng, valid, x0.shape[-1], cfg.p_unconstrained, cfg.p_short_gap)
+        mask = random_constraints(rng, valid, x0.shape[-1], cfg.p_unconstrained, cfg.p_short_gap, cfg.p_context)
         x0, mask = torch.from_numpy(x0).to(dev), torch.from_numpy(mask).to(dev)
         valid_t = torch.from_numpy(valid).to(dev)
         t = torch.randint(0, self.arch.timesteps, (x0.shape[0],), generator=gen).to(dev)
