@@ -20,6 +20,7 @@ import numpy as np
 from ..motion.rotations import quat_angle
 
 UP = 1
+PLANE = [a for a in range(3) if a != UP]  # the horizontal axes
 
 
 def fid(a: np.ndarray, b: np.ndarray) -> float:
@@ -64,8 +65,7 @@ def foot_skating_rate(
     the ground count in the denominator, so a clip that never touches is 0.
     """
     f = positions[:, feet]  # (F, K, 3)
-    plane = [a for a in range(3) if a != UP]
-    vel = np.linalg.norm(np.diff(f[..., plane], axis=0), axis=-1) * fps  # (F-1, K)
+    vel = np.linalg.norm(np.diff(f[..., PLANE], axis=0), axis=-1) * fps  # (F-1, K)
     h = f[..., UP]
     ground = (h - np.percentile(h, 2, axis=0))[1:] < height  # (F-1, K)
     if not ground.any():
@@ -78,8 +78,7 @@ def root_speed(positions: np.ndarray, root: int, fps: float) -> float:
     sets should travel as fast as the real clips they stand for (a walk that barely moves is no walk)."""
     if len(positions) < 2:
         return 0.0
-    plane = [a for a in range(3) if a != UP]
-    return float(np.linalg.norm(np.diff(positions[:, root][:, plane], axis=0), axis=-1).mean() * fps)
+    return float(np.linalg.norm(np.diff(positions[:, root][:, PLANE], axis=0), axis=-1).mean() * fps)
 
 
 def jitter(positions: np.ndarray, fps: float) -> float:

@@ -180,28 +180,15 @@ def fit_recognizer(
     corpus: Corpus, steps: int = 3000, seed: int = 0, mirror: bool = True, progress: bool = True
 ) -> tuple[Recognizer, dict]:
     """Train the recognizer on the training split (plus mirrored copies) and measure it on validation."""
+    from ..training.data import encode_segments
+
     stats = corpus.feature_stats()
     voc = corpus.vocabulary
-    from ..motion.augment import mirror as mirror_clip
-
-    segs = corpus.segments("train")
-    poses = corpus.mirror_poses() if mirror else None
-    seqs, acts, stys = [], [], []
-    for s in segs:
-        item = corpus.clips[s.clip]  # labels only; the clip itself is read once below
-        clip = corpus.segment_clip(s)
-        rep = representation_for(clip.skeleton)
-        seqs.append(rep.encode(clip))
-        acts.append(voc.action_id(item.action))
-        stys.append(voc.style_id(item.style))
-        if mirror:
-            seqs.append(rep.encode(mirror_clip(clip, poses=poses)))
-            acts.append(voc.action_id(voc.mirror_action(item.action)))
-            stys.append(voc.style_id(item.style))
+    seqs, acts, stys = encode_segments(corpus, "train", mirror, min_frames=1)
     rec = train_recognizer(
         seqs,
-        np.array(acts),
-        np.array(stys),
+        acts,
+        stys,
         list(voc.actions),
         list(voc.styles),
         stats.mean.astype(np.float64),
@@ -216,7 +203,7 @@ def fit_recognizer(
         "val_clips": len(val),
         "val_action_acc": _accuracy(out["action"], val.actions, rec.actions),
         "val_style_acc": _accuracy(out["style"], val.styles, rec.styles),
-        "train_clips": len(segs),
+        "train_clips": len(corpus.segments("train")),
         "mirrored": mirror,
         "per_dataset": {},
     }
