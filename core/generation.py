@@ -205,7 +205,10 @@ class DiffusionGenerator(Generator):
         return self.diffusion.model
 
     def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm):
-        return self.sample_features(n, frames, a, s, seeds, guidance, steps, None, None, progress, ddpm)
+        # A clip shorter than the window is the start of a full window: the network's motion is most
+        # typical of its labels at the length it mostly trained on (weights/diffusion.md).
+        full = max(frames, self.window)
+        return self.sample_features(n, full, a, s, seeds, guidance, steps, None, None, progress, ddpm)[:, :frames]
 
     def sample_features(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None,
                         steps: int | None, known: np.ndarray | None, mask: np.ndarray | None, progress,

@@ -73,6 +73,13 @@ def test_generate_honours_seeds_and_lengths(gen):
     assert long.num_frames == 150 and np.isfinite(long.global_positions()).all()
 
 
+def test_short_clips_are_the_start_of_a_full_window(gen):
+    short = gen._features(2, 12, 0, 0, [4, 5], None, None, None, False)
+    full = gen._features(2, gen.window, 0, 0, [4, 5], None, None, None, False)
+    assert short.shape[1] == 12 and gen.window > 12
+    np.testing.assert_allclose(short, full[:, :12], atol=1e-6)
+
+
 def test_unknown_labels_list_the_known_ones(gen):
     with pytest.raises(GenAnimError, match="unknown action 'moonwalk'; known actions: .*walk"):
         gen.generate("moonwalk", None, seconds=1)

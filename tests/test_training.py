@@ -20,7 +20,7 @@ from core.data.corpus import load_corpus
 from core.errors import GenAnimError
 from core.training.config import TrainConfig
 from core.training.data import MAX_SHORT_GAP, MIN_CROP, MotionSet, random_constraints
-from core.training.train import CHECKPOINT, load_checkpoint, train
+from core.training.train import CHECKPOINT, export_weights, load_checkpoint, train
 
 TINY = {
     "data": str(SAMPLES),
@@ -262,3 +262,32 @@ def test_random_length_crops_and_action_balance():
     pair_frames = pair_frames[pair_frames > 0]
     assert len(pair_frames) > len(frames) and pair_frames.max() > 2 * pair_frames.min()  # the test has teeth
     np.testing.assert_allclose(shares("pair", pair_balance=1.0), 1 / len(pair_frames), atol=0.02)  # every pair
+
+
+def test_drift_loss_weighs_a_steady_bias_over_noise():
+    """The same per-frame error costs the same in masked_mse whether it is a steady bias or alternates in
+    sign; drift_mse, on the running sums, costs the bias (a path that drifts) far more. Padding is ignored."""
+    from core.models.losses import drift_mse, masked_mse
+
+    target = torch.zeros(1, 120, 3)
+    valid = torch.ones(1, 120, dtype=torch.bool)
+    bias = torch.full_like(target, 0.1)
+    alternating = 0.1 * (-1.0) ** torch.arange(120.0)[None, :, None].expand_as(target)
+    assert masked_mse(bias, target, valid, 0.0) == pytest.approx(masked_mse(alternating, target, valid, 0.0).item())
+    assert drift_mse(bias, target, valid, slice(0, 3)) > 100 * drift_mse(alternating, target, valid, slice(0, 3))
+    padded = torch.cat([bias, torch.full((1, 40, 3), 9.0)], 1)
+    pad_valid = torch.cat([valid, torch.zeros(1, 40, dtype=torch.bool)], 1)
+    assert drift_mse(padded, torch.zeros(1, 160, 3), pad_valid, slice(0, 3)) == pytest.approx(
+        drift_mse(bias, target, valid, slice(0, 3)).item())
+
+
+def test_drift_weight_trains_and_is_on_the_card(tmp_path):
+    from core.training.card import model_card
+
+    plain = train(tiny(steps=2), tmp_path / "a", progress=False)
+    drift = train(tiny(steps=2, drift_weight=0.1), tmp_path / "b", progress=False)
+    assert np.isfinite(drift["val_loss"]) and drift["val_loss"] > plain["val_loss"]  # same batches, one more term
+    weights_file = tmp_path / "b" / "w.safetensors"
+    meta = export_weights(tmp_path / "b" / CHECKPOINT, weights_file)
+    card = model_card(load_checkpoint(tmp_path / "b" / CHECKPOINT), weights_file, meta, str(tmp_path / "b"))
+    assert "Plus 0.1 x the MSE of the running sums" in card

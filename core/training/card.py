@@ -187,7 +187,8 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         "",
         "## Training curve",
         "",
-        LOSSES[family],
+        LOSSES[family] + (f" Plus {cfg['drift_weight']:g} x the MSE of the running sums of the root velocity and "
+                          "turn-rate errors (`drift_mse`)." if cfg.get("drift_weight") else ""),
         "",
         *_curve(checkpoint["history"]),
         "",

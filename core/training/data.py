@@ -14,6 +14,7 @@ from ..motion.augment import mirror
 from ..motion.representation import representation_for
 
 ROOT = slice(0, 4)  # root_vel, yaw_rate, root_height: the root trajectory in the representation
+ROOT_MOTION = slice(0, 3)  # root_vel, yaw_rate: the velocities decoding integrates into the path
 MIN_CROP = 16  # frames: the shortest random-length crop (half a second)
 
 

@@ -20,11 +20,11 @@ from ..errors import GenAnimError
 from ..models.diffusion import Denoiser, DenoiserConfig, Diffusion, num_params
 from ..models.gan import Discriminator, feature_matching, hinge_d_loss, hinge_g_loss, r1_penalty
 from ..models.latent_prior import LatentPrior, fit_latent_prior
-from ..models.losses import masked_mse
+from ..models.losses import drift_mse, masked_mse
 from ..models.temporal import ConvConfig, Decoder
 from ..models.vae import MotionVAE, vae_loss
 from .config import TrainConfig
-from .data import drop_labels, random_constraints
+from .data import ROOT_MOTION, drop_labels, random_constraints
 
 FAMILIES = ("diffusion", "vae", "cvae", "gan", "cgan")
 CONDITIONAL = {"diffusion": True, "vae": False, "cvae": True, "gan": False, "cgan": True}
@@ -162,7 +162,10 @@ class DiffusionFamily(_OneNetwork):
         x_t = self.diffusion.q_sample(x0, t, noise)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
             pred = net(x_t, t, a, s, x0, mask, valid_t)  # (B, L, D)
-        return masked_mse(pred.float(), x0, valid_t, cfg.vel_weight)
+        loss = masked_mse(pred.float(), x0, valid_t, cfg.vel_weight)
+        if cfg.drift_weight:  # root velocities and turn rate: what decoding integrates into the path
+            loss = loss + cfg.drift_weight * drift_mse(pred.float(), x0, valid_t, ROOT_MOTION)
+        return loss
 
     def step(self, batch, rng, gen, lr, index):
         self.model.train()
