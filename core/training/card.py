@@ -54,7 +54,7 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                           f"steps, classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, "
                           "longer clips by windows overlapping a quarter, blended at every step"),
             ("conditioning", f"random constraints during training ({1 - cfg['p_unconstrained']:.0%} of windows): "
-                             f"{cfg.get('p_context', 0.45):.0%} context frames at the ends"
+                             f"{cfg['p_context']:.0%} context frames at the ends"
                              + (f" ({cfg['p_short_gap']:.0%} of these: context, a gap of 1 to {MAX_SHORT_GAP} "
                                 "frames, context)" if cfg["p_short_gap"] else "")
                              + ", the rest sparse keyframes or the root trajectory"),
@@ -90,7 +90,7 @@ def _sampling(cfg: dict) -> str:
     """How training windows were drawn, where a run changed it from every frame equally likely."""
     parts = []
     factors = [f" x (frames of their {what})^-{cfg[key]:g}" for key, what in
-               (("action_balance", "action"), ("pair_balance", "action-style pair")) if cfg.get(key)]
+               (("action_balance", "action"), ("pair_balance", "action-style pair")) if cfg[key]]
     if factors:
         parts.append("items drawn by frames" + "".join(factors) + " (rare labels more often)")
     if cfg.get("p_random_length"):
@@ -188,7 +188,7 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         "## Training curve",
         "",
         LOSSES[family] + (f" Plus {cfg['drift_weight']:g} x the MSE of the running sums of the root velocity and "
-                          "turn-rate errors (`drift_mse`)." if cfg.get("drift_weight") else ""),
+                          "turn-rate errors (`drift_mse`)." if cfg["drift_weight"] else ""),
         "",
         *_curve(checkpoint["history"]),
         "",

@@ -162,9 +162,10 @@ class DiffusionFamily(_OneNetwork):
         x_t = self.diffusion.q_sample(x0, t, noise)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
             pred = net(x_t, t, a, s, x0, mask, valid_t)  # (B, L, D)
-        loss = masked_mse(pred.float(), x0, valid_t, cfg.vel_weight)
+        pred = pred.float()
+        loss = masked_mse(pred, x0, valid_t, cfg.vel_weight)
         if cfg.drift_weight:  # root velocities and turn rate: what decoding integrates into the path
-            loss = loss + cfg.drift_weight * drift_mse(pred.float(), x0, valid_t, ROOT_MOTION)
+            loss = loss + cfg.drift_weight * drift_mse(pred, x0, valid_t, ROOT_MOTION)
         return loss
 
     def step(self, batch, rng, gen, lr, index):
