@@ -41,7 +41,7 @@ def manifest(info: dict, version: str) -> str:
 id = "{PACKAGE}"
 version = "{version}"
 name = "{info["name"]}"
-tagline = "Generate, retarget and export character animation"
+tagline = "Generate, fill gaps, retarget and export character animation"
 maintainer = "{info["author"]}"
 type = "add-on"
 tags = ["Animation", "Rigging"]

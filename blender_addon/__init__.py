@@ -5,7 +5,7 @@ Installs from one zip both as an extension (4.2+) and as a legacy add-on;
 `core` is vendored inside, so every import is relative to this package.
 """
 
-from . import control, generate, generator, operators, panels, prefs, props, torch_env
+from . import control, generate, generator, inbetween, operators, panels, prefs, props, torch_env
 
 bl_info = {
     "name": "GenAnim",
@@ -13,12 +13,12 @@ bl_info = {
     "version": (0, 1, 0),
     "blender": (4, 5, 0),
     "location": "View3D > Sidebar > GenAnim",
-    "description": "Generative character animation: generate, retarget, import and export motion",
+    "description": "Generative character animation: generate, fill gaps, retarget, import and export motion",
     "category": "Animation",
 }
 
 # Properties and preferences before the operators and panels that use them.
-_MODULES = (prefs, props, torch_env, operators, generate, panels, control)
+_MODULES = (prefs, props, torch_env, operators, generate, inbetween, panels, control)
 
 
 def register() -> None:

@@ -50,6 +50,13 @@ def _settings_column(layout: bpy.types.UILayout, context: bpy.types.Context, pro
         col.prop(context.scene.genanim, prop)
 
 
+def _torch_operator(layout: bpy.types.UILayout, idname: str, icon: str) -> None:
+    """A button for an operator that samples a model: greyed out while PyTorch is missing."""
+    row = layout.row()
+    row.enabled = torch_env.torch_available()
+    row.operator(idname, icon=icon)
+
+
 class GENANIM_PT_generate(_Panel, bpy.types.Panel):
     bl_label = "Generate"
     bl_parent_id = "GENANIM_PT_main"
@@ -58,9 +65,19 @@ class GENANIM_PT_generate(_Panel, bpy.types.Panel):
         layout = self.layout
         _settings_column(layout, context, ("action", "style", "seconds", "variations", "seed", "guidance", "steps",
                                            "model", "placement", "frame_start", "fit_scene"))
-        row = layout.row()
-        row.enabled = torch_env.torch_available()
-        row.operator("genanim.generate", icon='PLAY')
+        _torch_operator(layout, "genanim.generate", 'PLAY')
+
+
+class GENANIM_PT_fill_gap(_Panel, bpy.types.Panel):
+    bl_label = "Fill Gap"
+    bl_parent_id = "GENANIM_PT_main"
+    bl_options = {'DEFAULT_CLOSED'}
+
+    def draw(self, context: bpy.types.Context) -> None:
+        layout = self.layout
+        _settings_column(layout, context, ("gap_from", "gap_to", "seed"))
+        layout.label(text="Keeps the frames up to From and from To", icon='INFO')
+        _torch_operator(layout, "genanim.fill_gap", 'IPO_EASE_IN_OUT')
 
 
 class GENANIM_PT_characters(_Panel, bpy.types.Panel):
@@ -115,6 +132,6 @@ class GENANIM_PT_files(_Panel, bpy.types.Panel):
             row.operator("genanim.export_action", text=label, icon='EXPORT').format = fmt
 
 
-classes = (GENANIM_UL_bone_map, GENANIM_PT_main, GENANIM_PT_generate, GENANIM_PT_characters, GENANIM_PT_retarget,
-           GENANIM_PT_files)
+classes = (GENANIM_UL_bone_map, GENANIM_PT_main, GENANIM_PT_generate, GENANIM_PT_fill_gap, GENANIM_PT_characters,
+           GENANIM_PT_retarget, GENANIM_PT_files)
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -19,7 +19,8 @@ import numpy as np
 from .data.labels import Vocabulary
 from .errors import GenAnimError, MotionDataError
 from .motion.clip import Clip
-from .motion.representation import representation_for
+from .motion.representation import ROOT_MOTION, representation_for
+from .motion.rotations import yaw_matrix
 from .motion.skeleton import Skeleton
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -196,6 +197,9 @@ class DiffusionGenerator(Generator):
     # Its contact flags miss many frames of a sliding stance foot (foot skating 1.61x real without this,
     # 0.95x with it); the unconditional GAN's legs go astray under the extra pins (diversity +18% -> +35%).
     hold_ground_feet = True
+    # Std of the start noise of in-betweening: a gap is scored against one recorded motion, and less noise
+    # keeps the sample nearer the network's most likely fill (chosen on training windows, weights/diffusion.md).
+    inbetween_temperature = 0.5
 
     def __init__(self, tensors: dict, meta: dict, device: str, path: Path):
         super().__init__(tensors, meta, device, path)
@@ -203,6 +207,7 @@ class DiffusionGenerator(Generator):
 
         self.default_steps = int(meta["sample_steps"])
         self.default_guidance = float(meta["guidance"])
+        self.temperature = float(meta.get("temperature", 1.0))  # std of the start noise: lower, more typical motion
         # "denoiser": the key of weights exported before the model families shared one format
         model = Denoiser(DenoiserConfig(**meta.get("architecture", meta.get("denoiser"))))
         model.load_state_dict(self.state)
@@ -220,10 +225,14 @@ class DiffusionGenerator(Generator):
 
     def sample_features(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None,
                         steps: int | None, known: np.ndarray | None, mask: np.ndarray | None, progress,
-                        ddpm: bool = False, impute: bool = True) -> np.ndarray:
+                        ddpm: bool = False, impute: bool = True, root_target: tuple[int, int, np.ndarray, float]
+                        | None = None, temperature: float | None = None) -> np.ndarray:
         """(n, frames, D) raw (denormalised) features for label ids `a`, `s` (-1: none); entries where
         `mask` (frames, D) is 1 are `known` (raw features) exactly, or with `impute` False the network's
-        own estimate of them."""
+        own estimate of them. `root_target` (first, last, offset (2,), turn): the root steps of frames
+        first .. last-1 travel `offset` and turn by `turn` from the heading of `first` in every estimate
+        of the sampler (`core.models.root_target`). `temperature`: std of the start noise (default the
+        model's)."""
         import torch
 
         if steps is not None and steps < 1:
@@ -231,6 +240,7 @@ class DiffusionGenerator(Generator):
         dim = self.mean.shape[0]
         noise = torch.stack([torch.randn(frames, dim, generator=torch.Generator().manual_seed(int(sd)))
                              for sd in seeds])  # (n, F, D), drawn on the CPU: same motion on every device
+        noise = noise * (self.temperature if temperature is None else temperature)
         dev = self.device
         kn = mk = None
         if known is not None:
@@ -241,6 +251,20 @@ class DiffusionGenerator(Generator):
             if progress is not None and progress(i / total) is False:
                 raise Cancelled()
 
+        project = None
+        if root_target is not None:
+            from .models.root_target import reach_root_target
+
+            first, last, offset, turn = root_target
+            mean, std = (torch.from_numpy(v[ROOT_MOTION]).float().to(dev) for v in (self.mean, self.std))
+            goal = torch.from_numpy(np.asarray(offset)).float().to(dev)
+
+            def project(x0: torch.Tensor) -> torch.Tensor:  # (n, F, D) normalised
+                steps = x0[:, first:last, ROOT_MOTION] * std + mean
+                x0 = x0.clone()
+                x0[:, first:last, ROOT_MOTION] = (reach_root_target(steps, goal, turn) - mean) / std
+                return x0
+
         if progress is not None and progress(0.0) is False:
             raise Cancelled()
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
@@ -250,7 +274,7 @@ class DiffusionGenerator(Generator):
                 noise=noise.to(dev), window=self.window,
                 overlap=self.window // 4, callback=callback, ddpm=ddpm,
                 generator=torch.Generator().manual_seed(int(seeds[0])),  # DDPM's per-step noise
-                impute_last=impute,
+                impute_last=impute, project=project,
             )
         # The few-step sampler leaves frame-to-frame noise (jitter several times that of real motion,
         # mostly at the hands): the temporal low-pass of `_clean` removes it.
@@ -270,9 +294,11 @@ class DiffusionGenerator(Generator):
         steps: int | None = None,
         progress: Callable[[float], bool] | None = None,
         guidance: float | None = None,
+        temperature: float | None = None,
     ) -> Clip:
         """Copy of `clip` with frames start+1 .. end-1 generated; frames up to `start` and from `end` are
-        kept exactly. The model sees up to CONTEXT kept frames on each side."""
+        kept exactly. The model sees up to CONTEXT kept frames on each side. `temperature`: std of the
+        start noise (default `inbetween_temperature`)."""
         from .models.cleanup import fill_pops, match_end, parent_transform, pin_stance_feet, plant_feet, set_root_global
 
         a, s = self._label_ids(action, style)
@@ -293,23 +319,30 @@ class DiffusionGenerator(Generator):
         known = self.rep.encode(sub)  # (n, D)
         mask = np.zeros_like(known)
         lay = self.rep.layout
-        moving = slice(lay.root_vel.start, lay.yaw_rate.stop)  # root velocity and turn rate out of a frame
         mask[: start - lo + 1] = 1
-        mask[start - lo, moving] = 0  # the velocity out of `start` leads into the gap
+        mask[start - lo, ROOT_MOTION] = 0  # the root velocity and turn rate out of `start` lead into the gap
         mask[end - lo :] = 1
         # Features of `end` that the gap's content decides: contacts (foot speed from end-1), and at a clip's
         # last frame the root velocity (encode repeats the step from end-1 there).
         mask[end - lo, lay.contacts] = 0
         if end == num_f - 1:
-            mask[end - lo, moving] = 0
+            mask[end - lo, ROOT_MOTION] = 0
         # The network was trained on full windows: a shorter span gets free frames after it (dropped below).
         pad = max(0, self.window - len(known))
         known, mask = np.pad(known, ((0, pad), (0, 0))), np.pad(mask, ((0, pad), (0, 0)))
+        # Where frame `end` stands from frame `start` (the features, being steps, cannot say): the sampler
+        # steers the gap's root path there (in-betweening L2P at 30 frames 2.427 -> 2.335, weights/diffusion.md).
+        first, last = start - lo, end - lo  # the kept frames either side of the gap
+        g_rot, g_pos = clip.global_transforms()
+        root = self.rep.root
+        heading = self.rep.heading(g_rot[[start, end], root])  # (2,)
+        offset = (yaw_matrix(-heading[0]) @ (g_pos[end, root] - g_pos[start, root]))[[0, 2]]
+        turn = float(np.angle(np.exp(1j * (heading[1] - heading[0]))))
         feats = self.sample_features(1, len(known), a, s, [seed], guidance, steps, known[None], mask[None],
-                                     progress, impute=False)[0]
+                                     progress, impute=False, root_target=(first, last, offset, turn),
+                                     temperature=self.inbetween_temperature if temperature is None else temperature)[0]
         # The network's motion through the gap is smooth but may sit off the kept frames: carry its
         # misses at the gap's two ends across the gap, fading linearly, so the motion joins both ends.
-        first, last = start - lo, end - lo  # the kept frames either side of the gap
         t = np.linspace(0.0, 1.0, last - first + 1)[1:-1, None]  # (gap, 1)
         miss_first = (known[first] - feats[first]) * mask[first]
         miss_last = (known[last] - feats[last]) * mask[last]
@@ -319,7 +352,6 @@ class DiffusionGenerator(Generator):
         gen = pin_stance_feet(self.rep.decode(feats, self.fps, self.rep.start_of(sub)), contacts, self.rep,
                               (start - lo, end - lo))
         # Place the generated root in the clip's frame: its parent holds the pose of frame `start`.
-        g_rot, g_pos = clip.global_transforms()
         p_rot, p_pos = parent_transform(self.rep, g_rot[start : start + 1], g_pos[start : start + 1])
         out = Clip(clip.skeleton, clip.rotations.copy(), clip.translations.copy(), clip.fps, clip.name)
         gap = np.arange(start + 1, end)
@@ -327,11 +359,10 @@ class DiffusionGenerator(Generator):
         out.rotations[gap, : self.rep.root] = clip.rotations[start, : self.rep.root]
         out.translations[gap, : self.rep.root + 1] = clip.translations[start, : self.rep.root + 1]
         gr, gp = gen.global_transforms()
-        set_root_global(out, self.rep, gap, gr[gap - lo, self.rep.root], gp[gap - lo, self.rep.root],
-                        p_rot[[0] * len(gap)], p_pos[[0] * len(gap)])
-        root = self.rep.root
+        set_root_global(out, self.rep, gap, gr[gap - lo, root], gp[gap - lo, root], p_rot[[0] * len(gap)],
+                        p_pos[[0] * len(gap)])
         gen_end = (gp[end - lo, root], float(self.rep.heading(gr[end - lo, root])))
-        target = (g_pos[end, root], float(self.rep.heading(g_rot[end, root])))
+        target = (g_pos[end, root], float(heading[1]))
         match_end(out, self.rep, start, end, gen_end, target, p_rot[[0] * len(gap)], p_pos[[0] * len(gap)])
         full = np.zeros((num_f, contacts.shape[1]), bool)
         full[lo:hi] = contacts
@@ -494,7 +525,7 @@ def _inbetween(args: argparse.Namespace) -> int:
     gen = _load(args)
     bar, update = progress_bar("inbetween")
     result = gen.inbetween(clip, args.start, args.end, args.action, args.style, args.seed, args.steps, update,
-                           args.guidance)
+                           args.guidance, args.temperature)
     bar.close()
     save_clip(result, out)
     print(out)
@@ -529,4 +560,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--from", dest="start", type=int, required=True, help="last kept frame before the gap")
     b.add_argument("--to", dest="end", type=int, required=True, help="first kept frame after the gap")
     b.add_argument("--out", required=True, help="output BVH file")
+    b.add_argument("--temperature", type=float, help="std of the sampler's start noise (default: the model's "
+                   "in-betweening setting; lower keeps nearer the most likely fill, 1 = the training noise)")
     b.set_defaults(func=_inbetween)

@@ -219,3 +219,22 @@ def test_ground_contacts_finds_sliding_stance_feet_not_swing_feet():
     assert (rep.encode(slid)[:, rep.layout.contacts] > 0.5).sum() < 0.6 * labels.sum()  # the labels' rule misses
     assert ground_contacts(slid, rep, none)[labels].mean() > 0.8  # these stance feet still count
     assert ground_contacts(clip, rep, labels | ~found).all()  # the given contacts are kept
+
+
+def test_reach_root_target_makes_the_decoded_path_end_at_the_target():
+    from core.models.root_target import reach_root_target
+    from core.motion.representation import ROOT_MOTION
+
+    clip = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    rep = representation_for(clip.skeleton)
+    feats = rep.encode(clip)[:31]  # 30 steps
+    offset, turn = np.array([40.0, -75.0]), 1.2
+    steps = torch.from_numpy(feats[None, :30, ROOT_MOTION])
+    moved = reach_root_target(steps, torch.from_numpy(offset), turn)[0].numpy()
+    feats[:30, ROOT_MOTION] = moved
+    out = rep.decode(feats, clip.fps)  # from the origin, heading 0
+    g_rot, g_pos = out.global_transforms()
+    np.testing.assert_allclose(g_pos[30, rep.root, [0, 2]], offset, atol=1e-6)
+    assert abs(rep.heading(g_rot[30, rep.root]) - turn) < 1e-6
+    # the same correction for every step: the shape of the motion stays (turn rates differ by a constant)
+    np.testing.assert_allclose(np.diff(moved[:, 2] - steps[0, :, 2].numpy()), 0.0, atol=1e-9)

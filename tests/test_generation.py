@@ -114,6 +114,27 @@ def test_inbetween_keeps_frames_outside_the_gap(gen):
         gen.inbetween(clip, 50, 20)
 
 
+def test_root_target_steers_the_sampled_path_and_temperature_scales_the_noise(gen):
+    """The sampler is steered so the root path of frames 5..35 ends at a given offset and heading (how
+    in-betweening tells the network where the kept frame after a gap stands); at temperature 0 the seed
+    no longer matters."""
+    rep = gen.rep
+    target = (5, 35, np.array([100.0, 50.0]), 0.5)
+    feats = gen.sample_features(1, 48, -1, -1, [0], None, None, None, None, None, root_target=target)[0]
+    end = rep.decode(feats[5:36], gen.fps).global_positions()[30, rep.root, [0, 2]]
+    free = gen.sample_features(1, 48, -1, -1, [0], None, None, None, None, None)[0]
+    free_end = rep.decode(free[5:36], gen.fps).global_positions()[30, rep.root, [0, 2]]
+    # the result passes the temporal low-pass after sampling: the stretch's ends blend with free frames
+    assert np.linalg.norm(end - target[2]) < 0.1 * np.linalg.norm(target[2]) < np.linalg.norm(free_end - target[2])
+    turn = feats[5:35, rep.layout.yaw_rate].sum()
+    assert abs(turn - target[3]) < 0.05 < abs(free[5:35, rep.layout.yaw_rate].sum() - target[3])
+    clip = load_clip(WALK)
+    a, b = (gen.inbetween(clip, 20, 50, seed=sd, temperature=0.0) for sd in (1, 2))
+    assert np.array_equal(a.rotations, b.rotations)
+    c = gen.inbetween(clip, 20, 50, seed=2, temperature=1.0)
+    assert not np.allclose(c.rotations, b.rotations)
+
+
 def test_generated_clips_keep_the_root_path_the_model_made(gen):
     """Cleanup plants the feet with leg IK; it does not pull the root back to where sliding feet would put it."""
     rep = gen.rep

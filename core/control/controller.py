@@ -25,7 +25,7 @@ import torch
 from ..data.labels import Vocabulary
 from ..errors import GenAnimError
 from ..motion.clip import Clip
-from ..motion.representation import representation_for
+from ..motion.representation import ROOT_MOTION, representation_for
 from ..motion.rotations import yaw_matrix
 from .model import METRE, TRAJ_FRAMES, ControllerConfig, ControllerNet, control_vector
 
@@ -124,7 +124,7 @@ class Controller:
         """Start a take at `start` = (x, z, yaw) (cm, radians) from `frame` (D,) raw features (default: a
         standing frame of the training data)."""
         first = np.array(self.start_frame if frame is None else frame, np.float64)
-        first[0:3] = 0.0  # standing still
+        first[ROOT_MOTION] = 0.0  # standing still
         self._cur = torch.from_numpy((first - self.mean) / self.std).float()[None]  # (1, D) normalised
         self.pos = np.array(start[:2], np.float64)
         self.yaw = float(start[2])
@@ -188,7 +188,7 @@ class Controller:
             face = fut_yaw[0] if want_yaw is None else want_yaw
             c, s = math.cos(self.yaw), math.sin(self.yaw)
             want = np.array([c * d[0] - s * d[1], s * d[0] + c * d[1], _wrap(face - self.yaw) / k])
-            raw[0:3] += self.blend * (want - raw[0:3])
+            raw[ROOT_MOTION] += self.blend * (want - raw[ROOT_MOTION])
         raw = self._sanitise(raw)
         self._cur = torch.from_numpy((raw - self.mean) / self.std).float()[None]
         self.frames.append(raw)
@@ -225,7 +225,7 @@ class Controller:
         feats = np.array(self.frames[first:])
         tr = np.array(self.track[first:])
         if len(tr) > 1:
-            feats[:, 0:3] = track_features(tr)
+            feats[:, ROOT_MOTION] = track_features(tr)
         return feats, tr[0]
 
     def pose(self) -> Clip:

@@ -19,6 +19,7 @@ import torch
 
 from ..data.corpus import load_corpus
 from ..errors import GenAnimError
+from ..motion.representation import ROOT_MOTION
 from .data import LOCOMOTION, ControlSet
 from .model import TRAJ_FRAMES, ControllerConfig, ControllerNet, control_vector_torch
 
@@ -94,8 +95,8 @@ def train(config: str | Path | None, out: str | Path, resume: bool = False, log=
         log(f"resumed at step {step} ({elapsed / 60:.1f} min)")
     rng = np.random.default_rng(cfg["seed"] + step)
     gen = torch.Generator().manual_seed(cfg["seed"] + step)
-    mean = torch.from_numpy(data.stats.mean[:3].copy())
-    std = torch.from_numpy(data.stats.std[:3].copy())
+    mean = torch.from_numpy(data.stats.mean[ROOT_MOTION].copy())
+    std = torch.from_numpy(data.stats.std[ROOT_MOTION].copy())
     length = cfg["rollout"] + 1 + max(TRAJ_FRAMES)
     total, budget = int(cfg["steps"]), 60.0 * float(cfg["max_minutes"])
     start = time.time() - elapsed

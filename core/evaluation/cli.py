@@ -78,13 +78,14 @@ def _inbetween(args: argparse.Namespace) -> int:
         from ..generation import load_generator
 
         gen = load_generator(args.model, args.device)
-        methods[gen.name] = lambda clip, start, end: gen.inbetween(clip, start, end, steps=args.steps)
+        methods[gen.name] = lambda clip, start, end: gen.inbetween(clip, start, end, steps=args.steps,
+                                                                   temperature=args.temperature)
     if args.candidate:
         methods[args.name] = command_method(args.candidate)
         # A command per window is slow; score every method on the same evenly spread subset.
         max_windows = max_windows or 100
     rows = benchmark(
-        real_set(corpus, "val").clips,
+        real_set(corpus, args.split).clips,
         real_set(corpus, "train").clips,
         methods,
         gaps=tuple(args.gaps),
@@ -246,6 +247,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--model", help="also score a GenAnim generator in this process (shipped name or .safetensors)")
     q.add_argument("--device", default="auto", help="device of --model: cpu, cuda or auto")
     q.add_argument("--steps", type=int, default=None, help="sampler steps of --model (default: the model's)")
+    q.add_argument("--temperature", type=float, default=None,
+                   help="start noise std of --model (default: the model's in-betweening setting)")
+    q.add_argument("--split", default="val", choices=("val", "train"),
+                   help="clips the windows are cut from (train: to choose settings away from the validation split)")
     q.add_argument("--gaps", type=int, nargs="+", default=[5, 15, 30])
     q.add_argument("--stride", type=int, default=40, help="frames between window starts")
     q.add_argument(

@@ -182,13 +182,15 @@ class Diffusion:
         overlap: int = 30,
         callback: Callable[[int, int], None] | None = None,
         impute_last: bool = True,
+        project: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """(B, L, D) sample of any length L. DDIM (eta 0: deterministic given the start noise) over
         `steps` evenly spaced timesteps; with `ddpm` the ancestral sampler over all T steps (MDM's
         default), for comparison. Noise is drawn on the CPU from `generator` (or x_T given as `noise`),
         so a seed gives the same motion on every device. Without `impute_last` the result is the
         network's own last estimate, constrained entries included (where it misses them tells how far
-        its motion is offset from the constraints)."""
+        its motion is offset from the constraints). `project` maps every x0 estimate (B, L, D) to one
+        that meets a constraint the masks cannot state (a root path's end, `core.models.root_target`)."""
         dev = action.device
         num_t = self.model.cfg.timesteps
         known = torch.zeros(shape, device=dev) if known is None else known
@@ -201,6 +203,8 @@ class Diffusion:
         for i, t in enumerate(ts):
             prev = ts[i + 1] if i + 1 < len(ts) else -1
             x0 = self._x0(x, t, action, style, known, mask, guidance, window, overlap, impute_last or prev >= 0)
+            if project is not None:
+                x0 = project(x0)
             ab_t, ab_p = ab[t], (ab[prev] if prev >= 0 else 1.0)
             if prev < 0:
                 x = x0

@@ -40,6 +40,9 @@ _FOOT = re.compile(r"foot|toe|ankle", re.IGNORECASE)
 # Contact thresholds as fractions of the leg length (about 90 cm on the dataset skeleton).
 CONTACT_HEIGHT = 0.05  # above the joint's lowest height in the clip
 CONTACT_SPEED = 0.5  # per second, horizontal
+# The root's columns lead every skeleton's features (the layout below).
+ROOT_MOTION = slice(0, 3)  # root_vel, yaw_rate: the velocities decoding integrates into the path
+ROOT_TRAJECTORY = slice(0, 4)  # root_vel, yaw_rate, root_height: the root's whole trajectory
 
 
 def _wrap(angle: np.ndarray) -> np.ndarray:
@@ -84,9 +87,9 @@ class MotionRepresentation:
         self.leg_length = self._leg_length()
         num_j, num_k = skeleton.num_joints, len(self.feet)
         self.layout = Layout(
-            root_vel=slice(0, 2),
-            yaw_rate=slice(2, 3),
-            root_height=slice(3, 4),
+            root_vel=slice(ROOT_MOTION.start, ROOT_MOTION.stop - 1),
+            yaw_rate=slice(ROOT_MOTION.stop - 1, ROOT_MOTION.stop),
+            root_height=slice(ROOT_MOTION.stop, ROOT_TRAJECTORY.stop),
             rot6d=slice(4, 4 + 6 * num_j),
             contacts=slice(4 + 6 * num_j, 4 + 6 * num_j + num_k),
             dim=4 + 6 * num_j + num_k,

@@ -11,10 +11,8 @@ import numpy as np
 from ..data.corpus import Corpus, FeatureStats
 from ..data.errors import DataError, LabelError
 from ..motion.augment import mirror
-from ..motion.representation import representation_for
+from ..motion.representation import ROOT_TRAJECTORY, representation_for
 
-ROOT = slice(0, 4)  # root_vel, yaw_rate, root_height: the root trajectory in the representation
-ROOT_MOTION = slice(0, 3)  # root_vel, yaw_rate: the velocities decoding integrates into the path
 MIN_CROP = 16  # frames: the shortest random-length crop (half a second)
 
 
@@ -161,7 +159,7 @@ def random_constraints(rng: np.random.Generator, valid: np.ndarray, dim: int, p_
             keys = rng.random(n) < rng.uniform(0.02, 0.15)
             mask[b, :n][keys] = 1
         else:  # root trajectory (and maybe keyframes)
-            mask[b, :n, ROOT] = 1
+            mask[b, :n, ROOT_TRAJECTORY] = 1
             if rng.random() < 0.5:
                 keys = rng.random(n) < 0.05
                 mask[b, :n][keys] = 1

@@ -23,8 +23,9 @@ from ..models.latent_prior import LatentPrior, fit_latent_prior
 from ..models.losses import drift_mse, masked_mse
 from ..models.temporal import ConvConfig, Decoder
 from ..models.vae import MotionVAE, vae_loss
+from ..motion.representation import ROOT_MOTION
 from .config import TrainConfig
-from .data import ROOT_MOTION, drop_labels, random_constraints
+from .data import drop_labels, random_constraints
 
 FAMILIES = ("diffusion", "vae", "cvae", "gan", "cgan")
 CONDITIONAL = {"diffusion": True, "vae": False, "cvae": True, "gan": False, "cgan": True}

@@ -11,12 +11,15 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from conftest import SAMPLES  # noqa: E402
 from rigs import build_mixamo_rig, build_rigify_metarig  # noqa: E402
 
 import blender_addon  # noqa: E402
 from blender_addon import compat  # noqa: E402
+from blender_addon.armature import read_clip_action  # noqa: E402
+from blender_addon.core.motion.clip import load_clip  # noqa: E402
 from blender_addon.core.retarget.armature_space import to_armature_space  # noqa: E402
-from blender_addon.rig import bone_map_of  # noqa: E402
+from blender_addon.rig import apply_clip, bone_map_of  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 # The shipped weights; GENANIM_TEST_WEIGHTS points at another .safetensors (e.g. a fresh export) to test with.
@@ -148,3 +151,42 @@ def test_generate_with_the_vae_and_gan_families(gen, family):
     assert bpy.ops.genanim.generate() == {'FINISHED'}
     new = [a for a in bpy.data.actions if a not in before]
     assert len(new) == 1 and new[0].frame_range[1] - new[0].frame_range[0] >= 59  # 2 s at 30 fps
+
+
+def test_fill_gap_writes_a_new_action_and_keeps_the_users(gen):
+    """Frames up to From and from To stay as the user's action has them, the frames between are the model's
+    in-betweening of that action, and the user's action is kept in the file."""
+    bpy.ops.genanim.create_armature()
+    obj = bpy.context.active_object
+    walk = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh").slice(0, 90)
+    user = apply_clip(obj, walk, "my_walk", frame_start=1)
+    s = _settings(gen, gap_from=21, gap_to=51, seed=3)
+    assert bpy.ops.genanim.fill_gap() == {'FINISHED'}
+    new = obj.animation_data.action
+    assert new != user and user.name in bpy.data.actions and user.use_fake_user
+    fps = bpy.context.scene.render.fps / bpy.context.scene.render.fps_base
+    before = read_clip_action(obj, gen.skeleton, user, fps)
+    after = read_clip_action(obj, gen.skeleton, new, fps)
+    pos_before, pos_after = before.global_positions(), after.global_positions()
+    kept = np.r_[0:21, 50:90]  # Blender frames 1..21 and 51..90
+    assert np.abs(pos_after[kept] - pos_before[kept]).max() < 0.01  # cm (f-curves hold float32)
+    want = gen.inbetween(before, 20, 50, seed=s.seed).global_positions()
+    assert np.abs(pos_after[21:50] - want[21:50]).max() < 0.01
+    assert np.abs(pos_after[21:50] - pos_before[21:50]).max() > 1.0
+
+
+def test_fill_gap_reports_bad_input(gen):
+    bpy.ops.genanim.create_armature()
+    obj = bpy.context.active_object
+    with pytest.raises(RuntimeError, match="has no active action"):
+        bpy.ops.genanim.fill_gap()
+    apply_clip(obj, load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh").slice(0, 40), "short", frame_start=1)
+    _settings(gen, gap_from=30, gap_to=60)
+    with pytest.raises(RuntimeError, match=r"inside the action's frames 1\.\.40"):
+        bpy.ops.genanim.fill_gap()
+    rig = build_mixamo_rig()
+    bpy.context.view_layer.objects.active = rig
+    rig.animation_data_create().action = bpy.data.actions["short"]
+    _settings(gen, gap_from=10, gap_to=20)
+    with pytest.raises(RuntimeError, match="not an armature of GenAnim's skeleton"):
+        bpy.ops.genanim.fill_gap()
