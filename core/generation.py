@@ -237,6 +237,8 @@ class DiffusionGenerator(Generator):
 
         if steps is not None and steps < 1:
             raise GenAnimError(f"steps must be at least 1, got {steps}")
+        if temperature is not None and not temperature >= 0:
+            raise GenAnimError(f"temperature (the start noise's std) must be 0 or more, got {temperature}")
         dim = self.mean.shape[0]
         noise = torch.stack([torch.randn(frames, dim, generator=torch.Generator().manual_seed(int(sd)))
                              for sd in seeds])  # (n, F, D), drawn on the CPU: same motion on every device

@@ -107,6 +107,24 @@ def test_take_decodes_to_the_explicit_track_with_corrections(ctl):
     assert np.abs(np.angle(np.exp(1j * (ctl.rep.heading(g_rot[:, ctl.rep.root]) - track[:, 2])))).max() < 1e-6
 
 
+def test_a_take_has_no_pops_where_the_network_reversed_a_rotation(ctl):
+    """A 6D rotation with both columns reversed for a few frames (an arm half a turn off, as the network
+    rarely makes under fast stick changes) is cleaned out of the kept take, as from generated clips."""
+    from core.evaluation.metrics import fastest_joint_turn
+    from core.evaluation.suite import POP_SPEED
+
+    ctl.reset()
+    for _ in range(60):
+        ctl.step((1.0, 0.0), "normal")
+    j = ctl.rep.skeleton.names.index("UpperArm_L")
+    cols = slice(ctl.rep.layout.rot6d.start + 6 * j, ctl.rep.layout.rot6d.start + 6 * j + 6)
+    for f in range(30, 34):
+        ctl.frames[f][cols] *= -1
+    feats, start = ctl.take_features()
+    raw = ctl.rep.decode(feats, ctl.fps, start)
+    assert fastest_joint_turn(raw.rotations, ctl.fps) > POP_SPEED > fastest_joint_turn(ctl.take().rotations, ctl.fps)
+
+
 def _stability(ctl, seconds: float) -> dict:
     from core.control.evaluate import random_stick
 

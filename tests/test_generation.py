@@ -133,6 +133,8 @@ def test_root_target_steers_the_sampled_path_and_temperature_scales_the_noise(ge
     assert np.array_equal(a.rotations, b.rotations)
     c = gen.inbetween(clip, 20, 50, seed=2, temperature=1.0)
     assert not np.allclose(c.rotations, b.rotations)
+    with pytest.raises(GenAnimError, match="temperature"):
+        gen.inbetween(clip, 20, 50, temperature=-1.0)
 
 
 def test_generated_clips_keep_the_root_path_the_model_made(gen):

@@ -134,7 +134,7 @@ class Controller:
     @property
     def velocity(self) -> np.ndarray:
         """(2,) current root velocity (x, z), metres per second, world frame."""
-        v = self.frames[-1][0:2]
+        v = self.frames[-1][self.rep.layout.root_vel]
         c, s = math.cos(self.yaw), math.sin(self.yaw)
         return np.array([c * v[0] + s * v[1], -s * v[0] + c * v[1]]) * self.fps / METRE
 
@@ -234,13 +234,16 @@ class Controller:
         return self.rep.decode(feats, self.fps, start)
 
     def take(self, name: str = "take", plant: bool = True) -> Clip:
-        """All frames of the take as a clip; `plant`: feet held still by leg IK during predicted contacts and
-        wherever a foot on the floor moves slower than the body (`ground_contacts`)."""
-        from ..models.cleanup import ground_contacts, plant_feet
+        """All frames of the take as a clip, cleaned as generated clips are: no 6D rotation column reversed
+        between frames (`continuous_rotations`), no joint turning faster than real motion does (`fill_pops`);
+        `plant`: feet held still by leg IK during predicted contacts and wherever a foot on the floor moves
+        slower than the body (`ground_contacts`)."""
+        from ..models.cleanup import continuous_rotations, fill_pops, ground_contacts, plant_feet
 
         feats, start = self.take_features()
-        clip = self.rep.decode(feats, self.fps, start, name)
+        clip = self.rep.decode(continuous_rotations(feats, self.rep, self.mean), self.fps, start, name)
         if plant and len(feats) > 2:
             contacts = ground_contacts(clip, self.rep, feats[:, self.rep.layout.contacts] > 0.5)
             clip = plant_feet(clip, contacts, self.rep)
+        clip.rotations = fill_pops(clip.rotations)
         return clip
