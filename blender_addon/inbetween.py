@@ -41,7 +41,9 @@ class GENANIM_OT_fill_gap(bpy.types.Operator):
                                "Create Armature, Import BVH or Generate (retarget the result onto your rig)")
             fps = context.scene.render.fps / context.scene.render.fps_base
             clip = read_clip_action(obj, gen.skeleton, action, fps)
-            filled = gen.inbetween(clip, s.gap_from - first, s.gap_to - first, seed=s.seed, steps=s.steps or None)
+            labels = (s.action.strip() or None, s.style.strip() or None) if s.gap_labels else (None, None)
+            filled = gen.inbetween(clip, s.gap_from - first, s.gap_to - first, *labels, seed=s.seed,
+                                   steps=s.steps or None)
             action.use_fake_user = True  # the user's action stays in the file though no longer active
             new = rig.apply_clip(obj, filled, f"{action.name}_filled", frame_start=first)
             self.report({'INFO'}, f"Filled frames {s.gap_from + 1}..{s.gap_to - 1} of {action.name!r} as new action "

@@ -75,7 +75,7 @@ class GENANIM_PT_fill_gap(_Panel, bpy.types.Panel):
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
-        _settings_column(layout, context, ("gap_from", "gap_to", "seed"))
+        _settings_column(layout, context, ("gap_from", "gap_to", "gap_labels", "seed"))
         layout.label(text="Keeps the frames up to From and from To", icon='INFO')
         _torch_operator(layout, "genanim.fill_gap", 'IPO_EASE_IN_OUT')
 

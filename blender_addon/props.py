@@ -60,6 +60,8 @@ class GenAnimSettings(bpy.types.PropertyGroup):
     frame_start: IntProperty(name="Start Frame", default=1, description="Scene frame of the clips' first frame")
     gap_from: IntProperty(name="From", default=20, description="Last kept frame before the gap (scene frame)")
     gap_to: IntProperty(name="To", default=50, description="First kept frame after the gap (scene frame)")
+    gap_labels: BoolProperty(name="Use Action and Style", default=False,
+                             description="Fill the gap with the Generate panel's action and style (off: any)")
     armature_scale: FloatProperty(name="Scale", default=1.0, min=0.01, max=100.0,
                                   description="Size of the created armature (1: the dataset actors' size, metres)")
     source: PointerProperty(name="Source", type=bpy.types.Object, poll=_is_armature,

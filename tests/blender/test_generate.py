@@ -184,6 +184,9 @@ def test_fill_gap_reports_bad_input(gen):
     _settings(gen, gap_from=30, gap_to=60)
     with pytest.raises(RuntimeError, match=r"inside the action's frames 1\.\.40"):
         bpy.ops.genanim.fill_gap()
+    _settings(gen, gap_from=10, gap_to=20, gap_labels=True, action="moonwalk-backflip")
+    with pytest.raises(RuntimeError, match="unknown action 'moonwalk-backflip'; known actions"):
+        bpy.ops.genanim.fill_gap()
     rig = build_mixamo_rig()
     bpy.context.view_layer.objects.active = rig
     rig.animation_data_create().action = bpy.data.actions["short"]
