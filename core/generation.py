@@ -262,9 +262,9 @@ class DiffusionGenerator(Generator):
             goal = torch.from_numpy(np.asarray(offset)).float().to(dev)
 
             def project(x0: torch.Tensor) -> torch.Tensor:  # (n, F, D) normalised
-                steps = x0[:, first:last, ROOT_MOTION] * std + mean
+                path = x0[:, first:last, ROOT_MOTION] * std + mean  # (n, last - first, 3) raw root steps
                 x0 = x0.clone()
-                x0[:, first:last, ROOT_MOTION] = (reach_root_target(steps, goal, turn) - mean) / std
+                x0[:, first:last, ROOT_MOTION] = (reach_root_target(path, goal, turn) - mean) / std
                 return x0
 
         if progress is not None and progress(0.0) is False:
