@@ -48,6 +48,9 @@ class GENANIM_OT_fill_gap(bpy.types.Operator):
             new = rig.apply_clip(obj, filled, f"{action.name}_filled", frame_start=first)
             self.report({'INFO'}, f"Filled frames {s.gap_from + 1}..{s.gap_to - 1} of {action.name!r} as new action "
                         f"{new.name!r}; {action.name!r} is kept")
+            if abs(fps - gen.fps) > 1e-3:  # the model's frames are 1/30 s apart whatever the scene plays
+                self.report({'WARNING'}, f"The scene plays {fps:g} fps, the model makes motion at {gen.fps:g} fps: the "
+                            f"filled frames play at {fps / gen.fps:.2f}x speed (set the scene to {gen.fps:g} fps)")
             return {'FINISHED'}
 
         return reported(self, work)

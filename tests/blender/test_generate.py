@@ -175,6 +175,21 @@ def test_fill_gap_writes_a_new_action_and_keeps_the_users(gen):
     assert np.abs(pos_after[21:50] - pos_before[21:50]).max() > 1.0
 
 
+def test_fill_gap_warns_when_the_scene_plays_another_frame_rate(gen, capfd):
+    bpy.ops.genanim.create_armature()
+    apply_clip(bpy.context.active_object, load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh").slice(0, 60), "w",
+               frame_start=1)
+    scene = bpy.context.scene
+    before = scene.render.fps, scene.render.fps_base
+    scene.render.fps, scene.render.fps_base = 24, 1.0
+    _settings(gen, gap_from=20, gap_to=40, gap_labels=False)
+    try:
+        assert bpy.ops.genanim.fill_gap() == {'FINISHED'}
+    finally:
+        scene.render.fps, scene.render.fps_base = before
+    assert "the filled frames play at 0.80x speed" in capfd.readouterr().out
+
+
 def test_fill_gap_reports_bad_input(gen):
     bpy.ops.genanim.create_armature()
     obj = bpy.context.active_object
