@@ -11,6 +11,7 @@ from conftest import SAMPLES
 from core.data.labels import mirror_label, parse_clip_name
 from core.errors import MotionDataError
 from core.motion.augment import (
+    Mirror,
     animated_joints,
     mirror,
     mirror_reflections,
@@ -71,6 +72,18 @@ def test_mirrored_limbs_keep_the_data_s_rotation_values(clips):
     for mirrored in (mirror(walk), mirror(walk, poses=poses)):
         angle = 2 * np.degrees(np.arccos(np.clip(np.abs(np.sum(mirrored.rotations * walk.rotations, -1)), 0, 1)))
         assert angle.mean(0).max() < 45.0
+
+
+def test_mirror_of_a_corpus_decides_the_reflections_once(clips):
+    """`Mirror` gives exactly what `mirror(clip, poses=...)` gives, deciding the reflections once for all
+    clips that animate the same joints."""
+    poses = np.concatenate([c.rotations for c in clips])
+    mirrored = Mirror(poses)
+    for c in clips:
+        a, b = mirrored(c), mirror(c, poses=poses)
+        np.testing.assert_array_equal(a.rotations, b.rotations)
+        np.testing.assert_array_equal(a.translations, b.translations)
+    assert len(mirrored.reflections) == len({tuple(animated_joints(c)) for c in clips}) < len(clips)
 
 
 def test_mirror_keeps_bone_lengths_and_skeleton(clips):

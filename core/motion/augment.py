@@ -131,13 +131,40 @@ def mirror(clip: Clip, world_axis: int = 0, poses: np.ndarray | None = None) -> 
     `world_axis` is the horizontal axis the world reflection flips (0 = X). `poses` (N, J, 4):
     local rotations that decide the reflections the offsets leave open (default: the clip's
     own); pass frames of the whole dataset so that all its clips mirror alike (a clip with
-    one-sided motion can on its own pick a half turn about a bone). Swap the clip's action
-    label with `core.data.labels.mirror_label`.
+    one-sided motion can on its own pick a half turn about a bone), or use `Mirror`, which
+    decides them once for many clips. Swap the clip's action label with
+    `core.data.labels.mirror_label`.
     """
-    skel = clip.skeleton
+    animated = _animated_pairs(clip)
+    signs = mirror_reflections(clip.skeleton, animated, world_axis, clip.rotations if poses is None else poses)
+    return _reflect(clip, animated, signs)
+
+
+class Mirror:
+    """`mirror` with `poses` for the clips of one skeleton, the reflections decided once per set of
+    animated joints instead of once per clip (deciding them is most of the time of mirroring)."""
+
+    def __init__(self, poses: np.ndarray, world_axis: int = 0):
+        self.poses, self.world_axis = poses, world_axis
+        self.reflections: dict[tuple[bool, ...], np.ndarray] = {}
+
+    def __call__(self, clip: Clip) -> Clip:
+        animated = _animated_pairs(clip)
+        key = tuple(animated.tolist())
+        if key not in self.reflections:
+            self.reflections[key] = mirror_reflections(clip.skeleton, animated, self.world_axis, self.poses)
+        return _reflect(clip, animated, self.reflections[key])
+
+
+def _animated_pairs(clip: Clip) -> np.ndarray:
+    """(J,) bool: joints whose translation is animated, or whose counterpart's is."""
     animated = animated_joints(clip)
-    animated = animated | animated[skel.mirror_indices()]
-    signs = mirror_reflections(skel, animated, world_axis, clip.rotations if poses is None else poses)
+    return animated | animated[clip.skeleton.mirror_indices()]
+
+
+def _reflect(clip: Clip, animated: np.ndarray, signs: np.ndarray) -> Clip:
+    """The mirrored clip for reflections `signs` (J + 1, 3) (`mirror_reflections`)."""
+    skel = clip.skeleton
     m, par = skel.mirror_indices(), skel.parents
     rot = np.empty_like(clip.rotations)
     trans = clip.translations.copy()

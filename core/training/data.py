@@ -10,7 +10,7 @@ import numpy as np
 
 from ..data.corpus import Corpus, FeatureStats
 from ..data.errors import DataError, LabelError
-from ..motion.augment import mirror
+from ..motion.augment import Mirror
 from ..motion.representation import ROOT_TRAJECTORY, representation_for
 
 MIN_CROP = 16  # frames: the shortest random-length crop (half a second)
@@ -23,7 +23,7 @@ def encode_segments(corpus: Corpus, split: str, augment: bool, min_frames: int,
     skipped where the corpus has no mirrored action), and their action and style ids."""
     rep = representation_for(corpus.skeleton)
     voc = corpus.vocabulary
-    poses = corpus.mirror_poses() if augment else None
+    mirrored = Mirror(corpus.mirror_poses()) if augment else None
     raw: list[np.ndarray] = []  # each (F, D) float64
     action_ids, style_ids = [], []
     for seg in corpus.segments(split):
@@ -34,7 +34,7 @@ def encode_segments(corpus: Corpus, split: str, augment: bool, min_frames: int,
         versions = [(clip, info.action)]
         if augment:
             try:
-                versions.append((mirror(clip, poses=poses), voc.mirror_action(info.action)))
+                versions.append((mirrored(clip), voc.mirror_action(info.action)))
             except LabelError:  # the mirrored action is not in this corpus: skip the mirror
                 pass
         for c, action in versions:
