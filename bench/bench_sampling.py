@@ -4,7 +4,8 @@ which the model comparison reports): how the model cards' sampling defaults were
     python bench/bench_sampling.py cvae --setting 1,1.0 --setting 1,0.8 [--segments 120] [--threads 1]
                                    [--steps N] [--smooth SIGMA]
 
-A setting is GUIDANCE,TEMPERATURE[,normal|,independent]: `normal` samples a VAE/GAN's latents from
+A setting is GUIDANCE,TEMPERATURE[,normal|,independent]: TEMPERATURE is the std of a VAE/GAN's
+latents or of the diffusion model's start noise; `normal` samples a VAE/GAN's latents from
 N(0, T^2 I) even when its weights hold a fitted prior; `independent` keeps the fitted prior's means and
 per-channel spreads but drops the correlations between channels. Every setting scores one clip per
 segment of `--segments` training segments spread evenly over the split (their labels and lengths,
@@ -64,11 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     priors = {"": fitted, "normal": None, "independent": independent}
     for setting in args.setting:
         guidance, temperature, *rest = setting.split(",")
-        if hasattr(gen, "temperature"):
-            gen.temperature = float(temperature)
-            kind = rest[0] if rest else ""
-            if kind not in priors:
-                ap.error(f"unknown prior in setting {setting!r}: normal or independent")
+        gen.temperature = float(temperature)  # a VAE/GAN's latents or the diffusion model's start noise
+        kind = rest[0] if rest else ""
+        if kind not in priors:
+            ap.error(f"unknown prior in setting {setting!r}: normal or independent")
+        if hasattr(gen, "prior"):  # a VAE/GAN
             gen.prior = priors[kind]
         g = float(guidance) if gen.conditional else None
         clips = [gen.generate(a, s, sec, 1, seed, guidance=g, steps=args.steps)[0] for a, s, sec, seed in jobs]

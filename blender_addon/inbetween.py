@@ -26,9 +26,7 @@ class GENANIM_OT_fill_gap(bpy.types.Operator):
         def work() -> set[str]:
             s = context.scene.genanim
             obj = rig.selected_armature(context)
-            action = obj.animation_data.action if obj.animation_data else None
-            if action is None:
-                raise RigError(f"{obj.name!r} has no active action: import, generate or key one first")
+            action = rig.active_action(obj, "to fill a gap in: import, generate or key one first")
             first, last = (round(v) for v in action.frame_range)
             if not first <= s.gap_from < s.gap_to <= last or s.gap_to - s.gap_from < 2:
                 raise GenAnimError(f"Set From and To inside the action's frames {first}..{last}, From before To with "

@@ -113,9 +113,7 @@ class GENANIM_OT_retarget(bpy.types.Operator):
             if source is not None:
                 if source == target:
                     raise RigError("The source and the selected rig are the same armature: select another rig")
-                action = source.animation_data.action if source.animation_data else None
-                if action is None:
-                    raise RigError(f"Source {source.name!r} has no active action to retarget")
+                action = rig.active_action(source, "to retarget (it is the Retarget source)")
                 fps = context.scene.render.fps / context.scene.render.fps_base
                 clip = read_clip_action(source, skeleton_of(source), action, fps)
             elif settings.bvh_path:
@@ -208,9 +206,7 @@ class GENANIM_OT_export_action(bpy.types.Operator, ExportHelper):
     def execute(self, context: bpy.types.Context) -> set[str]:
         def work() -> set[str]:
             obj = rig.selected_armature(context)
-            action = obj.animation_data.action if obj.animation_data else None
-            if action is None:
-                raise RigError(f"{obj.name!r} has no active action to export: generate, retarget or import one")
+            action = rig.active_action(obj, "to export: generate, retarget or import one")
             path = Path(bpy.path.abspath(self.filepath)).with_suffix(_EXPORT_EXT[self.format])
             path.parent.mkdir(parents=True, exist_ok=True)
             frame_range = tuple(round(v) for v in action.frame_range)

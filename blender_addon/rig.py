@@ -29,6 +29,14 @@ def selected_armature(context: bpy.types.Context) -> bpy.types.Object:
     return obj
 
 
+def active_action(obj: bpy.types.Object, use: str) -> bpy.types.Action:
+    """`obj`'s active action; RigError saying it has none and what it was wanted for (`use`) otherwise."""
+    action = obj.animation_data.action if obj.animation_data else None
+    if action is None:
+        raise RigError(f"{obj.name!r} has no active action {use}")
+    return action
+
+
 def rig_bones(obj: bpy.types.Object) -> tuple[list[str], list[int], np.ndarray]:
     """(names, parent indices, (B, 4, 4) armature-space rest matrices) of an armature's bones."""
     bones = list(obj.data.bones)

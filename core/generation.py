@@ -20,7 +20,7 @@ from .data.labels import Vocabulary
 from .errors import GenAnimError, MotionDataError
 from .motion.clip import Clip
 from .motion.representation import ROOT_MOTION, representation_for
-from .motion.rotations import yaw_matrix
+from .motion.rotations import wrap_angle, yaw_matrix
 from .motion.skeleton import Skeleton
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
@@ -96,6 +96,8 @@ class Generator:
         self.rep = representation_for(self.skeleton)
         # sigma (frames) of the temporal low-pass on generated features: the samplers leave frame-to-frame noise
         self.smooth = float(meta.get("smooth", SMOOTH_FRAMES))
+        # std of the diffusion model's start noise or of a VAE/GAN's latents: lower, more typical motion
+        self.temperature = float(meta.get("temperature", 1.0))
         self.state = {k[len("model."):]: v.float() for k, v in tensors.items() if k.startswith("model.")}
         self.mean = tensors["stats.mean"].double().numpy()
         self.std = tensors["stats.std"].double().numpy()
@@ -207,7 +209,6 @@ class DiffusionGenerator(Generator):
 
         self.default_steps = int(meta["sample_steps"])
         self.default_guidance = float(meta["guidance"])
-        self.temperature = float(meta.get("temperature", 1.0))  # std of the start noise: lower, more typical motion
         # "denoiser": the key of weights exported before the model families shared one format
         model = Denoiser(DenoiserConfig(**meta.get("architecture", meta.get("denoiser"))))
         model.load_state_dict(self.state)
@@ -339,7 +340,7 @@ class DiffusionGenerator(Generator):
         root = self.rep.root
         heading = self.rep.heading(g_rot[[start, end], root])  # (2,)
         offset = (yaw_matrix(-heading[0]) @ (g_pos[end, root] - g_pos[start, root]))[[0, 2]]
-        turn = float(np.angle(np.exp(1j * (heading[1] - heading[0]))))
+        turn = float(wrap_angle(heading[1] - heading[0]))
         feats = self.sample_features(1, len(known), a, s, [seed], guidance, steps, known[None], mask[None],
                                      progress, impute=False, root_target=(first, last, offset, turn),
                                      temperature=self.inbetween_temperature if temperature is None else temperature)[0]
@@ -385,7 +386,6 @@ class LatentGenerator(Generator):
         self.kind = meta["kind"]
         self.conditional = self.kind in ("cvae", "cgan")
         self.arch = ConvConfig(**meta["architecture"])
-        self.temperature = float(meta.get("temperature", 1.0))  # std of the latents: lower, more typical motion
         self.default_guidance = float(meta["guidance"]) if self.conditional else 1.0
         self.decoder = Decoder(self.arch)
         self.decoder.load_state_dict(self.state)

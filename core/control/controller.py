@@ -26,7 +26,7 @@ from ..data.labels import Vocabulary
 from ..errors import GenAnimError
 from ..motion.clip import Clip
 from ..motion.representation import ROOT_MOTION, representation_for
-from ..motion.rotations import yaw_matrix
+from ..motion.rotations import wrap_angle, yaw_matrix
 from .model import METRE, TRAJ_FRAMES, ControllerConfig, ControllerNet, control_vector
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "controller.safetensors"
@@ -40,10 +40,6 @@ class ControlError(GenAnimError):
     """A bad control input: unknown style or action, a malformed path."""
 
 
-def _wrap(a):
-    return (a + np.pi) % (2 * np.pi) - np.pi
-
-
 def track_features(track: np.ndarray) -> np.ndarray:
     """(F, 3) root track x, z, yaw -> (F, 3) root features: planar velocity in the heading frame and
     turn rate from each frame to the next (the last frame repeats the previous, as encoding does)."""
@@ -53,7 +49,7 @@ def track_features(track: np.ndarray) -> np.ndarray:
         c, s = np.cos(track[:-1, 2]), np.sin(track[:-1, 2])
         out[:-1, 0] = c * d[:, 0] - s * d[:, 1]  # inverse of the decoder's heading rotation
         out[:-1, 1] = s * d[:, 0] + c * d[:, 1]
-        out[:-1, 2] = _wrap(np.diff(track[:, 2]))
+        out[:-1, 2] = wrap_angle(np.diff(track[:, 2]))
         out[-1] = out[-2]
     return out
 
@@ -151,7 +147,7 @@ class Controller:
             speed = np.linalg.norm(v_des)
             facing = math.atan2(v_des[0], v_des[1]) if speed > 0.1 else self.yaw
         k = np.array(TRAJ_FRAMES, np.float64)
-        yaw = self.yaw + _wrap(facing - self.yaw) * (1 - np.exp(-k / TURN_TAU))
+        yaw = self.yaw + wrap_angle(facing - self.yaw) * (1 - np.exp(-k / TURN_TAU))
         return pos, yaw
 
     def step(self, velocity=(0.0, 0.0), style: str | None = None, action: str | None = None,
@@ -181,13 +177,13 @@ class Controller:
         v = self.frames[-1]
         c, s = math.cos(self.yaw), math.sin(self.yaw)
         self.pos = self.pos + np.array([c * v[0] + s * v[1], -s * v[0] + c * v[1]])
-        self.yaw = float(_wrap(self.yaw + v[2]))
+        self.yaw = float(wrap_angle(self.yaw + v[2]))
         if self.blend > 0:  # pull the new frame's root velocity and turn rate towards the commanded ones
             k = TRAJ_FRAMES[0]
             d = (fut_pos[0] - self.pos) / k if want_vel is None else want_vel  # cm per frame, world
             face = fut_yaw[0] if want_yaw is None else want_yaw
             c, s = math.cos(self.yaw), math.sin(self.yaw)
-            want = np.array([c * d[0] - s * d[1], s * d[0] + c * d[1], _wrap(face - self.yaw) / k])
+            want = np.array([c * d[0] - s * d[1], s * d[0] + c * d[1], wrap_angle(face - self.yaw) / k])
             raw[ROOT_MOTION] += self.blend * (want - raw[ROOT_MOTION])
         raw = self._sanitise(raw)
         self._cur = torch.from_numpy((raw - self.mean) / self.std).float()[None]
@@ -214,7 +210,7 @@ class Controller:
     def nudge(self, d_pos: np.ndarray, d_yaw: float = 0.0) -> None:
         """Move the current root by (2,) cm and turn it by radians (explicit corrections, kept in the take)."""
         self.pos = self.pos + np.asarray(d_pos, np.float64)
-        self.yaw = float(_wrap(self.yaw + d_yaw))
+        self.yaw = float(wrap_angle(self.yaw + d_yaw))
         self.track[-1] = np.array([*self.pos, self.yaw])
 
     # --- output ----------------------------------------------------------------------

@@ -18,7 +18,8 @@ import numpy as np
 
 from ..evaluation.metrics import foot_skating_rate, jitter
 from ..motion.clip import Clip
-from .controller import ControlError, Controller, _wrap
+from ..motion.rotations import wrap_angle
+from .controller import ControlError, Controller
 from .model import METRE, TRAJ_FRAMES
 
 PULL = 0.1  # share of the lateral offset removed per frame
@@ -133,7 +134,7 @@ def _follow(ctl: Controller, points_m: np.ndarray, style: str | None, speed: flo
         s_ref = float(np.clip(s_ref + per_frame, s_cur - LEASH[0], s_cur + LEASH[1]))
         s_ref = min(s_ref, line.length)
         fut_pos, fut_yaw = line.at(s_ref + ahead)
-        fut_yaw = ctl.yaw + _wrap(fut_yaw - ctl.yaw)
+        fut_yaw = ctl.yaw + wrap_angle(fut_yaw - ctl.yaw)
         ctl.step_trajectory(fut_pos, fut_yaw, sid, aid)
         if correct:
             foot, tan = line.at(np.array(s_cur))
@@ -143,7 +144,7 @@ def _follow(ctl: Controller, points_m: np.ndarray, style: str | None, speed: flo
                 d_pos = -PULL * float(off @ normal) * normal
             else:  # past the end: towards the end point
                 d_pos = -PULL * off
-            ctl.nudge(d_pos, -TURN * float(_wrap(ctl.yaw - tan)))
+            ctl.nudge(d_pos, -TURN * float(wrap_angle(ctl.yaw - tan)))
         if s_ref >= line.length:
             ctl.blend = max(ctl.blend, STOP_BLEND)  # the model stands still poorly: help it stop at the end
             after += 1
@@ -173,7 +174,7 @@ def score_path(clip: Clip, points_m: np.ndarray) -> PathScore:
     s, dist, tan = line.closest(root)
     heading = rep.heading(g_rot[:, rep.root])
     moving = s < line.length - 1e-6  # at the end the tangent no longer constrains the facing
-    facing = np.degrees(np.abs(_wrap(heading - tan)))[moving]
+    facing = np.degrees(np.abs(wrap_angle(heading - tan)))[moving]
     skate = foot_skating_rate(g_pos, rep.feet, clip.fps)
     end = float(np.linalg.norm(root[-1] - line.p[-1]))
     return PathScore(float(dist.mean()), float(facing.mean()) if len(facing) else 0.0, skate, end,

@@ -27,7 +27,7 @@ from ..motion.clip import Clip
 from ..motion.ik import runs, two_bone_ik
 from ..motion.kinematics import forward_kinematics
 from ..motion.representation import UP, MotionRepresentation
-from ..motion.rotations import matrix_to_quat, quat_angle, quat_slerp, quat_to_matrix, yaw_matrix
+from ..motion.rotations import matrix_to_quat, quat_angle, quat_slerp, quat_to_matrix, wrap_angle, yaw_matrix
 
 PLANE = [a for a in range(3) if a != UP]
 MAX_PIN_SPEED = 1.0  # leg lengths per second: faster "contacts" are mispredictions and are left alone
@@ -157,7 +157,7 @@ def match_end(clip: Clip, rep: MotionRepresentation, start: int, end: int, gen_e
     """
     g_rot, g_pos = clip.global_transforms()
     root_rot, root_pos = g_rot[:, rep.root], g_pos[:, rep.root]
-    d_yaw = float(np.angle(np.exp(1j * (target[1] - gen_end[1]))))
+    d_yaw = float(wrap_angle(target[1] - gen_end[1]))
     pivot = root_pos[start]
     d_pos = target[0] - (pivot + yaw_matrix(d_yaw) @ (gen_end[0] - pivot))
     d_pos[UP] = 0.0  # heights are generated per frame, not integrated: nothing to spread

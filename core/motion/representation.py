@@ -5,7 +5,7 @@ Per frame t, in this order (D = 4 + 6J + K for J joints and K foot joints):
   root_vel   (2)   planar velocity of the root (pelvis) from t to t+1, in the
                    heading frame of t (so the features do not depend on where
                    the character stands or faces)
-  yaw_rate   (1)   change of heading from t to t+1, radians, wrapped to (-pi, pi]
+  yaw_rate   (1)   change of heading from t to t+1, radians, wrapped to [-pi, pi)
   root_height (1)  height of the root above the ground plane
   rot6d      (6J)  local joint rotations in 6D; the root's is its global
                    rotation relative to the heading, joints above the root are
@@ -32,7 +32,7 @@ import numpy as np
 
 from .clip import Clip
 from .kinematics import forward_kinematics
-from .rotations import cross, matrix_to_6d, matrix_to_quat, normalize, sixd_to_matrix, yaw_matrix
+from .rotations import cross, matrix_to_6d, matrix_to_quat, normalize, sixd_to_matrix, wrap_angle, yaw_matrix
 from .skeleton import Skeleton
 
 UP = 1  # Y up
@@ -43,10 +43,6 @@ CONTACT_SPEED = 0.5  # per second, horizontal
 # The root's columns lead every skeleton's features (the layout below).
 ROOT_MOTION = slice(0, 3)  # root_vel, yaw_rate: the velocities decoding integrates into the path
 ROOT_TRAJECTORY = slice(0, 4)  # root_vel, yaw_rate, root_height: the root's whole trajectory
-
-
-def _wrap(angle: np.ndarray) -> np.ndarray:
-    return (angle + np.pi) % (2 * np.pi) - np.pi
 
 
 @dataclass(frozen=True)
@@ -142,7 +138,7 @@ class MotionRepresentation:
         if num_f > 1:
             delta = (inv_heading[:-1] @ (pos[1:] - pos[:-1])[..., None])[..., 0]  # (F-1, 3)
             feats[:-1, lay.root_vel] = delta[:, [0, 2]]
-            feats[:-1, lay.yaw_rate] = _wrap(np.diff(yaw))[:, None]
+            feats[:-1, lay.yaw_rate] = wrap_angle(np.diff(yaw))[:, None]
             feats[-1, lay.root_vel] = feats[-2, lay.root_vel]
             feats[-1, lay.yaw_rate] = feats[-2, lay.yaw_rate]
         feats[:, lay.root_height] = pos[:, UP : UP + 1]

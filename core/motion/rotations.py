@@ -282,6 +282,11 @@ def sixd_to_matrix(d6):
     return m.stack([b1, b2, b3], axis=-1)
 
 
+def wrap_angle(angle):
+    """Angles (…,) in radians wrapped to [-pi, pi)."""
+    return (angle + np.pi) % (2 * np.pi) - np.pi
+
+
 def yaw_matrix(yaw, up_axis: int = 1):
     """Rotation by `yaw` (…,) radians about the vertical axis -> (…, 3, 3)."""
     return axis_angle_matrix(up_axis, yaw)
