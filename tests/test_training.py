@@ -191,6 +191,24 @@ def test_finetune_starts_from_a_diffusion_run(tmp_path):
               progress=False)
 
 
+def test_finetune_starts_from_exported_weights(tmp_path, capsys):
+    """Shipped weights (fp16 safetensors, no optimiser state) start a run: a fine-tuning needs no run folder."""
+    train(tiny(steps=2), tmp_path / "base", progress=False)
+    shipped = tmp_path / "shipped.safetensors"
+    assert main(["export", str(tmp_path / "base"), "--out", str(shipped)]) == 0
+    train(tiny(init_from=str(shipped)), tmp_path / "ft", progress=False, stop_after=0)
+    base_ck, ft_ck = load_checkpoint(tmp_path / "base" / CHECKPOINT), load_checkpoint(tmp_path / "ft" / CHECKPOINT)
+    base, start = base_ck["exported"], ft_ck["state"]["modules"]
+    for m in ("model", "ema"):  # the fp16 values of the base run's EMA weights
+        assert all(torch.equal(start[m][k], base[k].half().float()) for k in base if base[k].is_floating_point())
+    assert all(torch.equal(ft_ck[k], base_ck[k]) for k in ("stats_mean", "stats_std"))
+    assert main(["export", str(tmp_path / "ft"), "--out", str(tmp_path / "ft.safetensors")]) == 0
+    card = (tmp_path / "ft.md").read_text()
+    assert f"| starts from | the diffusion weights `{shipped}` (2 steps" in card
+    assert main(["export", str(shipped), "--out", str(tmp_path / "again.safetensors")]) == 2
+    assert "already exported weights" in capsys.readouterr().err
+
+
 def test_short_gap_constraints():
     """Short-gap masks: head context, a gap of 1..MAX_SHORT_GAP frames, tail context, free frames after;
     without them the masks (and the random stream) are those of older runs."""

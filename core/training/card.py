@@ -109,6 +109,9 @@ def _base_run(run: str) -> str:
     ck = init_checkpoint(run, FAMILIES)
     trained = checkpoint_config(ck)
     family = trained["family"]
+    if Path(run).suffix == ".safetensors":  # shipped weights: their own model card tells the runs before
+        return (f"the {family} weights `{run}` ({ck['step']} steps, {ck['elapsed'] / 60:.1f} min; "
+                "their model card tells how they were trained)")
     # The shipped config of that run, named if one matches it.
     config = next((f"configs/{p.name}" for p in sorted((REPO / "configs").glob(f"{family}*.json"))
                    if not config_differences(TrainConfig.load(p).to_dict(), ck)), None)

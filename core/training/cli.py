@@ -42,6 +42,8 @@ def _export(args: argparse.Namespace) -> int:
     ck = ck / CHECKPOINT if ck.is_dir() else ck
     if not ck.is_file():
         raise GenAnimError(f"{ck}: no checkpoint (train first: python -m core train --model MODEL --config FILE)")
+    if ck.suffix == ".safetensors":
+        raise GenAnimError(f"{ck}: already exported weights; export takes a run folder or its checkpoint file")
     checkpoint = load_checkpoint(ck)
     sampling = None
     if args.config:  # the card names this file in its training command: it must be the run's config

@@ -52,8 +52,8 @@ class TrainConfig:
     smooth: float = 1.25  # sigma (frames) of the exported model's temporal low-pass on generated features
     prior: str = "normal"  # VAE/GAN latents: "normal" N(0, I), or "fitted" to the encoded training set (a GAN's
     # from its init_from VAE run, then also during training; core/models/latent_prior.py)
-    init_from: str = ""  # run folder (or checkpoint) whose weights start this run: a VAE/CVAE decoder for a GAN,
-    # a diffusion run for diffusion (fine-tuning)
+    init_from: str = ""  # run folder (checkpoint, or exported .safetensors) whose weights start this run: a
+    # VAE/CVAE decoder for a GAN, a diffusion run for diffusion (fine-tuning)
 
     def __post_init__(self) -> None:
         if self.prior not in PRIORS:

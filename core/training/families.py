@@ -296,7 +296,8 @@ class GANFamily(Family):
 
 
 def init_checkpoint(run: str, families: tuple[str, ...] = ("vae", "cvae")) -> dict:
-    """The checkpoint of run `run` (a run folder or checkpoint file), which must be one of `families`."""
+    """The checkpoint of run `run` (a run folder, checkpoint file or exported weights file), which must be one
+    of `families`."""
     from .train import CHECKPOINT, checkpoint_config, load_checkpoint
 
     path = Path(run)
@@ -333,6 +334,9 @@ def fit_prior(ck: dict, windows: int = 4096, seed: int = 0) -> LatentPrior:
     from .data import MotionSet
     from .train import checkpoint_config
 
+    if "state" not in ck:
+        raise GenAnimError("a fitted prior needs the VAE run's encoder: start from its run folder, not its "
+                           "exported weights (they hold the decoder only)")
     cfg = TrainConfig.from_dict(checkpoint_config(ck))
     stats = FeatureStats(ck["stats_mean"].numpy(), ck["stats_std"].numpy(), 0)
     train_set = MotionSet(load_corpus(cfg.data, progress=False), "train", False, stats)

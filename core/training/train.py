@@ -23,7 +23,7 @@ import torch.distributed as dist
 
 from ..data.corpus import FeatureStats, load_corpus
 from ..errors import GenAnimError
-from ..models.weights import save_weights, skeleton_to_json
+from ..models.weights import load_weights, save_weights, skeleton_to_json
 from .config import TrainConfig
 from .data import MotionSet
 from .families import FAMILIES, fit_prior, init_checkpoint, make_family
@@ -58,7 +58,18 @@ def _digest(model: torch.nn.Module) -> str:
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
+    """A run's checkpoint, or the parts of one that an exported weights file (.safetensors) keeps: the EMA
+    network, normalisation, config, labels and skeleton (so a run can start from shipped weights)."""
+    if Path(path).suffix != ".safetensors":
+        return torch.load(path, map_location="cpu", weights_only=True)
+    tensors, meta = load_weights(path)
+    return {
+        "exported": {k[len("model."):]: v.float() for k, v in tensors.items() if k.startswith("model.")},
+        "stats_mean": tensors["stats.mean"], "stats_std": tensors["stats.std"],
+        "config": meta["config"], "architecture": meta["architecture"], "vocabulary": meta["vocabulary"],
+        "skeleton": meta["skeleton"], "fps": meta["fps"], "step": meta["trained_steps"],
+        "elapsed": meta["train_seconds"], "history": [],
+    }
 
 
 def checkpoint_config(ck: dict) -> dict:
