@@ -77,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(score(ClipSet(name, clips, [j[0] for j in jobs], [j[1] for j in jobs]), rec, real_emb).row)
     print(f"{gen.name}: {args.segments} training segments per setting, 1 clip each, smooth {gen.smooth:g}"
           + (f", {args.steps} sampler steps" if args.steps else ""))
-    print(table(rows, ("set", "clips", "action_acc", "style_acc", "fid", "diversity", "foot_skating",
-                                "jitter")))
+    print(table(rows, ("set", "clips", "action_acc", "style_acc", "fid", "diversity", "foot_skating", "jitter")))
     return 0
 
 
