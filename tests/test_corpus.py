@@ -146,14 +146,6 @@ def test_cache_invalidated_when_sources_change(samples, tmp_path):
     assert not first.cache_dir.exists()  # the stale cache of the same folder is gone
 
 
-def test_mirrored_labelled_clip(samples, tmp_path):
-    corpus = load_corpus(samples, cache=tmp_path / "cache")
-    item = next(c for c in corpus if c.action == "wave-right-hand")
-    m = item.mirrored()
-    assert (m.action, m.style) == ("wave-left-hand", item.style)
-    assert m.clip.num_frames == item.clip.num_frames
-
-
 def test_cli_stats(samples, tmp_path, monkeypatch, capsys):
     from core.cli import main
 

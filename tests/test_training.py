@@ -299,13 +299,15 @@ def test_drift_loss_weighs_a_steady_bias_over_noise():
         drift_mse(bias, target, valid, slice(0, 3)).item())
 
 
-def test_drift_weight_trains_and_is_on_the_card(tmp_path):
+@pytest.mark.parametrize("term, card_text", [({"drift_weight": 0.1}, "Plus 0.1 x the MSE of the running sums"),
+                                              ({"root_weight": 0.5}, "Plus 0.5 x the MSE of the root trajectory")])
+def test_extra_loss_terms_train_and_are_on_the_card(tmp_path, term, card_text):
     from core.training.card import model_card
 
     plain = train(tiny(steps=2), tmp_path / "a", progress=False)
-    drift = train(tiny(steps=2, drift_weight=0.1), tmp_path / "b", progress=False)
-    assert np.isfinite(drift["val_loss"]) and drift["val_loss"] > plain["val_loss"]  # same batches, one more term
+    extra = train(tiny(steps=2, **term), tmp_path / "b", progress=False)
+    assert np.isfinite(extra["val_loss"]) and extra["val_loss"] > plain["val_loss"]  # same batches, one more term
     weights_file = tmp_path / "b" / "w.safetensors"
     meta = export_weights(tmp_path / "b" / CHECKPOINT, weights_file)
     card = model_card(load_checkpoint(tmp_path / "b" / CHECKPOINT), weights_file, meta, str(tmp_path / "b"))
-    assert "Plus 0.1 x the MSE of the running sums" in card
+    assert card_text in card

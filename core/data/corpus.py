@@ -42,7 +42,7 @@ import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +54,7 @@ from ..motion.rotations import quat_mul
 from ..motion.skeleton import Skeleton
 from .archives import REPO_ROOT, archive_dest, archive_stem, cache_root, extract_archive
 from .errors import CorpusError, DataError, LabelError
-from .labels import LabelLists, Vocabulary, mirror_label, parse_clip_name
+from .labels import LabelLists, Vocabulary, parse_clip_name
 
 CACHE_VERSION = 1
 KEYWORD = "bandai-namco"
@@ -124,12 +124,6 @@ class LabelledClip:
     style: str
     dataset: str
     take: int
-
-    def mirrored(self) -> LabelledClip:
-        """Left/right mirrored clip with its action label swapped (`walk-turn-left` -> `walk-turn-right`)."""
-        from ..motion.augment import mirror
-
-        return replace(self, clip=mirror(self.clip), action=mirror_label(self.action))
 
 
 @dataclass(frozen=True)

@@ -191,7 +191,9 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         "## Training curve",
         "",
         LOSSES[family] + (f" Plus {cfg['drift_weight']:g} x the MSE of the running sums of the root velocity and "
-                          "turn-rate errors (`drift_mse`)." if cfg["drift_weight"] else ""),
+                          "turn-rate errors (`drift_mse`)." if cfg["drift_weight"] else "")
+        + (f" Plus {cfg['root_weight']:g} x the MSE of the root trajectory's channels alone (velocity, turn rate, "
+           "height)." if cfg.get("root_weight") else ""),
         "",
         *_curve(checkpoint["history"]),
         "",

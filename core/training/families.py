@@ -23,7 +23,7 @@ from ..models.latent_prior import LatentPrior, fit_latent_prior
 from ..models.losses import drift_mse, masked_mse
 from ..models.temporal import ConvConfig, Decoder
 from ..models.vae import MotionVAE, vae_loss
-from ..motion.representation import ROOT_MOTION
+from ..motion.representation import ROOT_MOTION, ROOT_TRAJECTORY
 from .config import TrainConfig
 from .data import drop_labels, random_constraints
 
@@ -167,6 +167,9 @@ class DiffusionFamily(_OneNetwork):
         loss = masked_mse(pred, x0, valid_t, cfg.vel_weight)
         if cfg.drift_weight:  # root velocities and turn rate: what decoding integrates into the path
             loss = loss + cfg.drift_weight * drift_mse(pred, x0, valid_t, ROOT_MOTION)
+        if cfg.root_weight:  # 4 of D channels, yet they move every joint of the decoded clip
+            root = ROOT_TRAJECTORY
+            loss = loss + cfg.root_weight * masked_mse(pred[..., root], x0[..., root], valid_t, 0.0)
         return loss
 
     def step(self, batch, rng, gen, lr, index):
