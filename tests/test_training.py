@@ -299,8 +299,45 @@ def test_drift_loss_weighs_a_steady_bias_over_noise():
         drift_mse(bias, target, valid, slice(0, 3)).item())
 
 
+def test_position_loss_decodes_the_pose_and_weighs_joints_by_what_they_move():
+    """PositionLoss's positions are those `decode` builds for a single frame (the root's path left out);
+    the same turn costs more at a hip (the whole leg moves) than at a toe; padding is ignored."""
+    from core.models.losses import PositionLoss
+    from core.motion.representation import representation_for
+    from core.motion.rotations import axis_angle_matrix, matrix_to_6d, sixd_to_matrix
+
+    corpus = load_corpus(str(SAMPLES))
+    rep = representation_for(corpus.skeleton)
+    raw = np.concatenate([rep.encode(corpus.segment_clip(s)) for s in corpus.segments("train")])  # (F, D)
+    mean, std = raw.mean(0).astype(np.float32), np.where(raw.std(0) < 1e-6, 1.0, raw.std(0)).astype(np.float32)
+    norm = lambda x: torch.from_numpy(((x - mean) / std).astype(np.float32))[None]  # noqa: E731
+    loss = PositionLoss(rep, mean, std, [norm(raw)[0].numpy()])
+    pos = loss.positions(norm(raw[:20]))[0].numpy()  # (20, J, 3)
+    for i in (0, 7, 19):
+        np.testing.assert_allclose(rep.decode(raw[i : i + 1], corpus.fps).global_transforms()[1][0], pos[i], atol=1e-3)
+    assert (loss.scale >= 0.02 * rep.leg_length - 1e-4).all()
+
+    names = corpus.skeleton.names
+    hip, toe = names.index(next(n for n in names if "UpperLeg" in n)), names.index(next(n for n in names if "Toe" in n))
+    target, valid = norm(raw[:40]), torch.ones(1, 40, dtype=torch.bool)
+    assert loss(target, target, valid) == 0
+
+    def turned(joint: int) -> torch.Tensor:
+        x = raw[:40].copy()
+        cols = slice(rep.layout.rot6d.start + 6 * joint, rep.layout.rot6d.start + 6 * joint + 6)
+        x[:, cols] = matrix_to_6d(axis_angle_matrix(0, np.array(0.2)) @ sixd_to_matrix(x[:, cols]))
+        return norm(x)
+
+    assert loss(turned(hip), target, valid) > 3 * loss(turned(toe), target, valid)
+    padded = torch.cat([turned(hip), torch.full((1, 10, raw.shape[1]), 5.0)], 1)
+    pad_target = torch.cat([target, torch.zeros(1, 10, raw.shape[1])], 1)
+    pad_valid = torch.cat([valid, torch.zeros(1, 10, dtype=torch.bool)], 1)
+    assert loss(padded, pad_target, pad_valid).item() == pytest.approx(loss(turned(hip), target, valid).item())
+
+
 @pytest.mark.parametrize("term, card_text", [({"drift_weight": 0.1}, "Plus 0.1 x the MSE of the running sums"),
-                                              ({"root_weight": 0.5}, "Plus 0.5 x the MSE of the root trajectory")])
+                                              ({"root_weight": 0.5}, "Plus 0.5 x the MSE of the root trajectory"),
+                                              ({"pos_weight": 1.0}, "Plus 1 x the MSE of the pose's joint positions")])
 def test_extra_loss_terms_train_and_are_on_the_card(tmp_path, term, card_text):
     from core.training.card import model_card
 

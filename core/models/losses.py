@@ -1,8 +1,13 @@
-"""Reconstruction loss shared by the diffusion denoiser (x0 prediction) and the VAE decoder."""
+"""Reconstruction losses of the diffusion denoiser (x0 prediction) and the VAE decoder."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+
+from ..motion.kinematics import forward_kinematics
+from ..motion.representation import MotionRepresentation
+from ..motion.rotations import sixd_to_matrix
 
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, vel_weight: float) -> torch.Tensor:
@@ -27,3 +32,48 @@ def drift_mse(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, cha
     run = ((pred - target)[..., channels] * w).cumsum(1)  # (B, L, C)
     n = w.sum(1).clamp(min=1)  # (B, 1) valid frames
     return ((run**2 * w).sum(1) / n**2).mean()
+
+
+class PositionLoss:
+    """MSE of joint positions decoded from normalised features, each coordinate divided by its spread.
+
+    The feature MSE weighs every joint's 6D rotation alike, yet a hip's error moves the whole leg and a
+    toe's almost nothing; in-betweening is scored on positions (L2P), most of all vertical ones, whose
+    spread is small. Positions are those of the pose alone: the root at its height above the origin,
+    turned by its rotation relative to the heading (what `MotionRepresentation.decode` builds before it
+    adds the path), so the root's path stays the business of the root losses."""
+
+    def __init__(self, rep: MotionRepresentation, mean: np.ndarray, std: np.ndarray, items: list[np.ndarray],
+                 max_frames: int = 50_000, min_spread: float = 0.02):
+        lay, skel = rep.layout, rep.skeleton
+        self.rot6d, self.height, self.root, self.parents = lay.rot6d, lay.root_height.start, rep.root, skel.parents
+        self.mean, self.std = torch.from_numpy(mean).float(), torch.from_numpy(std).float()  # (D,)
+        self.offsets = torch.from_numpy(skel.offsets).float()  # (J, 3)
+        self.offsets[rep.ancestors] = 0.0  # joints above the root stay at the origin: no error there
+        self.offsets[rep.root] = 0.0
+        self.fixed = torch.zeros(skel.num_joints, dtype=torch.bool)
+        self.fixed[rep.ancestors] = True
+        # Spread of each coordinate over (up to `max_frames` of) the training frames, floored at
+        # `min_spread` leg lengths: the root's own x and z never move, a divisor of 0 would be noise.
+        frames = np.concatenate(items)
+        frames = frames[np.linspace(0, len(frames) - 1, min(max_frames, len(frames))).astype(int)]
+        with torch.no_grad():
+            pos = self.positions(torch.from_numpy(frames).float()[None])[0]  # (N, J, 3)
+        self.scale = pos.std(0).clamp(min=min_spread * rep.leg_length)  # (J, 3)
+
+    def positions(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, D) normalised features -> (B, L, J, 3) joint positions of the pose."""
+        raw = x * self.std.to(x) + self.mean.to(x)
+        b, n = raw.shape[:2]
+        rot = sixd_to_matrix(raw[..., self.rot6d].reshape(b, n, -1, 6))  # (B, L, J, 3, 3)
+        rot = torch.where(self.fixed.to(x.device)[:, None, None], torch.eye(3, device=x.device, dtype=x.dtype), rot)
+        trans = self.offsets.to(x).expand(b, n, -1, -1).clone()  # (B, L, J, 3)
+        trans[..., self.root, 1] = raw[..., self.height]
+        return forward_kinematics(self.parents, rot, trans)[1]
+
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """pred, target (B, L, D) normalised; valid (B, L) bool."""
+        scale = self.scale.to(pred)
+        d = (self.positions(pred) - self.positions(target)) / scale  # (B, L, J, 3)
+        w = valid[..., None, None].float()
+        return (d**2 * w).sum() / (w.sum() * d.shape[-2] * 3).clamp(min=1)

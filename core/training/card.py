@@ -193,7 +193,9 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         LOSSES[family] + (f" Plus {cfg['drift_weight']:g} x the MSE of the running sums of the root velocity and "
                           "turn-rate errors (`drift_mse`)." if cfg["drift_weight"] else "")
         + (f" Plus {cfg['root_weight']:g} x the MSE of the root trajectory's channels alone (velocity, turn rate, "
-           "height)." if cfg.get("root_weight") else ""),
+           "height)." if cfg.get("root_weight") else "")
+        + (f" Plus {cfg['pos_weight']:g} x the MSE of the pose's joint positions, each coordinate divided by its "
+           "spread over the training frames (`PositionLoss`)." if cfg.get("pos_weight") else ""),
         "",
         *_curve(checkpoint["history"]),
         "",

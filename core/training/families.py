@@ -20,7 +20,7 @@ from ..errors import GenAnimError
 from ..models.diffusion import Denoiser, DenoiserConfig, Diffusion, num_params
 from ..models.gan import Discriminator, feature_matching, hinge_d_loss, hinge_g_loss, r1_penalty
 from ..models.latent_prior import LatentPrior, fit_latent_prior
-from ..models.losses import drift_mse, masked_mse
+from ..models.losses import PositionLoss, drift_mse, masked_mse
 from ..models.temporal import ConvConfig, Decoder
 from ..models.vae import MotionVAE, vae_loss
 from ..motion.representation import ROOT_MOTION, ROOT_TRAJECTORY
@@ -144,8 +144,11 @@ class _OneNetwork(Family):
 class DiffusionFamily(_OneNetwork):
     network = Denoiser
 
-    def __init__(self, name, cfg, arch, dev):
+    def __init__(self, name, cfg, arch, dev, position_loss: PositionLoss | None = None):
         super().__init__(name, cfg, arch, dev)
+        if cfg.pos_weight and position_loss is None:
+            raise GenAnimError("pos_weight needs the skeleton's PositionLoss (make_family's position_loss)")
+        self.position_loss = position_loss
         self.diffusion = Diffusion(self.model)
         if cfg.init_from:  # fine-tuning: start from a trained denoiser (both the trained and the EMA copy)
             _init_from(cfg.init_from, ("diffusion",), self.model, self.modules["ema"])
@@ -170,6 +173,8 @@ class DiffusionFamily(_OneNetwork):
         if cfg.root_weight:  # 4 of D channels, yet they move every joint of the decoded clip
             root = ROOT_TRAJECTORY
             loss = loss + cfg.root_weight * masked_mse(pred[..., root], x0[..., root], valid_t, 0.0)
+        if cfg.pos_weight:  # joint positions: a hip's rotation error moves the whole leg, a toe's almost nothing
+            loss = loss + cfg.pos_weight * self.position_loss(pred, x0, valid_t)
         return loss
 
     def step(self, batch, rng, gen, lr, index):
@@ -365,10 +370,11 @@ def fit_prior(ck: dict, windows: int = 4096, seed: int = 0) -> LatentPrior:
 
 
 def make_family(name: str, cfg: TrainConfig, dim: int, num_actions: int, num_styles: int,
-                dev: torch.device) -> Family:
+                dev: torch.device, position_loss: PositionLoss | None = None) -> Family:
     if name not in FAMILIES:
         raise GenAnimError(f"unknown model family {name!r}; trainable families: {', '.join(FAMILIES)}")
     arch = architecture_config(name, cfg, dim, num_actions, num_styles)
-    kind = {"diffusion": DiffusionFamily, "vae": VAEFamily, "cvae": VAEFamily, "gan": GANFamily,
-            "cgan": GANFamily}[name]
+    if name == "diffusion":
+        return DiffusionFamily(name, cfg, arch, dev, position_loss)
+    kind = {"vae": VAEFamily, "cvae": VAEFamily, "gan": GANFamily, "cgan": GANFamily}[name]
     return kind(name, cfg, arch, dev)

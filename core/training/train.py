@@ -23,7 +23,9 @@ import torch.distributed as dist
 
 from ..data.corpus import FeatureStats, load_corpus
 from ..errors import GenAnimError
+from ..models.losses import PositionLoss
 from ..models.weights import load_weights, save_weights, skeleton_to_json
+from ..motion.representation import representation_for
 from .config import TrainConfig
 from .data import MotionSet
 from .families import FAMILIES, fit_prior, init_checkpoint, make_family
@@ -197,7 +199,10 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
     val_set = MotionSet(corpus, "val", False, stats)
     voc = corpus.vocabulary
     torch.manual_seed(cfg.seed)  # same initial weights on every rank
-    fam = make_family(cfg.family, cfg, train_set.dim, len(voc.actions), len(voc.styles), dev)
+    position_loss = None
+    if cfg.family == "diffusion" and cfg.pos_weight:
+        position_loss = PositionLoss(representation_for(corpus.skeleton), stats.mean, stats.std, train_set.items)
+    fam = make_family(cfg.family, cfg, train_set.dim, len(voc.actions), len(voc.styles), dev, position_loss)
     if fam.full_windows:
         train_set.keep_at_least(cfg.window)
         val_set.keep_at_least(cfg.window)
