@@ -19,7 +19,7 @@ from core.cli import main
 from core.data.corpus import load_corpus
 from core.errors import GenAnimError
 from core.training.config import TrainConfig
-from core.training.data import MAX_SHORT_GAP, MIN_CROP, MotionSet, random_constraints
+from core.training.data import MAX_SHORT_GAP, MIN_CROP, MotionSet, feature_stats, random_constraints
 from core.training.train import CHECKPOINT, export_weights, load_checkpoint, train
 
 TINY = {
@@ -309,7 +309,8 @@ def test_position_loss_decodes_the_pose_and_weighs_joints_by_what_they_move():
     corpus = load_corpus(str(SAMPLES))
     rep = representation_for(corpus.skeleton)
     raw = np.concatenate([rep.encode(corpus.segment_clip(s)) for s in corpus.segments("train")])  # (F, D)
-    mean, std = raw.mean(0).astype(np.float32), np.where(raw.std(0) < 1e-6, 1.0, raw.std(0)).astype(np.float32)
+    stats = feature_stats([raw])  # the normalisation training uses
+    mean, std = stats.mean, stats.std
     norm = lambda x: torch.from_numpy(((x - mean) / std).astype(np.float32))[None]  # noqa: E731
     loss = PositionLoss(rep, mean, std, [norm(raw)[0].numpy()])
     pos = loss.positions(norm(raw[:20]))[0].numpy()  # (20, J, 3)
