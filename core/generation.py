@@ -19,6 +19,7 @@ import numpy as np
 from .data.labels import Vocabulary
 from .errors import GenAnimError, MotionDataError
 from .motion.clip import Clip
+from .motion.hinges import hinges_from_json
 from .motion.representation import ROOT_MOTION, representation_for
 from .motion.rotations import wrap_angle, yaw_matrix
 from .motion.skeleton import Skeleton
@@ -101,6 +102,9 @@ class Generator:
         self.state = {k[len("model."):]: v.float() for k, v in tensors.items() if k.startswith("model.")}
         self.mean = tensors["stats.mean"].double().numpy()
         self.std = tensors["stats.std"].double().numpy()
+        # joints the training data only turns about one axis (knees, toes): leg IK bends knees about it.
+        # None in weights exported before.
+        self.hinges = hinges_from_json(meta.get("hinges", {}), self.skeleton.names)
 
     @property
     def network(self):
@@ -152,7 +156,7 @@ class Generator:
         contacts = feats[:, self.rep.layout.contacts] > 0.5
         if self.hold_ground_feet:
             contacts = ground_contacts(clip, self.rep, contacts)
-        clip = plant_feet(clip, contacts, self.rep)
+        clip = plant_feet(clip, contacts, self.rep, hinges=self.hinges)
         clip.rotations = fill_pops(clip.rotations)
         return clip
 
@@ -208,6 +212,9 @@ class DiffusionGenerator(Generator):
         from .models.diffusion import Denoiser, DenoiserConfig, Diffusion
 
         self.default_steps = int(meta["sample_steps"])
+        # In-betweening takes twice the steps: its root steering acts at each one, and one gap is quick
+        # (L2P at 30 frames on training windows, weights/diffusion.md).
+        self.inbetween_steps = 2 * self.default_steps
         self.default_guidance = float(meta["guidance"])
         # "denoiser": the key of weights exported before the model families shared one format
         model = Denoiser(DenoiserConfig(**meta.get("architecture", meta.get("denoiser"))))
@@ -300,8 +307,8 @@ class DiffusionGenerator(Generator):
         temperature: float | None = None,
     ) -> Clip:
         """Copy of `clip` with frames start+1 .. end-1 generated; frames up to `start` and from `end` are
-        kept exactly. The model sees up to CONTEXT kept frames on each side. `temperature`: std of the
-        start noise (default `inbetween_temperature`)."""
+        kept exactly. The model sees up to CONTEXT kept frames on each side. `steps`: default
+        `inbetween_steps`; `temperature`: std of the start noise (default `inbetween_temperature`)."""
         from .models.cleanup import fill_pops, match_end, parent_transform, pin_stance_feet, plant_feet, set_root_global
 
         a, s = self._label_ids(action, style)
@@ -341,6 +348,7 @@ class DiffusionGenerator(Generator):
         heading = self.rep.heading(g_rot[[start, end], root])  # (2,)
         offset = (yaw_matrix(-heading[0]) @ (g_pos[end, root] - g_pos[start, root]))[[0, 2]]
         turn = float(wrap_angle(heading[1] - heading[0]))
+        steps = self.inbetween_steps if steps is None else steps
         feats = self.sample_features(1, len(known), a, s, [seed], guidance, steps, known[None], mask[None],
                                      progress, impute=False, root_target=(first, last, offset, turn),
                                      temperature=self.inbetween_temperature if temperature is None else temperature)[0]
@@ -369,7 +377,7 @@ class DiffusionGenerator(Generator):
         match_end(out, self.rep, start, end, gen_end, target, p_rot[[0] * len(gap)], p_pos[[0] * len(gap)])
         full = np.zeros((num_f, contacts.shape[1]), bool)
         full[lo:hi] = contacts
-        out = plant_feet(out, full, self.rep, (start, end))
+        out = plant_feet(out, full, self.rep, (start, end), hinges=self.hinges)
         out.rotations[gap] = fill_pops(out.rotations)[gap]
         return out
 
@@ -537,7 +545,8 @@ def _inbetween(args: argparse.Namespace) -> int:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="diffusion", help="shipped weights name in weights/ or a .safetensors path")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--steps", type=int, help="sampler steps (default: the model's few-step DDIM setting)")
+    p.add_argument("--steps", type=int, help="sampler steps (default: the model's few-step DDIM setting; twice "
+                   "that for in-betweening)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (1 = none; default: the model's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--action", help="action label (default: any)")

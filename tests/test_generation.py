@@ -14,6 +14,7 @@ from conftest import REPO, SAMPLES
 from core.errors import GenAnimError
 from core.generation import Cancelled, load_generator
 from core.motion.clip import load_clip
+from core.motion.rotations import matrix_to_6d
 from core.training.config import TrainConfig
 from core.training.train import export_weights, train
 
@@ -158,6 +159,24 @@ def test_feet_on_the_floor_are_held_even_without_contact_flags(gen):
     raw = rep.decode(feats, gen.fps, None).global_positions()
     out = gen._finish(feats, "walk").global_positions()
     assert foot_skating_rate(out, rep.feet, gen.fps) < 0.5 * foot_skating_rate(raw, rep.feet, gen.fps)
+
+
+def test_planted_legs_bend_their_knees_about_the_knees_own_axis(gen):
+    """The exported weights carry the training data's hinge joints; the IK that plants the feet bends
+    each knee about its axis only (`core.motion.hinges`)."""
+    rep, names = gen.rep, gen.skeleton.names
+    knees = [j for j in gen.hinges if "LowerLeg" in names[j]]
+    assert sorted(names[j] for j in knees) == ["LowerLeg_L", "LowerLeg_R"]
+    feats = rep.encode(load_clip(WALK))
+    for j in knees:  # straight legs: their plane is mostly the rest pose's tilt, not the knee's bend
+        feats[:, rep.layout.rot6d][:, 6 * j : 6 * j + 6] = matrix_to_6d(np.eye(3))
+    feats[:, rep.layout.root_vel] *= 1.5  # stance feet slide: the IK bends the knees
+    raw = rep.decode(feats, gen.fps, None).rotation_matrices()
+    out = gen._finish(feats, "walk").rotation_matrices()
+    assert np.abs(out[:, knees] - raw[:, knees]).max() > 0.1  # the knees were bent
+    for j in knees:
+        own = np.einsum("fji,j->fi", out[:, j], gen.hinges[j])  # the axis in the knee's own frame: R^T b
+        assert np.linalg.norm(own - own.mean(0), axis=-1).max() < 0.01
 
 
 def test_missing_weights_name_the_file(tmp_path):

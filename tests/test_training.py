@@ -349,3 +349,4 @@ def test_extra_loss_terms_train_and_are_on_the_card(tmp_path, term, card_text):
     meta = export_weights(tmp_path / "b" / CHECKPOINT, weights_file)
     card = model_card(load_checkpoint(tmp_path / "b" / CHECKPOINT), weights_file, meta, str(tmp_path / "b"))
     assert card_text in card
+    assert "| hinge joints | LowerLeg_L, Toes_L, LowerLeg_R, Toes_R:" in card

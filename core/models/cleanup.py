@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..motion.clip import Clip
+from ..motion.hinges import Hinges
 from ..motion.ik import runs, two_bone_ik
 from ..motion.kinematics import forward_kinematics
 from ..motion.representation import UP, MotionRepresentation
@@ -78,12 +79,14 @@ def pin_stance_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation,
     return Clip(clip.skeleton, clip.rotations.copy(), trans, clip.fps, clip.name)
 
 
-def leg_ik(clip: Clip, hip: int, knee: int, ankle: int, frames: np.ndarray, target: np.ndarray) -> None:
+def leg_ik(clip: Clip, hip: int, knee: int, ankle: int, frames: np.ndarray, target: np.ndarray,
+           hinges: Hinges | None = None) -> None:
     """Turn `hip` and `knee` (in place) so that `ankle` reaches `target` (n, 3) at `frames` (n,), where
-    the leg can reach (a knee is never locked straight)."""
+    the leg can reach (a knee is never locked straight); a knee among `hinges` bends about its axis."""
     g_rot, g_pos = forward_kinematics(clip.skeleton.parents, quat_to_matrix(clip.rotations[frames]),
                                       clip.translations[frames])  # the touched frames only
-    swing, knee_turn = two_bone_ik(g_pos[:, hip], g_pos[:, knee], g_pos[:, ankle], target, reach=0.999)
+    hinge = g_rot[:, hip] @ hinges[knee] if hinges and knee in hinges else None  # (n, 3) in the world
+    swing, knee_turn = two_bone_ik(g_pos[:, hip], g_pos[:, knee], g_pos[:, ankle], target, reach=0.999, hinge=hinge)
     hip_new = swing @ g_rot[:, hip]
     knee_new = swing @ knee_turn @ g_rot[:, knee]
     parent = int(clip.skeleton.parents[hip])
@@ -109,12 +112,12 @@ def ground_contacts(clip: Clip, rep: MotionRepresentation, predicted: np.ndarray
 
 
 def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span: tuple[int, int] | None = None,
-               ease: int = 8) -> Clip:
+               ease: int = 8, hinges: Hinges | None = None) -> Clip:
     """Clip whose ankles stay put during their predicted contacts (F, K bool), by two-bone leg IK.
 
     Each contact run holds the ankle at its planar position in the run's middle frame; `ease`
     frames either side blend from the generated motion into the pin and back. `span` = (a, b):
-    touch frames a+1 .. b-1 only."""
+    touch frames a+1 .. b-1 only. Knees among `hinges` bend about their own axis only."""
     out = Clip(clip.skeleton, clip.rotations.copy(), clip.translations.copy(), clip.fps, clip.name)
     parents = clip.skeleton.parents
     num_f = clip.num_frames
@@ -142,7 +145,7 @@ def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span
         frames = np.nonzero(np.abs(shift).max(-1) > 1e-3)[0]
         frames = frames[(frames >= lo) & (frames < hi)]
         if len(frames):
-            leg_ik(out, hip, knee, ankle, frames, pos[frames] + shift[frames])
+            leg_ik(out, hip, knee, ankle, frames, pos[frames] + shift[frames], hinges)
     return out
 
 

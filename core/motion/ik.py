@@ -31,23 +31,30 @@ def runs(flags: np.ndarray, bridge: float = 0, shortest: int = 1) -> list[tuple[
 
 
 def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np.ndarray,
-                reach: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+                reach: float = 1.0, hinge: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """World-space turns (F, 3, 3) of the thigh and of the shin (about the knee) that bring the
     ankle to `target`; all inputs (F, 3) positions. The shin turns in the leg's bending plane to
     set the hip-ankle distance (at most `reach` of thigh + shin), then the whole leg swings about
     the hip onto the target. Where the leg is straight its bending plane is taken from the nearest
-    frame where it is not.
+    frame where it is not. `hinge` (F, 3): the knee's own unit axis in the world, turning about which
+    by a positive angle bends it (`core.motion.hinges`): the shin turns about it instead, to the
+    bend the distance asks, so a knee neither bends sideways (a nearly straight leg's bending plane
+    is mostly the rest pose's tilt) nor backwards.
     """
     thigh, shin = knee - hip, ankle - knee
     l1, l2 = np.linalg.norm(thigh, axis=-1), np.linalg.norm(shin, axis=-1)
     dist = np.clip(np.linalg.norm(target - hip, axis=-1), np.abs(l1 - l2) + 1e-9, (l1 + l2) * min(reach, 1 - 1e-9))
-    bend = np.cross(thigh, shin)  # turning the shin about it bends the knee further
-    bent = np.linalg.norm(bend, axis=-1) > 1e-6 * l1 * l2
-    if bent.any():
-        bend = np.where(bent[:, None], bend, bend[nearest_true(bent)])
-    interior = np.arccos(np.clip(np.sum(-thigh * shin, -1) / (l1 * l2), -1, 1))
-    wanted = np.arccos(np.clip((l1**2 + l2**2 - dist**2) / (2 * l1 * l2), -1, 1))
-    knee_turn = rotation_about(normalize(bend), np.where(bent.any(), interior - wanted, 0.0))
+    wanted = np.arccos(np.clip((l1**2 + l2**2 - dist**2) / (2 * l1 * l2), -1, 1))  # interior angle at the knee
+    if hinge is not None:
+        flexion = np.arctan2(np.sum(np.cross(thigh, shin) * hinge, -1), np.sum(thigh * shin, -1))  # signed
+        knee_turn = rotation_about(hinge, np.pi - wanted - flexion)
+    else:
+        bend = np.cross(thigh, shin)  # turning the shin about it bends the knee further
+        bent = np.linalg.norm(bend, axis=-1) > 1e-6 * l1 * l2
+        if bent.any():
+            bend = np.where(bent[:, None], bend, bend[nearest_true(bent)])
+        interior = np.arccos(np.clip(np.sum(-thigh * shin, -1) / (l1 * l2), -1, 1))
+        knee_turn = rotation_about(normalize(bend), np.where(bent.any(), interior - wanted, 0.0))
     reached = normalize(thigh + np.einsum("fij,fj->fi", knee_turn, shin))
     goal = normalize(target - hip)
     axis = np.cross(reached, goal)

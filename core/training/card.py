@@ -166,6 +166,9 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
                  + (" plus left/right mirrored copies with swapped labels" if cfg["augment"] else "")
                  + f"; validation split ({len(val)} segments) for the validation loss" + _sampling(cfg)),
         ("labels", _labels(family, meta, cfg)),
+        *([("hinge joints", f"{', '.join(meta['hinges'])}: each turns about one axis of its own in the training "
+                            "frames; the leg IK of the clean-up bends knees about theirs (`core/motion/hinges.py`)")]
+          if meta.get("hinges") else []),
         ("training", f"{checkpoint['step']} steps of batch {cfg['batch']}, "
                      f"{'Adam' if family in ('gan', 'cgan') else 'AdamW'} lr {cfg['lr']} (warm-up "
                      f"{cfg['warmup']}, cosine to {cfg['min_lr_frac']}x), EMA {cfg['ema']}, seed {cfg['seed']}, "

@@ -25,7 +25,9 @@ from ..data.corpus import FeatureStats, load_corpus
 from ..errors import GenAnimError
 from ..models.losses import PositionLoss
 from ..models.weights import load_weights, save_weights, skeleton_to_json
+from ..motion.hinges import Hinges, find_hinges, hinges_to_json
 from ..motion.representation import representation_for
+from ..motion.rotations import quat_to_matrix
 from .config import TrainConfig
 from .data import MotionSet
 from .families import FAMILIES, fit_prior, init_checkpoint, make_family
@@ -86,6 +88,16 @@ def config_differences(cfg: dict, ck: dict) -> list[str]:
     return sorted(k for k, v in cfg.items() if k not in may and trained[k] != v)
 
 
+def training_hinges(data: str, max_frames: int = 50_000) -> Hinges:
+    """The hinge joints of the training split of `data` (`core.motion.hinges`), from up to `max_frames`
+    evenly spread frames."""
+    corpus = load_corpus(data)
+    segs = corpus.segments("train")
+    step = max(1, sum(s.num_frames for s in segs) // max_frames)
+    rots = np.concatenate([corpus.segment_clip(s).rotations[::step] for s in segs])  # (N, J, 4)
+    return find_hinges(quat_to_matrix(rots))
+
+
 def export_weights(checkpoint: str | Path, out: str | Path, fp16: bool = True, sampling: dict | None = None) -> dict:
     """Write the EMA weights of a checkpoint as a .safetensors file with everything needed to sample;
     `sampling` may override the config's SAMPLING settings (they do not affect training)."""
@@ -116,6 +128,7 @@ def export_weights(checkpoint: str | Path, out: str | Path, fp16: bool = True, s
         "train_seconds": ck["elapsed"],
         "config": ck["config"],
         "fp16": fp16,
+        "hinges": hinges_to_json(training_hinges(cfg["data"]), tuple(ck["skeleton"]["names"])),
     }
     save_weights(out, tensors, meta)
     return meta
