@@ -212,8 +212,8 @@ class DiffusionGenerator(Generator):
         from .models.diffusion import Denoiser, DenoiserConfig, Diffusion
 
         self.default_steps = int(meta["sample_steps"])
-        # In-betweening takes twice the steps: its root steering acts at each one, and one gap is quick
-        # (L2P at 30 frames on training windows, weights/diffusion.md).
+        # In-betweening takes twice the steps: its root steering acts at each one (L2P at 30 frames on
+        # training windows, weights/diffusion.md).
         self.inbetween_steps = 2 * self.default_steps
         self.default_guidance = float(meta["guidance"])
         # "denoiser": the key of weights exported before the model families shared one format
