@@ -206,6 +206,9 @@ class DiffusionGenerator(Generator):
     # Std of the start noise of in-betweening: a gap is scored against one recorded motion, and less noise
     # keeps the sample nearer the network's most likely fill (chosen on training windows, weights/diffusion.md).
     inbetween_temperature = 0.5
+    # Fills drawn per gap: the one whose own estimate of the kept frames misses them least is kept, as the
+    # fill that agrees best with the poses it joins (chosen on training windows, weights/diffusion.md).
+    inbetween_samples = 8
 
     def __init__(self, tensors: dict, meta: dict, device: str, path: Path):
         super().__init__(tensors, meta, device, path)
@@ -305,13 +308,18 @@ class DiffusionGenerator(Generator):
         progress: Callable[[float], bool] | None = None,
         guidance: float | None = None,
         temperature: float | None = None,
+        samples: int | None = None,
     ) -> Clip:
         """Copy of `clip` with frames start+1 .. end-1 generated; frames up to `start` and from `end` are
         kept exactly. The model sees up to CONTEXT kept frames on each side. `steps`: default
-        `inbetween_steps`; `temperature`: std of the start noise (default `inbetween_temperature`)."""
+        `inbetween_steps`; `temperature`: std of the start noise (default `inbetween_temperature`);
+        `samples`: fills drawn, one kept (default `inbetween_samples`; seeds seed * samples + i)."""
         from .models.cleanup import fill_pops, match_end, parent_transform, pin_stance_feet, plant_feet, set_root_global
 
         a, s = self._label_ids(action, style)
+        k = self.inbetween_samples if samples is None else samples
+        if k < 1:
+            raise GenAnimError(f"samples must be at least 1, got {k}")
         num_f = clip.num_frames
         if not self._same_skeleton(clip.skeleton):
             raise MotionDataError(
@@ -349,9 +357,12 @@ class DiffusionGenerator(Generator):
         offset = (yaw_matrix(-heading[0]) @ (g_pos[end, root] - g_pos[start, root]))[[0, 2]]
         turn = float(wrap_angle(heading[1] - heading[0]))
         steps = self.inbetween_steps if steps is None else steps
-        feats = self.sample_features(1, len(known), a, s, [seed], guidance, steps, known[None], mask[None],
-                                     progress, impute=False, root_target=(first, last, offset, turn),
-                                     temperature=self.inbetween_temperature if temperature is None else temperature)[0]
+        feats = self.sample_features(k, len(known), a, s, [seed * k + i for i in range(k)], guidance, steps,
+                                     np.repeat(known[None], k, 0), np.repeat(mask[None], k, 0), progress,
+                                     impute=False, root_target=(first, last, offset, turn),
+                                     temperature=self.inbetween_temperature if temperature is None else temperature)
+        miss = ((((known - feats) / self.std) ** 2) * mask).sum((1, 2))  # (k,)
+        feats = feats[int(miss.argmin())]
         # The network's motion through the gap is smooth but may sit off the kept frames: carry its
         # misses at the gap's two ends across the gap, fading linearly, so the motion joins both ends.
         t = np.linspace(0.0, 1.0, last - first + 1)[1:-1, None]  # (gap, 1)
@@ -535,7 +546,7 @@ def _inbetween(args: argparse.Namespace) -> int:
     gen = _load(args)
     bar, update = progress_bar("inbetween")
     result = gen.inbetween(clip, args.start, args.end, args.action, args.style, args.seed, args.steps, update,
-                           args.guidance, args.temperature)
+                           args.guidance, args.temperature, args.samples)
     bar.close()
     save_clip(result, out)
     print(out)
@@ -573,4 +584,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--out", required=True, help="output BVH file")
     b.add_argument("--temperature", type=float, help="std of the sampler's start noise (default: the model's "
                    "in-betweening setting; lower keeps nearer the most likely fill, 1 = the training noise)")
+    b.add_argument("--samples", type=int, help="fills to draw; the one that agrees best with the kept poses is "
+                   "written (default: the model's in-betweening setting)")
     b.set_defaults(func=_inbetween)

@@ -138,6 +138,29 @@ def test_root_target_steers_the_sampled_path_and_temperature_scales_the_noise(ge
         gen.inbetween(clip, 20, 50, temperature=-1.0)
 
 
+def test_inbetween_keeps_the_drawn_fill_nearest_the_kept_frames(gen, monkeypatch):
+    """With samples=3 the fills of seeds 0, 1, 2 are drawn in one batch and the one whose own estimate of
+    the kept frames misses them least is written."""
+    clip = load_clip(WALK)
+    sample = type(gen).sample_features
+    misses = []
+
+    def spy(self, n, frames, a, s, seeds, guidance, steps, known, mask, *args, **kwargs):
+        feats = sample(self, n, frames, a, s, seeds, guidance, steps, known, mask, *args, **kwargs)
+        misses.extend(((((known - feats) / self.std) ** 2) * mask).sum((1, 2)))
+        return feats
+
+    monkeypatch.setattr(type(gen), "sample_features", spy)
+    single = [gen.inbetween(clip, 20, 50, seed=sd, samples=1) for sd in range(3)]
+    assert len(misses) == 3 and len(set(misses)) == 3
+    best = single[int(np.argmin(misses))]
+    kept = gen.inbetween(clip, 20, 50, seed=0, samples=3)
+    assert np.allclose(kept.rotations, best.rotations, atol=1e-4)
+    assert not all(np.allclose(kept.rotations, other.rotations, atol=1e-4) for other in single)
+    with pytest.raises(GenAnimError, match="samples"):
+        gen.inbetween(clip, 20, 50, samples=0)
+
+
 def test_generated_clips_keep_the_root_path_the_model_made(gen):
     """Cleanup plants the feet with leg IK; it does not pull the root back to where sliding feet would put it."""
     rep = gen.rep
@@ -212,3 +235,6 @@ def test_generate_and_inbetween_commands(weights, tmp_path):
     src, filled = load_clip(WALK), load_clip(dst)
     # BVH text keeps 6 decimals: the kept frames match the input file to its printed precision
     np.testing.assert_allclose(filled.global_positions()[:21], src.global_positions()[:21], atol=1e-3)
+    r = _cli("inbetween", str(WALK), "--from", "20", "--to", "50", "--out", str(tmp_path / "x.bvh"), "--model",
+             str(weights), "--samples", "0")
+    assert r.returncode == 2 and "samples must be at least 1" in r.stderr and "Traceback" not in r.stderr

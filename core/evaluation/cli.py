@@ -79,7 +79,7 @@ def _inbetween(args: argparse.Namespace) -> int:
 
         gen = load_generator(args.model, args.device)
         methods[gen.name] = lambda clip, start, end: gen.inbetween(clip, start, end, steps=args.steps,
-                                                                   temperature=args.temperature)
+                                                                   temperature=args.temperature, samples=args.samples)
     if args.candidate:
         methods[args.name] = command_method(args.candidate)
         # A command per window is slow; score every method on the same evenly spread subset.
@@ -249,6 +249,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--steps", type=int, default=None, help="sampler steps of --model (default: the model's)")
     q.add_argument("--temperature", type=float, default=None,
                    help="start noise std of --model (default: the model's in-betweening setting)")
+    q.add_argument("--samples", type=int, default=None,
+                   help="fills --model draws per gap, one kept (default: the model's in-betweening setting)")
     q.add_argument("--split", default="val", choices=("val", "train"),
                    help="clips the windows are cut from (train: to choose settings away from the validation split)")
     q.add_argument("--gaps", type=int, nargs="+", default=[5, 15, 30])
