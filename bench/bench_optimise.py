@@ -4,9 +4,10 @@ side by side in one run: structured MLP pruning, dynamic int8 quantisation, both
     python bench/bench_optimise.py [--clips 120] [--repeats 5] [--threads 1]
 
 For each variant: parameters, size of its saved weights, median time of `Generator.generate` for one
-8-second clip on this CPU (the variants timed in turn, round after round), and the evaluation suite on
-`--clips` validation segments spread evenly over the split (the same segments, labels, lengths and seeds
-for every variant). bf16 inference on a GPU is measured only when PyTorch sees one.
+8-second clip on this CPU (the variants timed in turn, round after round), and the evaluation suite:
+one clip per reference clip for `--clips` validation takes spread evenly over them (the same labels,
+lengths and seeds for every variant), scored against all validation takes with same-size floors.
+bf16 inference on a GPU is measured only when PyTorch sees one.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data.corpus import load_corpus  # noqa: E402
-from core.evaluation.compare import sample_time  # noqa: E402
+from core.evaluation.compare import generate_like, sample_time  # noqa: E402
 from core.evaluation.recognizer import Recognizer  # noqa: E402
 from core.evaluation.report import table  # noqa: E402
-from core.evaluation.suite import DEFAULT_RECOGNIZER, ClipSet, real_set, score  # noqa: E402
-from core.generation import load_generator, split_jobs  # noqa: E402
+from core.evaluation.suite import DEFAULT_RECOGNIZER, evaluator  # noqa: E402
+from core.generation import load_generator  # noqa: E402
 from core.models.optimise import prune_mlp, quantize_int8  # noqa: E402
 
 
@@ -39,7 +40,7 @@ def saved_bytes(model: torch.nn.Module) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="diffusion")
-    ap.add_argument("--clips", type=int, default=120, help="validation segments scored per variant")
+    ap.add_argument("--clips", type=int, default=120, help="validation takes generated per variant")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--keep", type=float, default=0.5, help="fraction of MLP units kept by pruning")
@@ -48,14 +49,10 @@ def main(argv: list[str] | None = None) -> int:
 
     gen = load_generator(args.model, "cpu")
     corpus = load_corpus("bandai-namco")
-    pick = np.linspace(0, len(corpus.segments("val")) - 1, args.clips).round().astype(int)
-    jobs = [split_jobs(corpus, "val", True)[i] for i in pick]
-    real = real_set(corpus, "val")
-    rec = Recognizer.load(DEFAULT_RECOGNIZER)
-    real_emb = rec.predict(real.features)["embedding"].astype(np.float64)
-    subset = ClipSet("real val (same segments)", [real.clips[i] for i in pick], [real.actions[i] for i in pick],
-                     [real.styles[i] for i in pick])
-    rows = [{**score(subset, rec, real_emb).row, "variant": "real data"}]
+    judge = evaluator(corpus, Recognizer.load(DEFAULT_RECOGNIZER))
+    pick = np.linspace(0, len(judge.reference) - 1, args.clips).round().astype(int)
+    like = judge.reference.subset(pick)
+    rows = [{**judge.score(judge.real_draw(like)).row, "variant": "real data (label-matched training takes)"}]
 
     base = gen.diffusion.model
     pruned = prune_mlp(base, args.keep)
@@ -79,8 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         use(net, fastpath)
         params = sum(p.numel() for p in (pruned if "pruned" in name else base).parameters())
         seconds = float(np.median(times[name]))
-        clips = [gen.generate(a, s, sec, 1, sd)[0] for a, s, sec, sd in jobs]
-        row = score(ClipSet(name, clips, [j[0] for j in jobs], [j[1] for j in jobs]), rec, real_emb).row
+        row = judge.score(generate_like(gen, like)).row
         rows.append({**row, "variant": name, "parameters": params, "size_mb": round(saved_bytes(net) / 1e6, 2),
                      "sample_s": round(seconds, 3)})
     torch.backends.mha.set_fastpath_enabled(True)
@@ -90,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"variant": "GPU bf16 autocast", "sample_s": round(sample_time(gpu, args.repeats), 4)})
     else:
         rows.append({"variant": "GPU bf16 autocast: not measured (no CUDA device in this run)"})
-    cols = ("variant", "parameters", "size_mb", "sample_s", "action_acc", "style_acc", "fid", "diversity",
-            "foot_skating", "jitter")
-    print(f"Diffusion model {gen.name}, {args.clips} validation segments per variant, {args.threads} torch "
+    cols = ("variant", "parameters", "size_mb", "sample_s", "action_acc", "style_acc", "fid", "fid_floor", "fid_ratio",
+            "precision", "recall", "diversity", "foot_skating", "jitter")
+    print(f"Diffusion model {gen.name}, {args.clips} validation takes per variant, {args.threads} torch "
           f"thread(s); sample_s = median of {args.repeats} generations of one 8-second clip")
     print(table(rows, cols))
     return 0

@@ -8,8 +8,9 @@ A setting is GUIDANCE,TEMPERATURE[,normal|,independent]: TEMPERATURE is the std 
 latents or of the diffusion model's start noise; `normal` samples a VAE/GAN's latents from
 N(0, T^2 I) even when its weights hold a fitted prior; `independent` keeps the fitted prior's means and
 per-channel spreads but drops the correlations between channels. Every setting scores one clip per
-segment of `--segments` training segments spread evenly over the split (their labels and lengths,
-seed = index); FID is against those real segments. `--steps` (diffusion sampler steps) and `--smooth`
+segment of `--segments` training segments spread evenly over the half of the training takes that the
+recognizer never saw (their labels and lengths, seed = index), scored by the evaluation suite against
+those real segments, the FID floor drawn from the rest of that half. `--steps` (diffusion sampler steps) and `--smooth`
 (temporal low-pass sigma in frames) replace the weights' defaults for every setting. Prints a Markdown
 table.
 """
@@ -27,10 +28,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data.corpus import load_corpus  # noqa: E402
+from core.evaluation.compare import generate_like  # noqa: E402
 from core.evaluation.recognizer import Recognizer  # noqa: E402
 from core.evaluation.report import table  # noqa: E402
-from core.evaluation.suite import DEFAULT_RECOGNIZER, ClipSet, real_set, score  # noqa: E402
-from core.generation import load_generator, split_jobs  # noqa: E402
+from core.evaluation.suite import DEFAULT_RECOGNIZER, Evaluator, judge_halves, segment_set  # noqa: E402
+from core.generation import load_generator  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,15 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.smooth is not None:
         gen.smooth = args.smooth
     corpus = load_corpus("bandai-namco")
-    jobs = split_jobs(corpus, "train", gen.conditional)
-    pick = np.linspace(0, len(jobs) - 1, args.segments).round().astype(int)
-    jobs = [jobs[i] for i in pick]
-    real = real_set(corpus, "train")
-    real = ClipSet("real train (same segments)", [real.clips[i] for i in pick], [real.actions[i] for i in pick],
-                   [real.styles[i] for i in pick])
-    rec = Recognizer.load(DEFAULT_RECOGNIZER)
-    real_emb = rec.predict(real.features)["embedding"].astype(np.float64)
-    rows = [score(real, rec, real_emb).row]
+    train = segment_set(corpus, judge_halves(corpus)[1], "real train")  # the takes the recognizer never saw
+    pick = np.linspace(0, len(train) - 1, args.segments).round().astype(int)
+    judge = Evaluator(Recognizer.load(DEFAULT_RECOGNIZER), train.subset(pick, "real train (these segments)"), train)
+    rows = [s.row for s in judge.reference_rows()[:2]]
     fitted = getattr(gen, "prior", None)
     independent = None
     if fitted is not None:  # the same spreads, channels uncorrelated
@@ -72,12 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(gen, "prior"):  # a VAE/GAN
             gen.prior = priors[kind]
         g = float(guidance) if gen.conditional else None
-        clips = [gen.generate(a, s, sec, 1, seed, guidance=g, steps=args.steps)[0] for a, s, sec, seed in jobs]
-        name = f"{gen.name} {setting}"
-        rows.append(score(ClipSet(name, clips, [j[0] for j in jobs], [j[1] for j in jobs]), rec, real_emb).row)
+        clip_set = generate_like(gen, judge.reference, guidance=g, steps=args.steps)
+        clip_set.name = f"{gen.name} {setting}"
+        rows.append(judge.score(clip_set).row)
     print(f"{gen.name}: {args.segments} training segments per setting, 1 clip each, smooth {gen.smooth:g}"
           + (f", {args.steps} sampler steps" if args.steps else ""))
-    print(table(rows, ("set", "clips", "action_acc", "style_acc", "fid", "diversity", "foot_skating", "jitter")))
+    print(table(rows, ("set", "n", "action_acc", "style_acc", "fid", "fid_floor", "fid_ratio", "precision", "recall",
+                       "diversity", "foot_skating", "jitter")))
     return 0
 
 

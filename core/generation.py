@@ -572,8 +572,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--seconds", type=float, default=4.0)
     g.add_argument("--count", type=int, default=1)
     g.add_argument("--out", required=True, help="output folder")
-    g.add_argument("--like", choices=("train", "val"), help="instead: one clip per segment of this corpus split, "
-                   "with its labels and length (seed + index), e.g. for `python -m core evaluate clips`")
+    g.add_argument("--like", choices=("train", "val", "val-takes"),
+                   help="instead: one clip per segment of this corpus split, with its labels and length "
+                   "(seed + index), e.g. for `python -m core evaluate clips`")
     g.add_argument("--data", default="bandai-namco", help="corpus for --like")
     g.set_defaults(func=_generate)
     b = sub.add_parser("inbetween", help="fill the frames between two kept poses of a BVH clip")

@@ -11,11 +11,23 @@ import pytest
 from core.cli import main
 from core.evaluation import inbetween as ib
 from core.evaluation import metrics
+from core.evaluation.canonical import FeatureNorm, body_mirror, canonical_features, mirror_features
 from core.evaluation.recognizer import Recognizer, train_recognizer
 from core.evaluation.report import write_report
-from core.evaluation.suite import POP_SPEED, ClipSet, load_folder, score, shuffled_set, static_set
+from core.evaluation.suite import (
+    POP_SPEED,
+    ClipSet,
+    Evaluator,
+    load_folder,
+    noisy_set,
+    shuffled_set,
+    static_set,
+    wrong_labels_set,
+)
+from core.motion.augment import mirror
 from core.motion.clip import Clip, load_clip
 from core.motion.representation import representation_for
+from core.motion.rotations import quat_mul, yaw_matrix
 
 
 @pytest.fixture(scope="module")
@@ -27,20 +39,18 @@ def sample_set(sample_paths) -> ClipSet:
 
 @pytest.fixture(scope="module")
 def tiny_recognizer(sample_set) -> Recognizer:
-    feats = sample_set.features
-    allf = np.concatenate(feats)
     actions = sorted(set(sample_set.actions))
     styles = sorted(set(sample_set.styles))
     return train_recognizer(
-        feats,
+        sample_set.features,
         np.array([actions.index(a) for a in sample_set.actions]),
         np.array([styles.index(s) for s in sample_set.styles]),
-        actions, styles, allf.mean(0), allf.std(0), steps=60, window=60, batch=16, progress=False,
+        actions, styles, steps=60, batch=16, progress=False,
     )
 
 
 def test_recognizer_learns_the_samples_and_round_trips(tiny_recognizer, sample_set, tmp_path):
-    out = tiny_recognizer.predict(sample_set.features)
+    out = tiny_recognizer.predict(sample_set.clips)
     assert out["action"].shape == (len(sample_set), len(tiny_recognizer.actions))
     acc = (out["action"].argmax(-1) == [tiny_recognizer.actions.index(a) for a in sample_set.actions]).mean()
     assert acc >= 0.75  # 8 clips, 60 steps: it fits the training clips
@@ -53,18 +63,92 @@ def test_recognizer_learns_the_samples_and_round_trips(tiny_recognizer, sample_s
     assert (again["action"].argmax(-1) == out["action"].argmax(-1)).all()
 
 
-def test_garbage_baselines_score_worse_than_real(tiny_recognizer, sample_set):
-    real_emb = tiny_recognizer.predict(sample_set.features)["embedding"].astype(np.float64)
-    real = score(sample_set, tiny_recognizer, real_emb)
-    static = score(static_set(sample_set), tiny_recognizer, real_emb)
-    shuffled = score(shuffled_set(sample_set), tiny_recognizer, real_emb)
-    assert real.row["fid"] == pytest.approx(0.0, abs=1e-3)
-    assert static.row["fid"] > 1.0 and shuffled.row["fid"] > 1.0
-    assert shuffled.row["jitter"] > 10 * real.row["jitter"]
-    assert static.row["jitter"] == 0.0
-    assert real.row["bone_error"] < 1e-9
-    assert real.row["pops"] == 0.0
-    assert static.row["root_speed"] == 0.0 and real.row["root_speed"] > 0.0
+def test_padding_does_not_change_what_a_clip_scores(tiny_recognizer, sample_set):
+    alone = [tiny_recognizer.predict([f])["embedding"][0] for f in sample_set.features[:3]]
+    together = tiny_recognizer.predict(sample_set.features[:3], batch=3)["embedding"]  # padded to the longest
+    np.testing.assert_allclose(together, np.stack(alone), atol=1e-4)
+
+
+def test_canonical_features_ignore_where_the_clip_stands_and_faces(sample_set):
+    clip = sample_set.clips[0]
+    feats = canonical_features(clip)
+    assert feats.shape == (clip.num_frames, 3 * (clip.skeleton.num_joints - 1) + 3)  # joint_Root is no body joint
+    moved = clip.translations.copy()
+    root = representation_for(clip.skeleton).root
+    turn = yaw_matrix(np.array(1.0))
+    moved[:, root] = moved[:, root] @ turn.T + [300.0, 0.0, -120.0]
+    q = np.array([np.cos(0.5), 0.0, np.sin(0.5), 0.0])  # the same 1 rad yaw as a quaternion
+    rotations = clip.rotations.copy()
+    rotations[:, root] = quat_mul(q, rotations[:, root])
+    turned = Clip(clip.skeleton, rotations, moved, clip.fps)
+    np.testing.assert_allclose(canonical_features(turned), feats, atol=1e-6)
+
+
+def test_canonical_features_mirror_like_the_clip(sample_set):
+    clip = sample_set.clips[0]
+    np.testing.assert_allclose(mirror_features(canonical_features(clip), body_mirror(clip.skeleton)),
+                               canonical_features(mirror(clip)), atol=0.1)  # cm: the rig is not exactly symmetric
+
+
+def test_a_near_constant_channel_cannot_dominate_the_normalisation():
+    rng = np.random.default_rng(0)
+    seqs = [rng.normal(0, 10.0, (50, 9)) for _ in range(4)]
+    for s in seqs:
+        s[:, 1] = 5.0 + rng.normal(0, 1e-4, 50)  # a joint coordinate that hardly moves
+    norm = FeatureNorm.fit(seqs)
+    assert norm.std[1] == norm.std[0] > 1.0  # one spread for all joint coordinates
+    assert np.abs(norm(seqs[0])[:, 1]).max() < 0.01
+
+
+def test_garbage_sets_are_what_they_say(sample_set):
+    static, shuffled = static_set(sample_set), shuffled_set(sample_set)
+    noisy, wrong = noisy_set(sample_set), wrong_labels_set(sample_set)
+    c = sample_set.clips[0]
+    assert (static.clips[0].rotations == c.rotations[:1]).all()
+    assert sorted(map(tuple, shuffled.clips[0].rotations[:, 1])) == sorted(map(tuple, c.rotations[:, 1]))
+    angle = 2 * np.degrees(np.arccos(np.clip(np.abs((noisy.clips[0].rotations * c.rotations).sum(-1)), 0, 1)))
+    assert 5 < np.median(angle) < 20  # about 0.1 rad per axis
+    assert all(a != b for a, b in zip(wrong.actions, sample_set.actions, strict=True))
+    assert wrong.clips is sample_set.clips
+
+
+def test_the_evaluator_scores_real_at_its_floor(tiny_recognizer, sample_set):
+    ref, pool = sample_set.subset(range(0, 8, 2), "ref"), sample_set.subset(range(1, 8, 2), "pool")
+    judge = Evaluator(tiny_recognizer, ref, pool)
+    real, static, shuffled = (judge.score(s).row for s in (pool, static_set(pool), shuffled_set(pool)))
+    # every label pair of `pool` is in the pool once: each floor draw is the pool itself
+    assert real["fid"] == pytest.approx(real["fid_floor"]) and real["fid_ratio"] == pytest.approx(1.0)
+    assert shuffled["jitter"] > 10 * real["jitter"]
+    assert static["jitter"] == 0.0
+    assert real["bone_error"] < 1e-9
+    assert real["pops"] == 0.0
+    assert static["root_speed"] == 0.0 and real["root_speed"] > 0.0
+    rows = judge.reference_rows()
+    assert [r.row["set"] for r in rows] == ["ref", "real train", "static pose", "shuffled frames",
+                                            "rotation noise", "wrong labels"]
+    assert rows[0].row["fid"] is None and rows[0].row["diversity"] > 0
+
+
+def test_floors_never_draw_the_reference_itself(tiny_recognizer, sample_set):
+    ref = sample_set.subset(range(4))
+    judge = Evaluator(tiny_recognizer, ref, sample_set)
+    assert len(judge.pool) == 4 and {c.name for c in judge.pool.clips}.isdisjoint({c.name for c in ref.clips})
+    with pytest.raises(Exception, match="no real clip is left"):
+        Evaluator(tiny_recognizer, sample_set, sample_set.subset(range(2)))
+
+
+def test_precision_recall_and_inception_score_on_known_sets():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(200, 4))
+    assert metrics.precision_recall(real, rng.normal(size=(200, 4)))[0] > 0.8
+    far_p, far_r = metrics.precision_recall(real, rng.normal(size=(200, 4)) + 10)
+    assert far_p == 0.0 and far_r == 0.0
+    copies_p, copies_r = metrics.precision_recall(real, np.repeat(real[:1], 100, 0))
+    assert copies_p == 1.0 and copies_r < 0.05  # one real clip copied: faithful, no coverage
+    confident = np.eye(5)[rng.integers(0, 5, 500)]
+    assert metrics.inception_score(confident) == pytest.approx(5.0, rel=0.05)
+    assert metrics.inception_score(np.full((10, 5), 0.2)) == pytest.approx(1.0)
+    assert metrics.inception_score(np.repeat(confident[:1], 10, 0)) == pytest.approx(1.0)
 
 
 def test_root_speed_scales_with_travel_and_ignores_height(sample_set):
@@ -132,16 +216,39 @@ def test_candidate_command_is_run_per_window(sample_paths, tmp_path):
 
 
 def test_report_writes_markdown_and_plots(tiny_recognizer, sample_set, tmp_path):
-    real_emb = tiny_recognizer.predict(sample_set.features)["embedding"].astype(np.float64)
-    rows = [score(sample_set, tiny_recognizer, real_emb), score(static_set(sample_set), tiny_recognizer, real_emb)]
+    judge = Evaluator(tiny_recognizer, sample_set.subset(range(4)), sample_set.subset(range(4, 8)))
+    rows = [judge.score(judge.reference, is_reference=True), judge.score(static_set(sample_set))]
     inb = [{"method": m, "gap": g, "windows": 1, "l2p": g / 10, "l2q": 0.1, "npss": 0.01}
            for m in ("a", "b") for g in (5, 15, 30)]
     path = write_report(tmp_path, "test", rows, inbetween_rows=inb,
                         vocab=(tiny_recognizer.actions, tiny_recognizer.styles))
     text = path.read_text()
-    assert "| set" in text and "static pose" in text and "In-betweening" in text
+    assert "| set" in text and "static pose" in text and "In-betweening" in text and "fid_floor" in text
     for png in ("features_pca.png", "action_accuracy.png", "style_accuracy.png", "feet.png", "inbetween.png"):
         assert (tmp_path / png).stat().st_size > 1000
+
+
+def test_cli_scores_a_folder_against_a_reference_folder_as_json(tiny_recognizer, sample_paths, tmp_path, capsys):
+    from tests.conftest import SAMPLES
+
+    rec = tmp_path / "rec.safetensors"
+    tiny_recognizer.save(rec)
+    ref, mine = tmp_path / "ref", tmp_path / "mine"
+    ref.mkdir()
+    mine.mkdir()
+    for p in sample_paths[:4]:
+        shutil.copy(p, ref / p.name)
+    for p in sample_paths[4:]:
+        shutil.copy(p, mine / p.name)
+    out = tmp_path / "rows.json"
+    assert main(["evaluate", "clips", str(mine), "--reference", str(ref), "--data", str(SAMPLES),
+                 "--recognizer", str(rec), "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]  # strict JSON: no NaN
+    assert rows[0]["set"] == "ref (reference)" and rows[-1]["set"] == "mine" and rows[-1]["n"] == 4
+    for key in ("set", "n", "action_acc", "style_acc", "fid", "fid_floor", "precision", "recall", "diversity",
+                "multimodality", "inception_score", "foot_skating", "jitter"):
+        assert key in rows[-1]
+    assert rows[-1]["fid_floor"] > 0  # drawn from the corpus's training clips, the reference's own left out
 
 
 def test_cli_reports_missing_recognizer_plainly(tmp_path, capsys):

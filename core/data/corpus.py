@@ -25,6 +25,8 @@ Train/validation split (deterministic, every label in both splits):
   - Smaller groups (dataset-1: one take per action and style, two for a few):
     each clip's first 80% of frames (`floor(0.8 F)`) are train and the last
     20% validation.
+  `val-takes` is the part of the validation split that is whole takes (the take-split groups): what
+  generated clips, which are whole performances, are judged against.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ ARCHIVE_EXTS = (".tar.xz", ".tar.gz", ".tar.bz2", ".tgz", ".tar")
 MIN_TAKES_FOR_TAKE_SPLIT = 5
 VAL_TAKE_FRACTION = 0.1
 VAL_FRAME_FRACTION = 0.2
-SPLITS = ("train", "val", "all")
+SPLITS = ("train", "val", "val-takes", "all")
 
 
 def shared_data_dir() -> Path:
@@ -312,11 +314,13 @@ class Corpus:
 
 
 def split_segments(clips: Sequence[ClipInfo], split: str = "train") -> list[Segment]:
-    """Segments of `split` ('train', 'val' or 'all') under the rule of the module docstring."""
+    """Segments of `split` ('train', 'val', 'val-takes' or 'all') under the rule of the module docstring."""
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
     if split == "all":
         return [Segment(i, 0, c.num_frames) for i, c in enumerate(clips)]
+    if split == "val-takes":
+        return [s for s in split_segments(clips, "val") if s.num_frames == clips[s.clip].num_frames]
     groups: dict[tuple[str, str, str], list[int]] = defaultdict(list)
     for i, c in enumerate(clips):
         groups[(c.dataset, c.action, c.style)].append(i)

@@ -30,37 +30,88 @@ def _print_rows(rows: list[dict], columns: tuple[str, ...]) -> None:
     print(table(rows, columns))
 
 
-def _reference(args: argparse.Namespace) -> int:
+def _command(args: argparse.Namespace) -> str:
+    return "python -m core " + " ".join(shlex.quote(a) for a in args.argv)
+
+
+def _reproduce(args: argparse.Namespace) -> str:
+    return f"Reproduce with `{_command(args)}`."
+
+
+def _write_json(path: str | None, rows: list[dict]) -> None:
+    """`--json FILE`: the rows in the evaluation v2 shape, strict JSON (no NaN: None instead)."""
+    if not path:
+        return
+    import json
+    import math
+
+    import numpy as np
+
+    from .report import json_rows
+
+    def clean(v):
+        if isinstance(v, np.floating | float):
+            return float(v) if math.isfinite(v) else None
+        return int(v) if isinstance(v, np.integer) else v
+
+    data = json_rows(rows)
+    data["rows"] = [{k: clean(v) for k, v in r.items()} for r in data["rows"]]
+    out = Path(path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n", encoding="utf-8")
+    except OSError as e:
+        raise GenAnimError(f"{out}: cannot write the JSON file ({e.strerror or e})") from None
+    print(f"wrote {out}")
+
+
+def _judge(args: argparse.Namespace):
+    """The evaluator of a command: recognizer, reference (the validation takes or --reference DIR), floors."""
     from ..data.corpus import load_corpus
-    from .report import SUITE_COLUMNS, write_report
-    from .suite import reference
+    from .suite import evaluator, load_folder
 
     rec = _recognizer(args.recognizer)
+    reference = None
+    if args.reference:
+        reference = load_folder(args.reference)
+        reference.name = f"{reference.name} (reference)"
     corpus = load_corpus(args.data, progress=True)
-    scored, _ = reference(corpus, rec, seed=args.seed)
+    return evaluator(corpus, rec, reference, seed=args.seed)
+
+
+def _reference(args: argparse.Namespace) -> int:
+    from .report import SUITE_COLUMNS, write_report
+
+    judge = _judge(args)
+    scored = judge.reference_rows()
     _print_rows([s.row for s in scored], SUITE_COLUMNS)
+    _write_json(args.json, [s.row for s in scored])
     if args.report:
-        path = write_report(args.report, "GenAnim evaluation: reference rows", scored, vocab=(rec.actions, rec.styles))
+        rec = judge.recognizer
+        path = write_report(args.report, "GenAnim evaluation: reference rows", scored, vocab=(rec.actions, rec.styles),
+                            notes=_reproduce(args))
         print(f"wrote {path}")
     return 0
 
 
 def _clips(args: argparse.Namespace) -> int:
-    from ..data.corpus import load_corpus
-    from .report import SUITE_COLUMNS, write_report
-    from .suite import load_folder, reference, score
+    from .report import ACTION_COLUMNS, SUITE_COLUMNS, write_report
+    from .suite import load_folder, per_action
 
-    rec = _recognizer(args.recognizer)
-    generated = load_folder(args.folder)
-    corpus = load_corpus(args.data, progress=True)
-    scored, val = reference(corpus, rec, seed=args.seed)
-    mine = score(generated, rec, scored[0].embedding, seed=args.seed)
-    rows = scored + [mine]
+    evaluated = load_folder(args.folder)  # a bad folder fails before any work
+    judge = _judge(args)
+    mine = judge.score(evaluated)
+    rows = judge.reference_rows(like=evaluated) + [mine]
     _print_rows([s.row for s in rows], SUITE_COLUMNS)
+    actions = per_action(judge, mine)
+    if actions:
+        print()
+        _print_rows(actions, ACTION_COLUMNS)
+    _write_json(args.json, [s.row for s in rows])
     if args.report:
-        path = write_report(
-            args.report, f"GenAnim evaluation: {generated.name}", rows, subject=mine, vocab=(rec.actions, rec.styles)
-        )
+        rec = judge.recognizer
+        path = write_report(args.report, f"GenAnim evaluation: {evaluated.name}", rows, subject=mine,
+                            vocab=(rec.actions, rec.styles), action_rows=actions, notes=_reproduce(args))
         print(f"wrote {path}")
     return 0
 
@@ -105,31 +156,31 @@ def _compare(args: argparse.Namespace) -> int:
 
     import torch
 
-    from ..data.corpus import load_corpus
     from ..generation import load_generator, progress_bar
     from .compare import COLUMNS, compare, fill_card, write_compare_report
 
     torch.set_num_threads(args.threads)
     gens = [load_generator(m, "cpu") for m in args.models]  # unknown names fail before any work
-    rec = _recognizer(args.recognizer)
-    corpus = load_corpus(args.data, progress=True)
+    judge = _judge(args)
 
     def progress(name):
         return progress_bar(f"generate {name}")[1]
 
-    refs, rows = compare(gens, corpus, rec, seed=args.seed, progress=progress)
+    refs, rows = compare(gens, judge, progress=progress)
     print(file=sys.stderr)
     _print_rows([r.row for r in refs + rows], COLUMNS)
-    command = "python -m core " + " ".join(shlex.quote(a) for a in args.argv)
+    _write_json(args.json, [r.row for r in refs + rows])
+    command = _command(args)
     report = None
     if args.report:
         report = write_compare_report(args.report, refs, rows, command)
         print(f"wrote {report}")
-    for gen, scored in zip(gens, rows, strict=True):
-        card = gen.path.with_suffix(".md")  # the diffusion card has its own, longer evaluation section
-        if gen.kind != "diffusion" and card.exists():
-            fill_card(card, refs, scored, command, report)
-            print(f"updated the evaluation section of {card}")
+    if args.fill_cards:
+        for gen, scored in zip(gens, rows, strict=True):
+            card = gen.path.with_suffix(".md")
+            if card.exists():
+                fill_card(card, refs, scored, command, report)
+                print(f"updated the evaluation section of {card}")
     return 0
 
 
@@ -146,13 +197,12 @@ def _train_recognizer(args: argparse.Namespace) -> int:
     wall = time.time() - t0
     out = Path(args.out)
     rec.save(out)
-    command = "python -m core " + " ".join(shlex.quote(a) for a in args.argv)
+    command = _command(args)
     card = out.with_suffix(".md")
     card.write_text(_recognizer_card(rec, quality, command, wall, out), encoding="utf-8")
-    print(
-        f"validation: action accuracy {quality['val_action_acc']:.4f}, "
-        f"style accuracy {quality['val_style_acc']:.4f} on {quality['val_clips']} clips"
-    )
+    for name, q in quality["groups"].items():
+        print(f"validation {name}: action accuracy {q['action_acc']:.4f}, style accuracy {q['style_acc']:.4f} "
+              f"on {q['clips']} clips")
     print(f"wrote {out} and {card}")
     return 0
 
@@ -163,22 +213,28 @@ def _recognizer_card(rec, quality: dict, command: str, wall: float, out: Path) -
     info, cfg = rec.info, rec.model.cfg
     facts = [
         ("file", f"`{out.name}` ({out.stat().st_size / 1024:.0f} KiB, fp16 weights, safetensors)"),
+        ("input", "joint positions in a canonical frame (root at the horizontal origin, facing +Z, floor at 0), "
+                  "root velocity and turn rate (`core/evaluation/canonical.py`): no rotations, no model's own "
+                  "features; one spread per group of channels"),
         (
             "architecture",
-            f"temporal convolution: stride-2 input conv, {cfg.blocks} dilated residual blocks, "
-            f"width {cfg.width}, mean+max pooling, {cfg.embed}-D embedding, action and style heads",
+            f"temporal convolution: stride-2 input conv, {cfg.blocks} dilated residual blocks, width {cfg.width}, "
+            f"masked mean+max pooling over the whole clip, {cfg.embed}-D embedding, action and style heads",
         ),
         ("parameters", f"{info['parameters']:,}"),
         (
             "data",
-            f"Bandai Namco Research Motiondataset 1 + 2, train split ({quality['train_clips']} segments) "
-            "plus left/right mirrored copies with swapped labels; CC BY-NC 4.0",
+            f"Bandai Namco Research Motiondataset 1 + 2: the recognizer's half of the train split "
+            f"({quality['train_clips']} segments: every other take of each action and style, dataset-1's single "
+            "takes whole; the other half sets the FID floors, `core/evaluation/suite.py` judge_halves) plus "
+            "left/right mirrored copies with swapped labels; CC BY-NC 4.0",
         ),
         ("labels", f"{len(rec.actions)} actions, {len(rec.styles)} styles (union vocabulary)"),
         (
             "training",
-            f"{info['steps']} steps, batch {info['batch']}, random windows of 30 to {info['window']} "
-            f"frames, AdamW one-cycle lr {info['lr']}, seed {info['seed']}",
+            f"{info['steps']} steps, batch {info['batch']} (half whole clips up to {info['max_frames']} frames, "
+            f"half random crops of 1 s or more), body size scaled 0.9-1.1, AdamW one-cycle lr {info['lr']}, "
+            f"seed {info['seed']}",
         ),
         ("wall time", f"{wall:.0f} s in all ({info['train_seconds']:.0f} s of optimisation)"),
         (
@@ -187,31 +243,31 @@ def _recognizer_card(rec, quality: dict, command: str, wall: float, out: Path) -
         ),
         ("command", f"`{command}`"),
     ]
-    rows = [("all", quality["val_clips"], quality["val_action_acc"], quality["val_style_acc"])]
-    rows += [(ds, q["clips"], q["action_acc"], q["style_acc"]) for ds, q in quality["per_dataset"].items()]
+    rows = [(name, q["clips"], q["action_acc"], q["style_acc"]) for name, q in quality["groups"].items()]
     return "\n".join(
         [
-            "# Motion recognizer (evaluation network)",
+            "# Motion recognizer (evaluation network, v2)",
             "",
-            "Classifies the action and style of a motion clip from its learning representation; its pooled",
-            "embedding is the feature space of FID, diversity and multimodality in `python -m core evaluate`.",
+            "Classifies the action and style of a motion clip from its joint positions; its pooled embedding is",
+            "the feature space of FID, precision/recall, diversity and multimodality in `python -m core evaluate`.",
             "This card was written by the training command itself.",
             "",
             "| | |",
             "|---|---|",
             *(f"| {k} | {v} |" for k, v in facts),
             "",
-            f"## Quality on the validation split ({quality['val_clips']} clips)",
+            "## Quality on the validation split",
             "",
             "| clips | count | action accuracy | style accuracy |",
             "|---|---|---|---|",
             *(f"| {name} | {n} | {a:.4f} | {s:.4f} |" for name, n, a, s in rows),
             "",
-            "Clips are scored by the mean softmax over windows of 120 frames (half overlap). Dataset-1 has one",
-            "take per action and style, so its validation clips are the last 20% of each take",
-            "(`core/data/corpus.py`): often only the return from a bow, a wave or a dash to rest, about a",
-            "second long, which is where most of the recognizer's errors are.",
-            "Reproduce the reference rows with `python -m core evaluate reference`.",
+            "Each clip is scored whole. `val takes` are the validation split's whole takes (dataset-2: the last",
+            "tenth of each action and style's takes): the reference every generated set is judged against.",
+            "`val excerpts` are dataset-1's validation pieces: that dataset has one take per action and style, so",
+            "its validation clips are the last 20% of each take (`core/data/corpus.py`), often only the return",
+            "from a bow, a wave or a dash to rest, as short as a few frames; they are what the recognizer gets",
+            "wrong. Reproduce the reference rows with `python -m core evaluate reference`.",
             "",
         ]
     )
@@ -226,9 +282,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("--seed", type=int, default=0)
         if recognizer:
             q.add_argument("--recognizer", help="recognizer weights (default: weights/recognizer.safetensors)")
+            q.add_argument("--reference", metavar="DIR", help="real BVH clips to judge against (labels from .json "
+                           "sidecars or dataset-style names; default: the corpus's validation takes)")
+            q.add_argument("--json", metavar="FILE", help="also write the rows as JSON: {\"rows\": [...]}")
         q.add_argument("--report", metavar="DIR", help="write a Markdown report with plots into DIR")
 
-    q = ev.add_parser("reference", help="reference rows: real train vs validation, static pose, shuffled frames")
+    q = ev.add_parser("reference", help="reference rows: a label-matched draw of real training clips and garbage "
+                      "(static pose, shuffled frames, rotation noise, wrong labels) against the reference")
     common(q)
     q.set_defaults(func=_reference)
 
@@ -264,16 +324,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     common(q, recognizer=False)
     q.set_defaults(func=_inbetween)
 
-    q = ev.add_parser("compare", help="score several generators side by side (one clip per validation segment "
-                      "each) with parameters, training and sampling time; fills the VAE/GAN cards' evaluation")
+    q = ev.add_parser("compare", help="score several generators side by side (one clip per reference clip each, "
+                      "its labels and length) with parameters, training and sampling time")
     q.add_argument("--models", nargs="+", default=["diffusion", "cvae", "cgan", "vae", "gan"],
                    help="shipped weights names or .safetensors paths")
     q.add_argument("--threads", type=int, default=1, help="torch CPU threads (timings are taken with these)")
+    q.add_argument("--fill-cards", action="store_true", help="write each model's rows into its card's Evaluation")
     common(q)
     q.set_defaults(func=_compare)
 
     q = ev.add_parser("train-recognizer", help="train the recognizer and write its weights and model card")
-    q.add_argument("--steps", type=int, default=2000)
+    q.add_argument("--steps", type=int, default=3000)
     q.add_argument("--threads", type=int, default=2)
     q.add_argument("--out", default="weights/recognizer.safetensors")
     q.add_argument("--data", default="bandai-namco")

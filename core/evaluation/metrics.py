@@ -2,6 +2,9 @@
 
 Feature metrics (on recognizer features, one row per clip):
 - FID: Fréchet distance between Gaussian fits of two feature sets (Heusel et al. 2017).
+- Precision and recall: the share of one set inside the other's k-nearest-neighbour manifold
+  (Kynkäänniemi et al. 2019): fidelity and coverage apart.
+- Inception Score: exp(E KL(p(y|x) || p(y))) of a classifier's probabilities (Salimans et al. 2016).
 - Diversity: mean distance between random pairs of clips (Action2Motion, ACTOR).
 - Multimodality: the same within each action label, averaged over labels.
 
@@ -34,6 +37,38 @@ def fid(a: np.ndarray, b: np.ndarray) -> float:
     tr_covmean = np.sqrt(np.clip(inner, 0, None)).sum()
     value = ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * tr_covmean
     return float(max(value, 0.0))  # round-off can make identical sets come out at -1e-10
+
+
+def _pairwise(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) Euclidean distances between the rows of a (N, D) and b (M, D)."""
+    d2 = (a**2).sum(1)[:, None] + (b**2).sum(1)[None] - 2 * a @ b.T
+    return np.sqrt(np.clip(d2, 0, None))
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019) of features fake (M, D) against real (N, D).
+
+    A set's manifold is the union of balls around its rows, each reaching the row's k-th nearest
+    neighbour in the set. Precision: share of fake rows inside the real manifold; recall: share of
+    real rows inside the fake manifold. A set of copies of one clip has a manifold of radius 0.
+    """
+
+    def radii(x: np.ndarray) -> np.ndarray:
+        d = _pairwise(x, x)
+        return np.sort(d, axis=1)[:, min(k, len(x) - 1)]  # column 0 is the row itself
+
+    cross = _pairwise(fake, real)  # (M, N)
+    precision = (cross <= radii(real)[None]).any(1).mean()
+    recall = (cross <= radii(fake)[:, None]).any(0).mean()
+    return float(precision), float(recall)
+
+
+def inception_score(probs: np.ndarray) -> float:
+    """exp(mean over rows of KL(p(y|x) || p(y))) of class probabilities (N, C); 1 for a set of one class
+    or of identical predictions, up to C for confident predictions spread evenly over C classes."""
+    p = np.clip(probs, 1e-12, 1.0)
+    marginal = p.mean(0, keepdims=True)
+    return float(np.exp((p * (np.log(p) - np.log(marginal))).sum(1).mean()))
 
 
 def diversity(features: np.ndarray, pairs: int = 200, seed: int = 0) -> float:

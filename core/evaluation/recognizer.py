@@ -1,10 +1,11 @@
-"""The motion recognizer: a small temporal convolution network that classifies
-action and style from normalised representation features.
+"""The motion recognizer: a small temporal convolution network that classifies action and style
+from joint positions in a canonical frame (`canonical.py`).
 
-It plays the role of the action-recognition network in Action2Motion/ACTOR/MDM
-evaluation: its accuracy on generated clips measures whether they show what
-was asked for, and its pooled embedding is the feature space of FID,
-diversity and multimodality.
+It plays the role of the action-recognition network in Action2Motion/ACTOR/MDM evaluation: its
+accuracy on generated clips measures whether they show what was asked for, and its pooled
+embedding is the feature space of FID, precision/recall, diversity and multimodality. It reads
+whole clips (a take starts at rest, performs and returns to rest: the judge must see all of it),
+padded and masked in batches so that padding never changes what a clip scores.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ..errors import GenAnimError
+from ..motion.clip import Clip
+from .canonical import FeatureNorm, canonical_features
+
+MAX_FRAMES = 480  # longer clips are scored as the mean over windows this long (half overlap)
+MIN_CROP = 30  # frames: the shortest training crop (one second)
 
 
 @dataclass
@@ -32,6 +38,7 @@ class RecognizerConfig:
     embed: int = 64
     blocks: int = 4  # residual blocks with dilations 1, 2, 4, 8
     kernel: int = 5
+    dropout: float = 0.1
 
 
 class ResBlock(nn.Module):
@@ -42,8 +49,21 @@ class ResBlock(nn.Module):
         self.conv2 = nn.Conv1d(width, width, 1)
         self.norm = nn.GroupNorm(8, width)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, T) -> (B, C, T)
-        return x + self.conv2(F.gelu(self.norm(self.conv1(x))))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  # (B, C, T), (B, 1, T)
+        h = _masked_group_norm(self.conv1(x) * mask, mask, self.norm)
+        return (x + self.conv2(F.gelu(h))) * mask
+
+
+def _masked_group_norm(h: torch.Tensor, mask: torch.Tensor, norm: nn.GroupNorm) -> torch.Tensor:
+    """GroupNorm over the valid frames only: padding must not move a clip's statistics."""
+    b, c, t = h.shape
+    g = h.reshape(b, norm.num_groups, -1)  # (B, G, C/G * T)
+    m = mask.expand(b, c, t).reshape(b, norm.num_groups, -1)
+    n = m.sum(-1, keepdim=True)
+    mean = (g * m).sum(-1, keepdim=True) / n
+    var = (((g - mean) * m) ** 2).sum(-1, keepdim=True) / n
+    g = (g - mean) / torch.sqrt(var + norm.eps)
+    return g.view(b, c, t) * norm.weight[:, None] + norm.bias[:, None]
 
 
 class MotionRecognizer(nn.Module):
@@ -52,87 +72,93 @@ class MotionRecognizer(nn.Module):
         self.cfg = cfg
         # Stride 2 halves the frame rate (30 -> 15 fps): plenty for recognising actions, half the compute.
         self.inp = nn.Conv1d(cfg.in_dim, cfg.width, 4, stride=2, padding=1)
-        self.blocks = nn.Sequential(*[ResBlock(cfg.width, cfg.kernel, 2**i) for i in range(cfg.blocks)])
+        self.blocks = nn.ModuleList([ResBlock(cfg.width, cfg.kernel, 2**i) for i in range(cfg.blocks)])
         self.embed = nn.Linear(2 * cfg.width, cfg.embed)
+        self.drop = nn.Dropout(cfg.dropout)
         self.action_head = nn.Linear(cfg.embed, cfg.num_actions)
         self.style_head = nn.Linear(cfg.embed, cfg.num_styles)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, D) normalised features -> (B, E) clip embedding."""
-        h = self.blocks(self.inp(x.transpose(1, 2)))  # (B, C, T)
-        pooled = torch.cat([h.mean(-1), h.amax(-1)], dim=-1)  # (B, 2C): length-independent
-        return self.embed(F.gelu(pooled))
+    def features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B, T, D) normalised features, (B,) valid frames -> (B, E) clip embedding."""
+        h = self.inp(x.transpose(1, 2))  # (B, C, T/2)
+        valid = torch.div(lengths, 2, rounding_mode="floor").clamp(min=1)
+        mask = (torch.arange(h.shape[-1])[None] < valid[:, None]).float()[:, None]  # (B, 1, T/2)
+        h = h * mask
+        for block in self.blocks:
+            h = block(h, mask)
+        mean = h.sum(-1) / valid[:, None]
+        peak = h.masked_fill(mask == 0, float("-inf")).amax(-1)
+        return self.embed(F.gelu(torch.cat([mean, peak], dim=-1)))  # length-independent pooling
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(B, T, D) -> action logits (B, A), style logits (B, S), embedding (B, E)."""
-        e = self.features(x)
-        h = F.gelu(e)
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, T, D), (B,) -> action logits (B, A), style logits (B, S), embedding (B, E)."""
+        e = self.features(x, lengths)
+        h = self.drop(F.gelu(e))
         return self.action_head(h), self.style_head(h), e
+
+
+def _pad(sequences: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sequences (F_i, D) -> (B, T, D) zero-padded float32 and (B,) lengths."""
+    lengths = [len(s) for s in sequences]
+    x = np.zeros((len(sequences), max(lengths), sequences[0].shape[1]), np.float32)
+    for i, s in enumerate(sequences):
+        x[i, : len(s)] = s
+    return torch.from_numpy(x), torch.tensor(lengths)
 
 
 @dataclass
 class Recognizer:
-    """A trained recognizer with everything needed to use it on raw features."""
+    """A trained recognizer with everything needed to use it on clips."""
 
     model: MotionRecognizer
-    mean: np.ndarray  # (D,) feature normalisation
-    std: np.ndarray
+    norm: FeatureNorm
     actions: list[str]
     styles: list[str]
     info: dict
 
-    def _batches(self, sequences: list[np.ndarray], batch: int = 64):
-        # Group equal lengths so no padding changes what the network sees.
-        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
-        for s in range(0, len(order), batch):
-            idx = order[s : s + batch]
-            length = min(len(sequences[i]) for i in idx)
-            x = np.stack([self.normalise(sequences[i][:length]) for i in idx])
-            yield idx, torch.from_numpy(x.astype(np.float32))
-
-    def normalise(self, feats: np.ndarray) -> np.ndarray:
-        return (feats - self.mean) / self.std
-
     @torch.no_grad()
-    def predict(self, sequences: list[np.ndarray], window: int = 120) -> dict[str, np.ndarray]:
-        """Per clip: action and style probabilities and the embedding, averaged over windows.
+    def predict(self, clips: list[Clip] | list[np.ndarray], batch: int = 32) -> dict[str, np.ndarray]:
+        """Per clip: action and style probabilities and the embedding.
 
-        sequences: list of (F, D) raw representation features. Long clips are cut
-        into windows of `window` frames (the last one aligned to the end).
+        clips: `Clip`s, or their (F, D) `canonical_features`. A clip longer than `MAX_FRAMES` is
+        scored as the mean over windows of that length (half overlap, the last aligned to its end).
         """
         self.model.eval()
+        seqs = [c if isinstance(c, np.ndarray) else canonical_features(c) for c in clips]
         pieces, owner = [], []
-        for i, seq in enumerate(sequences):
-            starts = list(range(0, max(len(seq) - window, 0) + 1, window // 2))
-            if len(seq) > window and starts[-1] != len(seq) - window:
-                starts.append(len(seq) - window)
-            for s in starts:
-                pieces.append(seq[s : s + window])
-                owner.append(i)
-        a_p = np.zeros((len(pieces), len(self.actions)), np.float32)
-        s_p = np.zeros((len(pieces), len(self.styles)), np.float32)
-        emb = np.zeros((len(pieces), self.model.cfg.embed), np.float32)
-        for idx, x in self._batches(pieces):
-            a, s, e = self.model(x)
-            a_p[idx], s_p[idx], emb[idx] = a.softmax(-1).numpy(), s.softmax(-1).numpy(), e.numpy()
+        for i, seq in enumerate(seqs):
+            starts = list(range(0, max(len(seq) - MAX_FRAMES, 0) + 1, MAX_FRAMES // 2))
+            if len(seq) > MAX_FRAMES and starts[-1] != len(seq) - MAX_FRAMES:
+                starts.append(len(seq) - MAX_FRAMES)
+            pieces += [self.norm(seq[s : s + MAX_FRAMES]) for s in starts]
+            owner += [i] * len(starts)
+        outs = {"action": [], "style": [], "embedding": []}
+        order = np.argsort([len(p) for p in pieces], kind="stable")  # similar lengths pad little
+        for s in range(0, len(order), batch):
+            idx = order[s : s + batch]
+            a, st, e = self.model(*_pad([pieces[i] for i in idx]))
+            for k, v in (("action", a.softmax(-1)), ("style", st.softmax(-1)), ("embedding", e)):
+                outs[k].append((idx, v.double().numpy()))
         owner = np.asarray(owner)
-        out = {
-            k: np.zeros((len(sequences), v.shape[1]), np.float32)
-            for k, v in (("action", a_p), ("style", s_p), ("embedding", emb))
-        }
-        for k, v in (("action", a_p), ("style", s_p), ("embedding", emb)):
-            np.add.at(out[k], owner, v)
-            out[k] /= np.bincount(owner, minlength=len(sequences))[:, None]
-        return out
+        result = {}
+        for k, parts in outs.items():
+            flat = np.zeros((len(pieces), parts[0][1].shape[1]))
+            for idx, v in parts:
+                flat[idx] = v
+            total = np.zeros((len(seqs), flat.shape[1]))
+            np.add.at(total, owner, flat)
+            result[k] = total / np.bincount(owner, minlength=len(seqs))[:, None]
+        return result
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tensors = {k: v.detach().to(torch.float16).contiguous() for k, v in self.model.state_dict().items()}
-        tensors["norm.mean"] = torch.from_numpy(self.mean.astype(np.float32))
-        tensors["norm.std"] = torch.from_numpy(self.std.astype(np.float32))
+        tensors["norm.mean"] = torch.from_numpy(self.norm.mean.astype(np.float32))
+        tensors["norm.std"] = torch.from_numpy(self.norm.std.astype(np.float32))
         meta = {
             "config": json.dumps(asdict(self.model.cfg)),
+            "input": "canonical joint positions v2",
             "actions": json.dumps(self.actions),
             "styles": json.dumps(self.styles),
             "info": json.dumps(self.info),
@@ -148,19 +174,27 @@ class Recognizer:
 
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata()
+        if meta.get("input") != "canonical joint positions v2":
+            raise GenAnimError(f"{path}: recognizer weights of an older evaluation version; retrain them with "
+                               "`python -m core evaluate train-recognizer`")
         tensors = load_file(str(path))
         model = MotionRecognizer(RecognizerConfig(**json.loads(meta["config"])))
-        mean, std = tensors.pop("norm.mean").numpy(), tensors.pop("norm.std").numpy()
+        norm = FeatureNorm(tensors.pop("norm.mean").double().numpy(), tensors.pop("norm.std").double().numpy())
         model.load_state_dict({k: v.float() for k, v in tensors.items()})
         model.eval()
-        return cls(
-            model,
-            mean.astype(np.float64),
-            std.astype(np.float64),
-            json.loads(meta["actions"]),
-            json.loads(meta["styles"]),
-            json.loads(meta["info"]),
-        )
+        return cls(model, norm, json.loads(meta["actions"]), json.loads(meta["styles"]), json.loads(meta["info"]))
+
+
+def _augment(seq: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(F, D) canonical features of another body size (positions and speeds x s) and tempo (x v)."""
+    size, tempo = rng.uniform(0.9, 1.1), np.exp(rng.uniform(np.log(0.8), np.log(1.25)))
+    t = np.arange(0.0, len(seq) - 1 + 1e-9, tempo)  # resampled frame times
+    i = t.astype(int)
+    w = (t - i)[:, None]
+    out = seq[i] * (1 - w) + seq[np.minimum(i + 1, len(seq) - 1)] * w
+    out[:, :-1] *= size  # joint positions and root velocity; the turn rate keeps its scale
+    out[:, -3:] *= tempo  # velocities are per second
+    return out
 
 
 def train_recognizer(
@@ -169,37 +203,45 @@ def train_recognizer(
     styles: np.ndarray,
     action_names: list[str],
     style_names: list[str],
-    mean: np.ndarray,
-    std: np.ndarray,
-    steps: int = 2000,
-    window: int = 120,
-    batch: int = 64,
+    steps: int = 3000,
+    batch: int = 32,
     lr: float = 1e-3,
     seed: int = 0,
     progress: bool = True,
 ) -> Recognizer:
-    """Train on random windows of the training sequences (each (F, D) raw features)."""
+    """Train on the (F, D) `canonical_features` of labelled clips (mirrors already added by the caller).
+
+    Half the items of a batch are whole clips (up to `MAX_FRAMES`), half random crops of at least a
+    second: the judge scores whole takes, and must still recognise a piece of one. Each item is scaled
+    by a random body size (0.9 to 1.1) and played at a random speed (0.8 to 1.25): performers differ in
+    both, and a judge that knew the training takes by their exact size and timing would hold them
+    apart from unseen takes of the same label.
+    """
     from tqdm import tqdm
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    cfg = RecognizerConfig(in_dim=len(mean), num_actions=len(action_names), num_styles=len(style_names))
+    norm = FeatureNorm.fit(sequences)
+    cfg = RecognizerConfig(in_dim=sequences[0].shape[1], num_actions=len(action_names), num_styles=len(style_names))
     model = MotionRecognizer(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-2)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-2)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
-    std = np.where(std < 1e-6, 1.0, std)
-    normed = [((s - mean) / std).astype(np.float32) for s in sequences]
-    lengths = np.array([len(s) for s in normed])
-    p = lengths / lengths.sum()  # every frame equally likely: long takes hold many distinct moments
+    lengths = np.array([len(s) for s in sequences])
+    p = np.minimum(lengths, 240) / np.minimum(lengths, 240).sum()  # long takes hold more, up to a point
     t0 = time.time()
     bar = tqdm(range(steps), desc="recognizer", disable=not progress)
+    model.train()
     for _ in bar:
-        idx = rng.choice(len(normed), size=batch, p=p)
-        # Random lengths from 1 s up: validation clips can be short pieces of a take.
-        win = int(min(rng.integers(30, window + 1), lengths[idx].min()))
-        x = np.stack([_crop(normed[i], win, rng) for i in idx])
-        x = torch.from_numpy(x)
-        a, s, _ = model(x)
+        idx = rng.choice(len(sequences), size=batch, p=p)
+        crops = []
+        for k, i in enumerate(idx):
+            seq = _augment(sequences[i], rng)
+            n = len(seq)
+            whole = k < batch // 2
+            length = min(n, MAX_FRAMES) if whole else int(rng.integers(min(MIN_CROP, n), min(n, MAX_FRAMES) + 1))
+            start = int(rng.integers(0, n - length + 1))
+            crops.append(norm(seq[start : start + length]))
+        a, s, _ = model(*_pad(crops))
         loss = F.cross_entropy(a, torch.from_numpy(actions[idx])) + F.cross_entropy(s, torch.from_numpy(styles[idx]))
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -209,7 +251,7 @@ def train_recognizer(
         bar.set_postfix(loss=f"{loss.item():.3f}")
     info = {
         "steps": steps,
-        "window": window,
+        "max_frames": MAX_FRAMES,
         "batch": batch,
         "lr": lr,
         "seed": seed,
@@ -217,9 +259,4 @@ def train_recognizer(
         "parameters": sum(q.numel() for q in model.parameters()),
     }
     model.eval()
-    return Recognizer(model, mean, std, list(action_names), list(style_names), info)
-
-
-def _crop(seq: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
-    start = rng.integers(0, len(seq) - length + 1)
-    return seq[start : start + length]
+    return Recognizer(model, norm, list(action_names), list(style_names), info)

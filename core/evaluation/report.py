@@ -8,21 +8,37 @@ import numpy as np
 
 from .suite import Scored
 
-SUITE_COLUMNS = (
-    "set",
-    "clips",
-    "action_acc",
-    "style_acc",
-    "fid",
-    "diversity",
-    "multimodality",
-    "foot_skating",
-    "jitter",
-    "bone_error",
-    "pops",
-    "root_speed",
-)
+SUITE_COLUMNS = ("set", "n", "action_acc", "style_acc", "fid", "fid_floor", "fid_ratio", "precision", "recall",
+                 "diversity", "multimodality", "inception_score", "inception_score_joint", "foot_skating", "jitter",
+                 "bone_error", "pops", "root_speed", "start_pose", "end_pose")
+# What `--json` writes of each row (the evaluation v2 shape), in this order.
+JSON_KEYS = ("set", "n", "action_acc", "style_acc", "fid", "fid_floor", "precision", "recall", "diversity",
+             "multimodality", "inception_score", "foot_skating", "jitter")
 INBETWEEN_COLUMNS = ("method", "gap", "windows", "l2p", "l2q", "npss")
+ACTION_COLUMNS = ("action", "n", "action_acc", "mean_dist", "real_mean_dist", "dist_ratio")
+
+
+LEGEND = (
+    "Every row is scored against the first row, the reference (real clips never trained on), in the "
+    "embedding of the recognizer (`weights/recognizer.md`), which reads joint positions only. "
+    "`fid_floor`: the mean FID of five same-size draws of real training takes with the row's labels "
+    "(the reference's label mix where the row has none), recorded nearest the reference's takes, from the "
+    "half of the training takes the recognizer never saw; `fid_ratio` = fid / fid_floor, about 1 for real "
+    "motion. Precision and recall: share of the row inside the reference's k-nearest-neighbour manifold "
+    "and of the reference inside the row's (k = 3). Diversity and multimodality as in Action2Motion/ACTOR; "
+    "`inception_score` over actions, `inception_score_joint` over action x style. Foot skating: share of "
+    "ground-contact frames where a foot slides; jitter: mean jerk (cm/s^3); bone error: relative std of "
+    "bone lengths; pops: share of clips where a joint turns by more than 90 degrees within a frame (at 30 "
+    "fps); root speed: mean horizontal speed of the root (cm/s); start_pose / end_pose: mean joint distance (cm, "
+    "root-relative, facing +Z) of each clip's first / last pose from the reference clips' first / last poses of "
+    "its action (real takes start and end at rest). The garbage rows (static pose, shuffled "
+    "frames, rotation noise, wrong labels) are made from the `real train` row's clips."
+)
+
+
+def json_rows(rows: list[dict]) -> dict:
+    """The machine-readable form of suite rows: `{"rows": [{key: value, ...}, ...]}` (JSON_KEYS first)."""
+    return {"rows": [{**{k: r.get(k) for k in JSON_KEYS}, **r} for r in rows]}
 
 
 def _cell(v) -> str:
@@ -70,7 +86,7 @@ def plot_label_accuracy(scored: Scored, vocab: list[str], key: str, path: Path) 
 
 
 def plot_projection(sets: list[Scored], path: Path) -> None:
-    """2-D PCA of recognizer embeddings, fitted on the first set (the real clips)."""
+    """2-D PCA of recognizer embeddings, fitted on the first set (the reference)."""
     base = sets[0].embedding
     mean = base.mean(0)
     _, _, vt = np.linalg.svd(base - mean, full_matrices=False)
@@ -138,10 +154,11 @@ def write_report(
     inbetween_rows: list[dict] | None = None,
     vocab: tuple[list[str], list[str]] | None = None,
     notes: str = "",
+    action_rows: list[dict] | None = None,
 ) -> Path:
     """Write `report.md` and its plots into folder `out`; returns the Markdown path.
 
-    `suite` rows start with the real validation set (the projection is fitted on it);
+    `suite` rows start with the reference set (the projection is fitted on it);
     `subject` is the set whose per-label accuracy and feet are plotted (default: the first).
     """
     out = Path(out)
@@ -151,14 +168,7 @@ def write_report(
         md += [notes, ""]
     if suite:
         md += ["## Generation metrics", "", table([s.row for s in suite], SUITE_COLUMNS), ""]
-        md += [
-            "FID against real validation clips (recognizer embedding); diversity and multimodality as in "
-            "Action2Motion/ACTOR; foot skating: share of ground-contact frames where a foot slides; jitter: "
-            "mean jerk (cm/s^3); bone error: relative std of bone lengths; pops: share of clips where a joint "
-            "turns by more than 90 degrees within a frame (at 30 fps); root speed: mean horizontal speed of the "
-            "root (cm/s).",
-            "",
-        ]
+        md += [LEGEND, ""]
         plot_projection(suite, out / "features_pca.png")
         md += ["![features](features_pca.png)", ""]
         subject = subject or suite[0]
@@ -168,6 +178,11 @@ def write_report(
                 md += [f"![{key} accuracy]({key}_accuracy.png)", ""]
         plot_feet(subject, out / "feet.png")
         md += ["![feet](feet.png)", ""]
+    if action_rows:
+        md += [f"## Per action: {subject.clip_set.name}", "", table(action_rows, ACTION_COLUMNS), "",
+               "`mean_dist`: squared distance between the mean embedding of the set's clips of the action and the "
+               "reference's; `real_mean_dist`: the same for the label-matched draw of real training takes; "
+               "`dist_ratio` = mean_dist / real_mean_dist.", ""]
     if inbetween_rows:
         md += ["## In-betweening", "", table(inbetween_rows, INBETWEEN_COLUMNS), ""]
         plot_inbetween(inbetween_rows, out / "inbetween.png")
