@@ -28,6 +28,7 @@ from core.motion.augment import mirror
 from core.motion.clip import Clip, load_clip
 from core.motion.representation import representation_for
 from core.motion.rotations import quat_mul, yaw_matrix
+from core.motion.skeleton import Skeleton
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,17 @@ def test_recognizer_learns_the_samples_and_round_trips(tiny_recognizer, sample_s
     # fp16 storage: predictions agree closely, labels exactly
     np.testing.assert_allclose(again["action"], out["action"], atol=2e-2)
     assert (again["action"].argmax(-1) == out["action"].argmax(-1)).all()
+
+
+def test_a_clip_of_another_skeleton_is_named_in_plain_words(tiny_recognizer, sample_set):
+    clip = sample_set.clips[0]
+    skel = clip.skeleton
+    keep = [j for j in range(skel.num_joints) if not skel.names[j].startswith("Toes")]
+    parents = [keep.index(skel.parents[j]) if skel.parents[j] >= 0 else -1 for j in keep]
+    other = Skeleton(tuple(skel.names[j] for j in keep), np.array(parents), skel.offsets[keep])
+    short = Clip(other, clip.rotations[:, keep], clip.translations[:, keep], clip.fps, "toeless")
+    with pytest.raises(Exception, match="toeless: 19 body joints, but the recognizer reads clips of 21"):
+        tiny_recognizer.predict([short])
 
 
 def test_padding_does_not_change_what_a_clip_scores(tiny_recognizer, sample_set):

@@ -125,6 +125,11 @@ class Recognizer:
         """
         self.model.eval()
         seqs = [c if isinstance(c, np.ndarray) else canonical_features(c) for c in clips]
+        for c, seq in zip(clips, seqs, strict=True):
+            if seq.shape[1] != self.model.cfg.in_dim:
+                name = getattr(c, "name", "") or "a clip"
+                raise GenAnimError(f"{name}: {(seq.shape[1] - 3) // 3} body joints, but the recognizer reads clips "
+                                   f"of {(self.model.cfg.in_dim - 3) // 3} (another skeleton)")
         pieces, owner = [], []
         for i, seq in enumerate(seqs):
             starts = list(range(0, max(len(seq) - MAX_FRAMES, 0) + 1, MAX_FRAMES // 2))
