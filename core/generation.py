@@ -219,6 +219,7 @@ class DiffusionGenerator(Generator):
         # training windows, weights/diffusion.md).
         self.inbetween_steps = 2 * self.default_steps
         self.default_guidance = float(meta["guidance"])
+        self.whole_takes = float(meta.get("config", {}).get("p_whole_take", 0.0)) > 0
         # "denoiser": the key of weights exported before the model families shared one format
         model = Denoiser(DenoiserConfig(**meta.get("architecture", meta.get("denoiser"))))
         model.load_state_dict(self.state)
@@ -229,9 +230,10 @@ class DiffusionGenerator(Generator):
         return self.diffusion.model
 
     def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm):
-        # A clip shorter than the window is the start of a full window: the network's motion is most
-        # typical of its labels at the length it mostly trained on (weights/diffusion.md).
-        full = max(frames, self.window)
+        # A network trained on whole takes samples a clip that fits its window as a whole take of that
+        # length; otherwise a clip shorter than the window is the start of a full window: the network's
+        # motion is most typical of its labels at the length it mostly trained on (weights/diffusion.md).
+        full = frames if self.whole_takes else max(frames, self.window)
         return self.sample_features(n, full, a, s, seeds, guidance, steps, None, None, progress, ddpm)[:, :frames]
 
     def sample_features(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None,
@@ -405,7 +407,8 @@ class LatentGenerator(Generator):
         self.kind = meta["kind"]
         self.conditional = self.kind in ("cvae", "cgan")
         self.arch = ConvConfig(**meta["architecture"])
-        self.default_guidance = float(meta["guidance"]) if self.conditional else 1.0
+        self.default_guidance = float(meta["guidance"])
+        self.whole_takes = float(meta.get("config", {}).get("p_whole_take", 0.0)) > 0 if self.conditional else 1.0
         self.decoder = Decoder(self.arch)
         self.decoder.load_state_dict(self.state)
         self.decoder.to(self.device).eval()

@@ -238,3 +238,21 @@ def test_generate_and_inbetween_commands(weights, tmp_path):
     r = _cli("inbetween", str(WALK), "--from", "20", "--to", "50", "--out", str(tmp_path / "x.bvh"), "--model",
              str(weights), "--samples", "0")
     assert r.returncode == 2 and "samples must be at least 1" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_model_trained_on_whole_takes_samples_a_short_clip_as_a_whole_take(gen, monkeypatch):
+    """Weights trained with p_whole_take sample a clip that fits the window at its own length (a whole
+    take of that length); others sample a full window and keep its start."""
+    lengths = []
+    real = gen.sample_features
+
+    def spy(n, frames, *args, **kwargs):
+        lengths.append(frames)
+        return real(n, frames, *args, **kwargs)
+
+    monkeypatch.setattr(gen, "sample_features", spy)
+    assert not gen.whole_takes  # TINY trains without whole takes
+    assert gen.generate("walk", None, 1.0, steps=2)[0].num_frames == 30
+    monkeypatch.setattr(gen, "whole_takes", True)
+    assert gen.generate("walk", None, 1.0, steps=2)[0].num_frames == 30
+    assert lengths == [max(30, gen.window), 30]

@@ -350,3 +350,17 @@ def test_extra_loss_terms_train_and_are_on_the_card(tmp_path, term, card_text):
     card = model_card(load_checkpoint(tmp_path / "b" / CHECKPOINT), weights_file, meta, str(tmp_path / "b"))
     assert card_text in card
     assert "| hinge joints | LowerLeg_L, Toes_L, LowerLeg_R, Toes_R:" in card
+
+
+def test_whole_take_crops_start_at_the_take_and_keep_it_whole():
+    """p_whole_take crops are the item from its first frame, all of it where it fits the window; the
+    others are cut as before."""
+    data = MotionSet(load_corpus(str(SAMPLES), progress=False), "train", False)
+    x0, valid, _, _ = data.sample(np.random.default_rng(2), 64, 200, p_whole_take=1.0)
+    n = valid.sum(1)
+    for b in range(64):
+        i = next(i for i, it in enumerate(data.items) if len(it) >= n[b] and np.array_equal(it[: n[b]], x0[b, : n[b]]))
+        assert n[b] == min(len(data.items[i]), 200)
+    assert (n < 200).any() and (n == 200).any()  # short takes whole, long ones their first window
+    _, mixed, _, _ = data.sample(np.random.default_rng(3), 400, 200, p_whole_take=0.5)
+    assert 0.2 < (mixed.sum(1) < 200).mean() < 0.9

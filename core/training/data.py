@@ -83,26 +83,34 @@ class MotionSet:
         group = group.reshape(-1)
         return np.bincount(group, weights=self.lengths)[group]
 
-    def crops(self, rng: np.random.Generator, index: np.ndarray, length: int, p_random_length: float = 0.0):
-        """Random crops of items `index`: x0 (B, L, D), valid (B, L) bool. A `p_random_length` fraction
-        of crops is MIN_CROP frames up to `length` long, anywhere in the item (the rest of the window is
-        padding), so that the model also learns clips shorter than a window: a short request is not
-        always the start of a longer motion."""
+    def crops(self, rng: np.random.Generator, index: np.ndarray, length: int, p_random_length: float = 0.0,
+              p_whole_take: float = 0.0):
+        """Random crops of items `index`: x0 (B, L, D), valid (B, L) bool. A `p_whole_take` fraction of
+        crops is the item from its first frame, whole where it fits the window (the rest of the window is
+        padding): the model learns complete performances, from rest back to rest, of the take's length.
+        Of the others, a `p_random_length` fraction is MIN_CROP frames up to `length` long, anywhere in the
+        item, so that the model also learns clips shorter than a window: a short request is not always the
+        start of a longer motion."""
         x0 = np.zeros((len(index), length, self.dim), np.float32)
         valid = np.zeros((len(index), length), bool)
         for b, i in enumerate(index):
             item = self.items[i]
             n = length
-            if p_random_length and rng.random() < p_random_length:  # drawn only when asked: older runs stay bit-exact
-                n = int(rng.integers(min(MIN_CROP, len(item)), min(len(item), length) + 1))
-            start = rng.integers(0, max(len(item) - n, 0) + 1)
+            # each draw only when asked: older runs stay bit-exact
+            if p_whole_take and rng.random() < p_whole_take:
+                n = min(len(item), length)
+                start = 0
+            else:
+                if p_random_length and rng.random() < p_random_length:
+                    n = int(rng.integers(min(MIN_CROP, len(item)), min(len(item), length) + 1))
+                start = rng.integers(0, max(len(item) - n, 0) + 1)
             crop = item[start : start + n]
             x0[b, : len(crop)] = crop
             valid[b, : len(crop)] = True
         return x0, valid
 
     def sample(self, rng: np.random.Generator, batch: int, length: int, action_balance: float = 0.0,
-               p_random_length: float = 0.0, pair_balance: float = 0.0):
+               p_random_length: float = 0.0, pair_balance: float = 0.0, p_whole_take: float = 0.0):
         """A batch of items drawn in proportion to their frame counts times the frame count of their
         action to the power -`action_balance` and that of their (action, style) pair to the power
         -`pair_balance` (0: every frame equally likely; 1: every action, or every pair)."""
@@ -113,7 +121,7 @@ class MotionSet:
             p = p * self._group_frames(np.stack([self.action, self.style], 1)) ** -pair_balance
         p = p / p.sum()
         index = rng.choice(len(self), size=batch, p=p)
-        x0, valid = self.crops(rng, index, length, p_random_length)
+        x0, valid = self.crops(rng, index, length, p_random_length, p_whole_take)
         return x0, valid, self.action[index].copy(), self.style[index].copy()
 
 

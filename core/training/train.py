@@ -259,7 +259,7 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 101 + rank)
         torch.manual_seed(cfg.seed * 7919 + step * 31 + rank)  # dropout
         batch = train_set.sample(rng, per_rank, cfg.window, cfg.action_balance, cfg.p_random_length,
-                                 cfg.pair_balance)
+                                 cfg.pair_balance, cfg.p_whole_take)
         logged = fam.step(batch, rng, gen, _lr(cfg, step), step)
         step += 1
         elapsed += time.time() - t0
