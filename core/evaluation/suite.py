@@ -17,9 +17,8 @@ A row of the suite holds, for one set of clips with the labels they were asked t
 
 The default reference is the validation takes (`val-takes`: whole takes, never trained on); any
 folder of real clips can be the reference instead. The recognizer learns from one half of the training
-takes and the floors are drawn from the other (`judge_halves`): a network embeds the clips it was
-trained on apart from unseen ones, so a floor drawn from its own training clips would sit above what
-unseen real motion scores, and every ratio below it. Reference rows, computed by the same code in the
+takes and the floors are drawn from the other (`judge_halves`), so that the floor's clips are as new
+to the judge as the reference and the generated clips are. Reference rows, computed by the same code in the
 same run, show what real data scores (a label-matched draw of training clips) and what garbage
 scores (a frozen pose, time-shuffled frames, rotation noise, real motion with wrong labels).
 """
