@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arguments import check_range
 from .data.labels import Vocabulary
 from .errors import GenAnimError, MotionDataError
 from .motion.clip import Clip
@@ -27,6 +28,9 @@ from .motion.skeleton import Skeleton
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 CONTEXT = 30  # kept frames each side of an in-between gap that the model sees
 MAX_SECONDS = 120.0
+MAX_COUNT = 1000  # clips a call generates (one batch: memory grows with it)
+MAX_GUIDANCE = 20.0  # classifier-free guidance; 0 samples without labels, 1 without guidance
+MAX_STEPS = 1000  # the diffusion schedule's timesteps: more sampler steps than these are not taken
 LATENT_FAMILIES = ("vae", "cvae", "gan", "cgan")
 SMOOTH_FRAMES = 1.25  # sigma of the temporal low-pass on generated features (frames)
 
@@ -176,15 +180,21 @@ class Generator:
 
         `ddpm`: sample with the 1000-step ancestral sampler instead (MDM's default; for comparison)."""
         a, s = self._label_ids(action, style)
+        self.check(seconds, count, guidance, steps)
         frames = int(round(seconds * self.fps))
-        if not 2 <= frames <= MAX_SECONDS * self.fps:
-            raise GenAnimError(f"length {seconds:g} s is outside {2 / self.fps:.2f} .. {MAX_SECONDS:g} s")
-        if count < 1:
-            raise GenAnimError(f"count must be at least 1, got {count}")
         seeds = [seed + i for i in range(count)]
         feats = self._features(count, frames, a, s, seeds, guidance, steps, progress, ddpm)
         label = f"{action or 'any'}_{style or 'any'}"
         return [self._finish(f, f"{label}_seed{sd}") for f, sd in zip(feats, seeds, strict=True)]
+
+    def check(self, seconds: float | None = None, count: int | None = None, guidance: float | None = None,
+              steps: int | None = None) -> None:
+        """GenAnimError naming the first setting out of range (the same rules for the command line and the
+        add-on, checked before any work)."""
+        check_range("length (seconds)", seconds, 2 / self.fps, MAX_SECONDS)
+        check_range("count", count, 1, MAX_COUNT)
+        check_range("guidance", guidance, 0, MAX_GUIDANCE)
+        check_range("steps", steps, 1, MAX_STEPS)
 
     def _features(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None,
                   steps: int | None, progress, ddpm: bool) -> np.ndarray:
@@ -248,10 +258,8 @@ class DiffusionGenerator(Generator):
         model's)."""
         import torch
 
-        if steps is not None and steps < 1:
-            raise GenAnimError(f"steps must be at least 1, got {steps}")
-        if temperature is not None and not temperature >= 0:
-            raise GenAnimError(f"temperature (the start noise's std) must be 0 or more, got {temperature}")
+        self.check(guidance=guidance, steps=steps)
+        check_range("temperature (the start noise's std)", temperature, 0)
         dim = self.mean.shape[0]
         noise = torch.stack([torch.randn(frames, dim, generator=torch.Generator().manual_seed(int(sd)))
                              for sd in seeds])  # (n, F, D), drawn on the CPU: same motion on every device
@@ -512,8 +520,9 @@ def _generate(args: argparse.Namespace) -> int:
     if existing and not args.overwrite:
         raise GenAnimError(f"would overwrite {', '.join(existing[:3])}{', ...' if len(existing) > 3 else ''}; "
                            "choose another --out or pass --overwrite")
-    for a, s, *_ in jobs:
-        gen._label_ids(a, s)  # unknown labels fail before any work
+    for a, s, seconds, _ in jobs:  # unknown labels and settings out of range fail before any work
+        gen._label_ids(a, s)
+        gen.check(seconds, None if args.like else args.count, args.guidance, args.steps)
     out.mkdir(parents=True, exist_ok=True)
     bar, update = progress_bar("generate")
 

@@ -210,3 +210,17 @@ def test_diffusion_follows_a_path_autoregressively():
     assert np.isfinite(clip.rotations).all() and s.distance_cm < 10 and s.end_cm < 5, s
     root0 = clip.global_positions()[0, representation_for(clip.skeleton).root][[0, 2]]
     assert np.linalg.norm(root0 - pts[0] * 100) < 1e-6
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--temperature", "nan", "temperature must be at least 0, got nan"),
+    ("--temperature", "-1", "temperature must be at least 0, got -1"),
+    ("--speed", "0.1", "speed (m/s) must be from 0.3 to 6, got 0.1"),
+    ("--speed", "inf", "speed (m/s) must be from 0.3 to 6, got inf"),
+])
+def test_follow_rejects_settings_out_of_range(tmp_path, capsys, flag, value, words):
+    path = tmp_path / "p.csv"
+    path.write_text("x,z\n0,0\n0,3\n")
+    out = tmp_path / "walk.bvh"
+    assert main(["follow", str(path), flag, value, "--out", str(out)]) == 2
+    assert words in capsys.readouterr().err and not out.exists()

@@ -256,3 +256,27 @@ def test_a_model_trained_on_whole_takes_samples_a_short_clip_as_a_whole_take(gen
     monkeypatch.setattr(gen, "whole_takes", True)
     assert gen.generate("walk", None, 1.0, steps=2)[0].num_frames == 30
     assert lengths == [max(30, gen.window), 30]
+
+
+@pytest.mark.parametrize("flag, value, words", [
+    ("--guidance", "nan", "guidance must be from 0 to 20, got nan"),
+    ("--guidance", "-5", "guidance must be from 0 to 20, got -5"),
+    ("--seconds", "nan", "length (seconds) must be from 0.0667 to 120, got nan"),
+    ("--seconds", "inf", "length (seconds) must be from 0.0667 to 120, got inf"),
+    ("--steps", "5000", "steps must be from 1 to 1000, got 5000"),
+    ("--count", "100000", "count must be from 1 to 1000, got 100000"),
+])
+def test_generate_rejects_settings_out_of_range_before_any_work(weights, tmp_path, capsys, flag, value, words):
+    from core.cli import main
+
+    out = tmp_path / "gen"
+    assert main(["generate", "--model", str(weights), "--action", "walk", flag, value, "--out", str(out)]) == 2
+    assert words in capsys.readouterr().err
+    assert not out.exists()  # no empty output folder left behind
+
+
+def test_sampling_rejects_nan_guidance_and_temperature(gen):
+    with pytest.raises(GenAnimError, match="guidance must be from 0 to 20, got nan"):
+        gen.inbetween(load_clip(WALK), 20, 50, guidance=float("nan"))
+    with pytest.raises(GenAnimError, match="temperature .* must be at least 0, got nan"):
+        gen.inbetween(load_clip(WALK), 20, 50, temperature=float("nan"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+MIN_SPEED, MAX_SPEED = 0.3, 6.0  # m/s: from a slow stroll to a sprint
+
 
 def _train(args: argparse.Namespace) -> int:
     from .train import train
@@ -25,12 +27,15 @@ def _follow(args: argparse.Namespace) -> int:
 
     import torch
 
+    from ..arguments import check_range
     from ..errors import GenAnimError
     from ..motion.clip import save_clip
     from .controller import load_controller
     from .follow import follow, read_path, score_path
 
     torch.set_num_threads(args.threads)
+    check_range("speed (m/s)", args.speed, MIN_SPEED, MAX_SPEED)  # a crawl along a long path never ends
+    check_range("temperature", args.temperature, 0)
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise GenAnimError(f"{out} exists; choose another --out or pass --overwrite")
@@ -65,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     f = sub.add_parser("follow", help="walk or run along a ground path (CSV of x,z metres) into a BVH")
     f.add_argument("path", help="CSV file: one x,z point in metres a line (Y up, as in BVH)")
     f.add_argument("--style", default="normal")
-    f.add_argument("--speed", type=float, default=1.4, help="metres per second (above 2.2 it runs)")
+    f.add_argument("--speed", type=float, default=1.4,
+                   help=f"metres per second, {MIN_SPEED:g} to {MAX_SPEED:g} (above 2.2 it runs)")
     f.add_argument("--action", help="action label (default: walk or run by speed)")
     f.add_argument("--out", required=True, help="output BVH file")
     f.add_argument("--model", help="controller weights (default: weights/controller.safetensors)")
