@@ -4,6 +4,8 @@ the setting, the value and the range it must lie in, raised before any work is d
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from pathlib import Path
 
 from .errors import GenAnimError
 
@@ -20,3 +22,11 @@ def check_range(name: str, value: float | None, lo: float | None = None, hi: flo
              "a finite number")
     if not math.isfinite(value) or (lo is not None and value < lo) or (hi is not None and value > hi):
         raise GenAnimError(f"{name} must be {where}, got {value:g}")
+
+
+def check_outputs(paths: Iterable[Path], overwrite: bool) -> None:
+    """GenAnimError naming the files a command would replace, unless `overwrite` (checked before any work)."""
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise GenAnimError(f"would overwrite {', '.join(existing[:3])}{', ...' if len(existing) > 3 else ''}; "
+                           "choose another --out or pass --overwrite")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arguments import check_range
+from .arguments import check_outputs, check_range
 from .data.labels import Vocabulary
 from .errors import GenAnimError, MotionDataError
 from .motion.clip import Clip
@@ -516,10 +516,7 @@ def _generate(args: argparse.Namespace) -> int:
         jobs = [(args.action, args.style, args.seconds, args.seed + i) for i in range(args.count)]
         names = [f"{args.action or 'any'}_{args.style or 'any'}_seed{sd}" for *_, sd in jobs]
     paths = [out / f"{n}.bvh" for n in names]
-    existing = [str(p) for p in paths if p.exists() or p.with_suffix(".json").exists()]
-    if existing and not args.overwrite:
-        raise GenAnimError(f"would overwrite {', '.join(existing[:3])}{', ...' if len(existing) > 3 else ''}; "
-                           "choose another --out or pass --overwrite")
+    check_outputs([q for p in paths for q in (p, p.with_suffix(".json"))], args.overwrite)
     for a, s, seconds, _ in jobs:  # unknown labels and settings out of range fail before any work
         gen._label_ids(a, s)
         gen.check(seconds, None if args.like else args.count, args.guidance, args.steps)

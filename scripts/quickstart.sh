@@ -9,7 +9,7 @@ bash scripts/setup.sh
 CLIP="${1:-../shared/data/bandai-namco/samples/dataset-2_walk_normal_001.bvh}"
 OUT=out/quickstart
 mkdir -p "$OUT"
-.venv/bin/python -m core inspect "$CLIP" --out "$OUT/clip.bvh"
+.venv/bin/python -m core inspect "$CLIP" --out "$OUT/clip.bvh" --overwrite
 .venv/bin/python scripts/render_preview.py "$OUT/clip.bvh" "$OUT/preview.png"
 .venv/bin/python -m core generate --action walk --style normal --seconds 6 --count 1 --seed 0 \
     --out "$OUT/generated" --overwrite

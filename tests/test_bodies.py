@@ -107,6 +107,17 @@ def test_character_command_writes_obj_and_json(tmp_path, capsys):
     assert sum(line.startswith("v ") for line in obj) == len(doc["skin"]["index"])
 
 
+def test_character_command_never_replaces_files_without_overwrite(tmp_path, capsys):
+    args = ["character", "--sex", "male", "--age", "30", "--count", "1", "--seed", "0", "--out", str(tmp_path)]
+    assert main(args) == 0
+    before = (tmp_path / "character_000.obj").read_bytes()
+    (tmp_path / "character_000.obj").write_text("mine")
+    assert main(args) == 2
+    assert "would overwrite" in capsys.readouterr().err
+    assert (tmp_path / "character_000.obj").read_text() == "mine"
+    assert main([*args, "--overwrite"]) == 0 and (tmp_path / "character_000.obj").read_bytes() == before
+
+
 def test_character_command_rejects_bad_input_plainly(tmp_path, capsys):
     assert main(["character", "--build", "chubby-ish", "--out", str(tmp_path)]) == 2
     assert "unknown build" in capsys.readouterr().err

@@ -291,3 +291,24 @@ def test_synthetic_clip_round_trip_keeps_channel_values():
         np.testing.assert_allclose(again.motion[:, sl[j]], bvh.motion[:, sl[j]], atol=1e-9)
     # position channels are copied exactly
     np.testing.assert_array_equal(again.motion[:, [0, 2, 4]], bvh.motion[:, [0, 2, 4]])
+
+
+def test_inspect_never_writes_over_its_input_or_another_file(sample_paths, tmp_path, capsys):
+    import json
+    import shutil
+
+    from core.cli import main
+
+    src = tmp_path / "in.bvh"
+    shutil.copy(sample_paths[0], src)
+    before = src.read_bytes()
+    for args in (["--out", str(src)], ["--out", str(src), "--overwrite"]):
+        assert main(["inspect", str(src), *args]) == 2
+        assert "names the input clip itself" in capsys.readouterr().err
+    other = tmp_path / "other.bvh"
+    other.write_text("mine")
+    assert main(["inspect", str(src), "--out", str(other)]) == 2
+    assert "exists" in capsys.readouterr().err and other.read_text() == "mine"
+    assert main(["inspect", str(src), "--out", str(other), "--overwrite", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["frames"] > 0  # --json: stdout is the JSON alone
+    assert src.read_bytes() == before and other.read_text() != "mine"

@@ -21,16 +21,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=1)
     p.add_argument("--seed", type=int)
     p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--overwrite", action="store_true", help="replace character files already in --out")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..arguments import check_outputs
     from .character import CharacterGenerator, write_character
     from .conditions import ConditionError
 
     if args.count < 1:
         raise ConditionError(f"--count must be at least 1, not {args.count}")
     cond = Condition.make(args.sex, args.age, args.stature, args.weight, args.build)
+    names = [f"character_{i:03d}" for i in range(args.count)]
+    check_outputs((args.out / f"{n}{ext}" for n in names for ext in (".obj", ".json")), args.overwrite)
     t0 = time.perf_counter()
     gen = CharacterGenerator.load()
     t1 = time.perf_counter()
@@ -39,8 +43,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"loaded in {1000 * (t1 - t0):.0f} ms; generated {len(chars)} in {1000 * (t2 - t1):.0f} ms")
     print(f"{'file':<14}{'sex':<8}{'age':>6}{'stature':>9}{'weight':>8}{'waist':>7}{'hip':>7}"
           f"{'stat.err cm':>12}{'mass err %':>11}{'min bone cm':>12}  weights sum to 1")
-    for i, ch in enumerate(chars):
-        name = f"character_{i:03d}"
+    for name, ch in zip(names, chars, strict=True):
         c = write_character(args.out, name, ch, cond, args.seed)
         m = ch.measurements
         print(f"{name:<14}{ch.sex:<8}{m['age']:6.0f}{m['stature']:9.1f}{m['weight']:8.1f}{m['waist']:7.1f}"

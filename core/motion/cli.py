@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 
+from ..errors import GenAnimError
 from .bvh import read_bvh, write_bvh
 from .clip import Clip
 
@@ -33,6 +36,12 @@ def clip_summary(clip: Clip) -> dict:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.out:  # before any work: never over the input, never over a file without --overwrite
+        out = Path(args.out)
+        if out.exists() and Path(args.clip).exists() and out.resolve() == Path(args.clip).resolve():
+            raise GenAnimError(f"{out}: --out names the input clip itself; choose another file")
+        if out.exists() and not args.overwrite:
+            raise GenAnimError(f"{out} exists; choose another --out or pass --overwrite")
     bvh = read_bvh(args.clip)
     summary = clip_summary(Clip.from_bvh(bvh))
     if args.json:
@@ -42,7 +51,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{key:>22}: {value}")
     if args.out:
         write_bvh(bvh, args.out)
-        print(f"wrote {args.out}")
+        print(f"wrote {args.out}", file=sys.stderr if args.json else sys.stdout)  # --json: stdout is the JSON alone
     return 0
 
 
@@ -51,4 +60,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("clip", help="BVH file")
     p.add_argument("--out", help="write the clip back out as BVH here")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=_run)
