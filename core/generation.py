@@ -57,6 +57,9 @@ def resolve_device(device: str) -> str:
 def load_generator(model: str = "diffusion", device: str = "auto", weights_dir: str | Path | None = None) -> Generator:
     """A generator from shipped weights (`weights/<model>.safetensors`) or a .safetensors path."""
     path = Path(model)
+    if path.suffix != ".safetensors" and (path.suffix or len(path.parts) > 1):
+        raise GenAnimError(f"{model}: not a model name (diffusion, {', '.join(LATENT_FAMILIES)}) nor a .safetensors "
+                           "weights file")
     if path.suffix != ".safetensors":
         path = Path(weights_dir or WEIGHTS_DIR) / f"{model}.safetensors"
     if not path.is_file():

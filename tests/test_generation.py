@@ -280,3 +280,12 @@ def test_sampling_rejects_nan_guidance_and_temperature(gen):
         gen.inbetween(load_clip(WALK), 20, 50, guidance=float("nan"))
     with pytest.raises(GenAnimError, match="temperature .* must be at least 0, got nan"):
         gen.inbetween(load_clip(WALK), 20, 50, temperature=float("nan"))
+
+
+def test_a_model_that_is_neither_a_name_nor_weights_is_named_plainly(tmp_path):
+    (tmp_path / "some.txt").write_text("x")
+    for model in (str(tmp_path / "some.txt"), "some.txt", str(tmp_path / "diffusion")):
+        with pytest.raises(GenAnimError, match="not a model name .* nor a .safetensors weights file"):
+            load_generator(model, "cpu")
+    with pytest.raises(GenAnimError, match="nope.safetensors: weights not found"):
+        load_generator("nope", "cpu")
