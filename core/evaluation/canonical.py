@@ -75,8 +75,7 @@ def hip_pair(clip: Clip) -> tuple[int, int, int]:
 def canonical_features(clip: Clip) -> np.ndarray:
     """Clip -> (F, 3J + 3) float64 features of the module docstring (F at `FPS`)."""
     root, left, right = hip_pair(clip)
-    pos = resample(clip.global_positions(), clip.fps)  # (F, J, 3)
-    pos = pos.copy()
+    pos = resample(clip.global_positions(), clip.fps).copy()  # (F, J, 3); the floor moves in place below
     pos[..., UP] -= pos[..., UP].min()
     across = pos[:, left] - pos[:, right]  # (F, 3)
     yaw = np.arctan2(-across[:, 2], across[:, 0])  # forward = across x up, as the representation's heading
