@@ -418,8 +418,7 @@ class LatentGenerator(Generator):
         self.kind = meta["kind"]
         self.conditional = self.kind in ("cvae", "cgan")
         self.arch = ConvConfig(**meta["architecture"])
-        self.default_guidance = float(meta["guidance"])
-        self.whole_takes = float(meta.get("config", {}).get("p_whole_take", 0.0)) > 0 if self.conditional else 1.0
+        self.default_guidance = float(meta["guidance"]) if self.conditional else 1.0
         self.decoder = Decoder(self.arch)
         self.decoder.load_state_dict(self.state)
         self.decoder.to(self.device).eval()
