@@ -43,7 +43,7 @@ def with_real_ends(gen, reference: ClipSet, takes: dict[tuple, list[np.ndarray]]
     for k, (clip, a, s) in enumerate(zip(reference.clips, reference.actions, reference.styles, strict=True)):
         real = takes[(a, s)][rng.integers(len(takes[(a, s)]))]  # (F, D) features
         frames = clip.num_frames
-        full = max(frames, gen.window)  # shorter clips are the start of a full window, as in `generate`
+        full = gen.sample_length(frames)  # as `generate` samples it
         known, mask = np.zeros((full, lay.dim)), np.zeros((full, lay.dim))
         known[[0, frames - 1]] = real[[0, -1]]
         mask[[0, frames - 1]] = pose

@@ -242,11 +242,15 @@ class DiffusionGenerator(Generator):
     def network(self):
         return self.diffusion.model
 
+    def sample_length(self, frames: int) -> int:
+        """Frames to sample for a clip of `frames`, whose start is kept. A network trained on whole takes
+        samples a clip that fits its window as a whole take of that length; otherwise a clip shorter than
+        the window is the start of a full window: the network's motion is most typical of its labels at
+        the length it mostly trained on (weights/diffusion.md)."""
+        return frames if self.whole_takes else max(frames, self.window)
+
     def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm):
-        # A network trained on whole takes samples a clip that fits its window as a whole take of that
-        # length; otherwise a clip shorter than the window is the start of a full window: the network's
-        # motion is most typical of its labels at the length it mostly trained on (weights/diffusion.md).
-        full = frames if self.whole_takes else max(frames, self.window)
+        full = self.sample_length(frames)
         return self.sample_features(n, full, a, s, seeds, guidance, steps, None, None, progress, ddpm)[:, :frames]
 
     def sample_features(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None,
