@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append((f"GPU throughput, batch {args.gpu_batch}", "not measured", "no CUDA device in this session"))
 
     print(f"One {args.seconds:g}-second clip ({round(args.seconds * gen.fps)} frames at {gen.fps:g} fps), "
-          f"model {gen.name} ({sum(p.numel() for p in gen.diffusion.model.parameters()) / 1e6:.2f} M parameters)")
+          f"model {gen.name} ({gen.parameters / 1e6:.2f} M parameters)")
     w = [max(len(r[i]) for r in rows) for i in range(3)]
     print(f"{'':<{w[0]}}  {'time':>{w[1]}}  note")
     for r in rows:

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     like = judge.reference.subset(pick)
     rows = [{**judge.score(judge.real_draw(like)).row, "variant": "real data (label-matched training takes)"}]
 
-    base = gen.diffusion.model
+    base = gen.denoise.model
     pruned = prune_mlp(base, args.keep)
     shipped = f"fp32 (shipped file: {gen.path.stat().st_size / 1e6:.2f} MB, {'fp16' if gen.meta['fp16'] else 'fp32'})"
     variants = [(shipped, base, True), (f"MLP pruned to {args.keep:.0%}", pruned, True),
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def use(net: torch.nn.Module, fastpath: bool) -> None:
         torch.backends.mha.set_fastpath_enabled(fastpath)  # the fused path takes no quantised weights
-        gen.diffusion.model = net
+        gen.denoise.model = net
 
     # Timings interleaved (one generation of each variant per round), so that load on the machine
     # falls on every variant alike.
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({**row, "variant": name, "parameters": params, "size_mb": round(saved_bytes(net) / 1e6, 2),
                      "sample_s": round(seconds, 3)})
     torch.backends.mha.set_fastpath_enabled(True)
-    gen.diffusion.model = base
+    gen.denoise.model = base
     if torch.cuda.is_available():
         gpu = load_generator(args.model, "cuda")  # autocast bf16 is the default on CUDA
         rows.append({"variant": "GPU bf16 autocast", "sample_s": round(sample_time(gpu, args.repeats), 4)})

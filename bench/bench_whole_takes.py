@@ -48,7 +48,8 @@ def with_real_ends(gen, reference: ClipSet, takes: dict[tuple, list[np.ndarray]]
         known[[0, frames - 1]] = real[[0, -1]]
         mask[[0, frames - 1]] = pose
         a_id, s_id = gen._label_ids(a, s)
-        feats = gen.sample_features(1, full, a_id, s_id, [seed + k], None, None, known[None], mask[None], None)
+        feats = gen.sample_features(1, full, a_id, s_id, [seed + k], None, None, known[None], mask[None], None,
+                                    whole=gen.whole_take(frames))
         clips.append(gen._finish(feats[0, :frames], f"{a}_{s}_{k}"))
     return ClipSet(f"{gen.name}, first and last poses of real takes", clips, reference.actions, reference.styles)
 

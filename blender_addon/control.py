@@ -43,8 +43,8 @@ def load_controller(context: bpy.types.Context):
     path = bpy.path.abspath(s.model) if s.model else str(prefs.weights_dir(context) / "controller.safetensors")
     missing = torch_env.missing_packages()
     if missing:
-        raise GenAnimError(f"The controller needs {', '.join(missing)}, which Blender lacks: click Install PyTorch "
-                           "in the GenAnim panel")
+        raise GenAnimError(f"The controller needs {', '.join(missing)}, which Blender lacks: install PyTorch in "
+                           "Preferences > Add-ons > GenAnim")
     if path not in _loaded:
         controller = importlib.import_module(f"{__package__}.core.control.controller")
         _loaded[path] = controller.load_controller(path)

@@ -73,7 +73,7 @@ class GENANIM_OT_generate(bpy.types.Operator):
         # Plain values only: the worker thread must never read bpy data.
         kwargs = {"seconds": s.seconds, "count": s.variations, "seed": s.seed}
         if gen.kind == "diffusion":  # the VAE/GAN families sample in one pass: no steps, no guidance
-            kwargs.update(guidance=s.guidance, steps=s.steps or None)
+            kwargs.update(guidance=s.guidance, steps=s.steps or None, excerpt=s.excerpt)
 
         def run(progress):
             return gen.generate(action, style, progress=progress, **kwargs)

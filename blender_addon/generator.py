@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Loading the motion generator (core.generation, needs PyTorch and weights) with plain errors."""
+"""Loading the motion generator (core.generation) with plain errors: with PyTorch where it is installed,
+with GenAnim's numpy runtime otherwise (a stock Blender)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import bpy
 
-from . import prefs, torch_env
+from . import prefs
 from .core.errors import GenAnimError
 
 _loaded: dict[tuple[str, str, str], object] = {}
@@ -35,12 +36,6 @@ def resolve_model(context: bpy.types.Context, model: str) -> tuple[str, Path]:
 def load(context: bpy.types.Context, model: str):
     """The generator for `model` on the preferred device, loaded once per session."""
     name, folder = resolve_model(context, model)
-    missing = torch_env.missing_packages()
-    if "torch" in missing:
-        raise GenAnimError("PyTorch is not installed in Blender: click Install PyTorch in the GenAnim panel")
-    if missing:
-        raise GenAnimError(f"Generating needs {', '.join(missing)}, which Blender lacks: click Install PyTorch "
-                           "in the GenAnim panel (it installs both)")
     p = prefs.get(context)
     device = p.device if p is not None else "auto"
     key = (name, device, str(folder))
@@ -52,10 +47,7 @@ def load(context: bpy.types.Context, model: str):
         except ModuleNotFoundError as e:
             if e.name == module:
                 raise GenAnimError("This GenAnim build has no motion generator (core/generation.py)") from None
-            raise GenAnimError(f"Generating needs the Python package {e.name!r}, which does not import: "
-                               "click Install PyTorch in the GenAnim panel") from None
-        except (ImportError, OSError) as e:  # a broken torch install fails while loading its libraries
-            raise GenAnimError(f"PyTorch is installed but does not load: {e}") from None
+            raise GenAnimError(f"Generating needs the Python package {e.name!r}, which does not import") from None
     return _loaded[key]
 
 

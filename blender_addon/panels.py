@@ -50,22 +50,15 @@ def _settings_column(layout: bpy.types.UILayout, context: bpy.types.Context, pro
         col.prop(context.scene.genanim, prop)
 
 
-def _torch_operator(layout: bpy.types.UILayout, idname: str, icon: str) -> None:
-    """A button for an operator that samples a model: greyed out while PyTorch is missing."""
-    row = layout.row()
-    row.enabled = torch_env.torch_available()
-    row.operator(idname, icon=icon)
-
-
 class GENANIM_PT_generate(_Panel, bpy.types.Panel):
     bl_label = "Generate"
     bl_parent_id = "GENANIM_PT_main"
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
-        _settings_column(layout, context, ("action", "style", "seconds", "variations", "seed", "guidance", "steps",
-                                           "model", "placement", "frame_start", "fit_scene"))
-        _torch_operator(layout, "genanim.generate", 'PLAY')
+        _settings_column(layout, context, ("action", "style", "seconds", "excerpt", "variations", "seed", "guidance",
+                                           "steps", "model", "placement", "frame_start", "fit_scene"))
+        layout.operator("genanim.generate", icon='PLAY')
 
 
 class GENANIM_PT_fill_gap(_Panel, bpy.types.Panel):
@@ -77,7 +70,7 @@ class GENANIM_PT_fill_gap(_Panel, bpy.types.Panel):
         layout = self.layout
         _settings_column(layout, context, ("gap_from", "gap_to", "gap_labels", "seed"))
         layout.label(text="Keeps the frames up to From and from To", icon='INFO')
-        _torch_operator(layout, "genanim.fill_gap", 'IPO_EASE_IN_OUT')
+        layout.operator("genanim.fill_gap", icon='IPO_EASE_IN_OUT')
 
 
 class GENANIM_PT_characters(_Panel, bpy.types.Panel):

@@ -42,6 +42,9 @@ class GenAnimSettings(bpy.types.PropertyGroup):
                            description="Length of each generated clip in seconds")
     variations: IntProperty(name="Variations", default=1, min=1, max=32,
                             description="How many different clips to generate (one new action each)")
+    excerpt: BoolProperty(name="Excerpt", default=False,
+                          description="A piece from the middle of a performance (to loop or cut into) instead of "
+                          "a whole take that starts and ends at rest")
     seed: IntProperty(name="Seed", default=0, min=0, description="Seed of the first variation (+1 per variation)")
     guidance: FloatProperty(name="Guidance", default=1.5, min=0.0, max=20.0,
                             description="How strongly the labels steer the motion (classifier-free guidance)")

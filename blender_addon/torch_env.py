@@ -38,7 +38,8 @@ def add_install_dir(context: bpy.types.Context) -> None:
         importlib.invalidate_caches()
 
 
-REQUIRED = ("torch", "safetensors")  # what generating imports beyond Blender's own Python
+REQUIRED = ("torch", "safetensors")  # what the torch backend and the controller import beyond Blender's Python
+PINS = ("torch==2.13.0", "safetensors==0.8.0")  # the versions requirements.txt pins (tests/test_build_addon.py)
 
 
 def missing_packages() -> list[str]:
@@ -55,17 +56,19 @@ def torch_available() -> bool:
     return not missing_packages()
 
 
-def draw_status(layout: bpy.types.UILayout, context: bpy.types.Context) -> None:
+def draw_status(layout: bpy.types.UILayout, context: bpy.types.Context, installer: bool = False) -> None:
+    """What PyTorch would add where it is missing; with `installer` (the preferences) the install buttons."""
     missing = missing_packages()
     if not missing:
         return
+    if not installer:
+        layout.label(text="Follow Path and Puppeteer need PyTorch (see GenAnim's preferences)", icon='INFO')
+        return
     box = layout.box()
     col = box.column(align=True)
-    if "torch" in missing:
-        col.label(text="PyTorch is not installed in Blender.", icon='ERROR')
-    else:
-        col.label(text=f"Missing Python package: {', '.join(missing)}.", icon='ERROR')
-    col.label(text="Generating needs it; everything else works without.")
+    col.label(text="PyTorch (optional) is not installed in Blender.", icon='INFO')
+    col.label(text="Generate and Fill Gap run without it, on GenAnim's own numpy runtime.")
+    col.label(text="Installing it makes sampling faster, can use an NVIDIA GPU, and enables Follow Path and Puppeteer.")
     if not compat.online_access_allowed():
         col.label(text="Allow online access (Preferences > System) to install it.")
     row = box.row(align=True)
@@ -92,14 +95,14 @@ class GENANIM_OT_install_torch(bpy.types.Operator):
     def _command(self, context: bpy.types.Context) -> list[str]:
         return [sys.executable, "-m", "pip", "install", "--upgrade", "--target", str(install_dir(context, create=True)),
                 "--index-url", INDEX_URLS[self.variant], "--extra-index-url", "https://pypi.org/simple",
-                "torch", "safetensors"]
+                *PINS]
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        if not compat.online_access_allowed():
-            self.report({'ERROR'}, "Online access is off: allow it in Preferences > System > Network, then retry")
-            return {'CANCELLED'}
         if torch_available():
             self.report({'INFO'}, "PyTorch and safetensors are already installed")
+            return {'CANCELLED'}
+        if not compat.online_access_allowed():
+            self.report({'ERROR'}, "Online access is off: allow it in Preferences > System > Network, then retry")
             return {'CANCELLED'}
         if subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True).returncode != 0:
             subprocess.run([sys.executable, "-m", "ensurepip", "--user"], capture_output=True)

@@ -42,7 +42,33 @@ class Cancelled(GenAnimError):
         super().__init__("cancelled")
 
 
-def resolve_device(device: str) -> str:
+BACKENDS = ("auto", "torch", "numpy")
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except (ImportError, OSError):  # OSError: an install whose libraries do not load
+        return False
+    return True
+
+
+def resolve_backend(backend: str) -> str:
+    """"torch" or "numpy": auto picks torch where it imports, the numpy runtime otherwise."""
+    if backend not in BACKENDS:
+        raise GenAnimError(f"unknown backend {backend!r}; expected {', '.join(BACKENDS)}")
+    if backend == "auto":
+        return "torch" if torch_available() else "numpy"
+    if backend == "torch" and not torch_available():
+        raise GenAnimError("backend 'torch' asked for, but PyTorch is not installed; use --backend numpy or auto")
+    return backend
+
+
+def resolve_device(device: str, backend: str = "torch") -> str:
+    if backend == "numpy":
+        if device == "cuda":
+            raise GenAnimError("the numpy backend runs on the CPU; use --device cpu or auto, or --backend torch")
+        return "cpu"
     import torch
 
     if device == "auto":
@@ -54,8 +80,10 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def load_generator(model: str = "diffusion", device: str = "auto", weights_dir: str | Path | None = None) -> Generator:
-    """A generator from shipped weights (`weights/<model>.safetensors`) or a .safetensors path."""
+def load_generator(model: str = "diffusion", device: str = "auto", weights_dir: str | Path | None = None,
+                   backend: str = "auto") -> Generator:
+    """A generator from shipped weights (`weights/<model>.safetensors`) or a .safetensors path, sampling
+    with torch (on `device`) or with the numpy runtime (`backend`: auto picks torch where it imports)."""
     path = Path(model)
     if path.suffix != ".safetensors" and (path.suffix or len(path.parts) > 1):
         raise GenAnimError(f"{model}: not a model name (diffusion, {', '.join(LATENT_FAMILIES)}) nor a .safetensors "
@@ -68,14 +96,16 @@ def load_generator(model: str = "diffusion", device: str = "auto", weights_dir: 
             "--config configs/diffusion.json, then python -m core export out/runs/diffusion --out "
             f"{path}), or pass the path of a .safetensors file"
         )
-    from .models.weights import load_weights
+    from .models.weights import read_weights
 
-    tensors, meta = load_weights(path)
+    backend = resolve_backend(backend)
+    device = resolve_device(device, backend)
+    arrays, meta = read_weights(path)
     kind = meta.get("kind")
     if kind == "diffusion":
-        return DiffusionGenerator(tensors, meta, resolve_device(device), path)
+        return DiffusionGenerator(arrays, meta, device, path, backend)
     if kind in LATENT_FAMILIES:
-        return LatentGenerator(tensors, meta, resolve_device(device), path)
+        return LatentGenerator(arrays, meta, device, path, backend)
     raise GenAnimError(f"{path}: a {kind!r} model; generators are diffusion, {', '.join(LATENT_FAMILIES)}")
 
 
@@ -86,15 +116,14 @@ class Generator:
     conditional = True  # takes action and style labels
     hold_ground_feet = False  # also plant feet the model did not flag but lets slide on the floor (_finish)
 
-    def __init__(self, tensors: dict, meta: dict, device: str, path: Path):
-        import torch
-
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict, device: str, path: Path, backend: str):
         from .models.weights import skeleton_from_json
 
         self.path = path
         self.name = path.stem
         self.meta = meta
-        self.device = torch.device(device)
+        self.device = device  # "cpu" or "cuda" (torch), "cpu" (numpy)
+        self.backend = backend
         self.vocabulary = Vocabulary.from_json(meta["vocabulary"])
         self.actions: list[str] = list(self.vocabulary.actions)
         self.styles: list[str] = list(self.vocabulary.styles)
@@ -106,21 +135,17 @@ class Generator:
         self.smooth = float(meta.get("smooth", SMOOTH_FRAMES))
         # std of the diffusion model's start noise or of a VAE/GAN's latents: lower, more typical motion
         self.temperature = float(meta.get("temperature", 1.0))
-        self.state = {k[len("model."):]: v.float() for k, v in tensors.items() if k.startswith("model.")}
-        self.mean = tensors["stats.mean"].double().numpy()
-        self.std = tensors["stats.std"].double().numpy()
+        # the network's state dict, float32 (the file may hold fp16)
+        self.state = {k[len("model."):]: v.astype(np.float32) for k, v in arrays.items() if k.startswith("model.")}
+        self.mean = arrays["stats.mean"].astype(np.float64)
+        self.std = arrays["stats.std"].astype(np.float64)
         # joints the training data only turns about one axis (knees, toes): leg IK bends knees about it.
         # None in weights exported before.
         self.hinges = hinges_from_json(meta.get("hinges", {}), self.skeleton.names)
 
     @property
-    def network(self):
-        """The torch module that sampling runs."""
-        raise NotImplementedError
-
-    @property
     def parameters(self) -> int:
-        return sum(p.numel() for p in self.network.parameters())
+        return sum(v.size for v in self.state.values())
 
     # --- labels ----------------------------------------------------------------
 
@@ -178,15 +203,18 @@ class Generator:
         steps: int | None = None,
         progress: Callable[[float], bool] | None = None,
         ddpm: bool = False,
+        excerpt: bool = False,
     ) -> list[Clip]:
         """`count` clips of `seconds`; sample i uses seed `seed + i` (alone it gives the same motion).
 
-        `ddpm`: sample with the 1000-step ancestral sampler instead (MDM's default; for comparison)."""
+        A model trained on whole takes makes each clip a whole performance, from rest back to rest;
+        `excerpt`: a piece from the middle of one instead (a cycle to loop). `ddpm`: sample with the
+        1000-step ancestral sampler instead (MDM's default; for comparison)."""
         a, s = self._label_ids(action, style)
         self.check(seconds, count, guidance, steps)
         frames = int(round(seconds * self.fps))
         seeds = [seed + i for i in range(count)]
-        feats = self._features(count, frames, a, s, seeds, guidance, steps, progress, ddpm)
+        feats = self._features(count, frames, a, s, seeds, guidance, steps, progress, ddpm, excerpt)
         label = f"{action or 'any'}_{style or 'any'}"
         return [self._finish(f, f"{label}_seed{sd}") for f, sd in zip(feats, seeds, strict=True)]
 
@@ -200,7 +228,7 @@ class Generator:
         check_range("steps", steps, 1, MAX_STEPS)
 
     def _features(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None,
-                  steps: int | None, progress, ddpm: bool) -> np.ndarray:
+                  steps: int | None, progress, ddpm: bool, excerpt: bool = False) -> np.ndarray:
         """(n, frames, D) raw (denormalised) features of new clips."""
         raise NotImplementedError
 
@@ -223,59 +251,67 @@ class DiffusionGenerator(Generator):
     # fill that agrees best with the poses it joins (chosen on training windows, weights/diffusion.md).
     inbetween_samples = 8
 
-    def __init__(self, tensors: dict, meta: dict, device: str, path: Path):
-        super().__init__(tensors, meta, device, path)
-        from .models.diffusion import Denoiser, DenoiserConfig, Diffusion
-
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict, device: str, path: Path, backend: str):
+        super().__init__(arrays, meta, device, path, backend)
         self.default_steps = int(meta["sample_steps"])
         # In-betweening takes twice the steps: its root steering acts at each one (L2P at 30 frames on
         # training windows, weights/diffusion.md).
         self.inbetween_steps = 2 * self.default_steps
         self.default_guidance = float(meta["guidance"])
-        self.whole_takes = float(meta.get("config", {}).get("p_whole_take", 0.0)) > 0
         # "denoiser": the key of weights exported before the model families shared one format
-        model = Denoiser(DenoiserConfig(**meta.get("architecture", meta.get("denoiser"))))
-        model.load_state_dict(self.state)
-        self.diffusion = Diffusion(model.to(self.device).eval())
+        arch = meta.get("architecture", meta.get("denoiser"))
+        self.timesteps = int(arch["timesteps"])
+        self.whole_takes = bool(arch.get("whole_takes", False))
+        if backend == "numpy":
+            from .runtime.denoiser import NumpyDenoiser
 
-    @property
-    def network(self):
-        return self.diffusion.model
+            self.denoise = NumpyDenoiser(self.state, arch)
+        else:
+            import torch
 
-    def sample_length(self, frames: int) -> int:
-        """Frames to sample for a clip of `frames`, whose start is kept. A network trained on whole takes
-        samples a clip that fits its window as a whole take of that length; otherwise a clip shorter than
-        the window is the start of a full window: the network's motion is most typical of its labels at
-        the length it mostly trained on (weights/diffusion.md)."""
-        return frames if self.whole_takes else max(frames, self.window)
+            from .models.diffusion import Denoiser, DenoiserConfig, TorchDenoiser
 
-    def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm):
-        full = self.sample_length(frames)
-        return self.sample_features(n, full, a, s, seeds, guidance, steps, None, None, progress, ddpm)[:, :frames]
+            model = Denoiser(DenoiserConfig(**arch))
+            model.load_state_dict({k: torch.from_numpy(v) for k, v in self.state.items()})
+            self.denoise = TorchDenoiser(model.to(device))
+
+    def whole_take(self, frames: int, excerpt: bool = False) -> bool:
+        """Whether a clip of `frames` is sampled as a whole take: by a network trained on whole takes,
+        where the clip fits its window and no excerpt is asked for."""
+        return self.whole_takes and not excerpt and frames <= self.window
+
+    def sample_length(self, frames: int, excerpt: bool = False) -> int:
+        """Frames to sample for a clip of `frames`, whose start is kept: a whole take at its own length;
+        an excerpt shorter than the window is the start of a full window, the length the network mostly
+        trained on (weights/diffusion.md)."""
+        return frames if self.whole_take(frames, excerpt) else max(frames, self.window)
+
+    def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm, excerpt=False):
+        full = self.sample_length(frames, excerpt)
+        return self.sample_features(n, full, a, s, seeds, guidance, steps, None, None, progress, ddpm,
+                                    whole=self.whole_take(frames, excerpt))[:, :frames]
 
     def sample_features(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None,
                         steps: int | None, known: np.ndarray | None, mask: np.ndarray | None, progress,
                         ddpm: bool = False, impute: bool = True, root_target: tuple[int, int, np.ndarray, float]
-                        | None = None, temperature: float | None = None) -> np.ndarray:
+                        | None = None, temperature: float | None = None, whole: bool = False) -> np.ndarray:
         """(n, frames, D) raw (denormalised) features for label ids `a`, `s` (-1: none); entries where
         `mask` (frames, D) is 1 are `known` (raw features) exactly, or with `impute` False the network's
         own estimate of them. `root_target` (first, last, offset (2,), turn): the root steps of frames
         first .. last-1 travel `offset` and turn by `turn` from the heading of `first` in every estimate
         of the sampler (`core.models.root_target`). `temperature`: std of the start noise (default the
-        model's)."""
-        import torch
+        model's). `whole`: each clip is a whole take (networks trained on whole takes)."""
+        from .models.sampler import sample
 
         self.check(guidance=guidance, steps=steps)
         check_range("temperature (the start noise's std)", temperature, 0)
         dim = self.mean.shape[0]
-        noise = torch.stack([torch.randn(frames, dim, generator=torch.Generator().manual_seed(int(sd)))
-                             for sd in seeds])  # (n, F, D), drawn on the CPU: same motion on every device
-        noise = noise * (self.temperature if temperature is None else temperature)
-        dev = self.device
+        # x_T from numpy generators, one per seed: the same motion on every backend and device
+        noise = np.stack([np.random.default_rng(int(sd)).standard_normal((frames, dim), np.float32) for sd in seeds])
+        noise = noise * np.float32(self.temperature if temperature is None else temperature)  # (n, F, D)
         kn = mk = None
         if known is not None:
-            kn = torch.from_numpy(((known - self.mean) / self.std).astype(np.float32)).to(dev)
-            mk = torch.from_numpy(mask.astype(np.float32)).to(dev)
+            kn, mk = ((known - self.mean) / self.std).astype(np.float32), mask.astype(np.float32)
 
         def callback(i: int, total: int) -> None:
             if progress is not None and progress(i / total) is False:
@@ -286,29 +322,26 @@ class DiffusionGenerator(Generator):
             from .models.root_target import reach_root_target
 
             first, last, offset, turn = root_target
-            mean, std = (torch.from_numpy(v[ROOT_MOTION]).float().to(dev) for v in (self.mean, self.std))
-            goal = torch.from_numpy(np.asarray(offset)).float().to(dev)
+            mean, std = self.mean[ROOT_MOTION], self.std[ROOT_MOTION]
 
-            def project(x0: torch.Tensor) -> torch.Tensor:  # (n, F, D) normalised
+            def project(x0: np.ndarray) -> np.ndarray:  # (n, F, D) normalised
                 path = x0[:, first:last, ROOT_MOTION] * std + mean  # (n, last - first, 3) raw root steps
-                x0 = x0.clone()
-                x0[:, first:last, ROOT_MOTION] = (reach_root_target(path, goal, turn) - mean) / std
+                x0 = x0.copy()
+                x0[:, first:last, ROOT_MOTION] = (reach_root_target(path, np.asarray(offset), turn) - mean) / std
                 return x0
 
         if progress is not None and progress(0.0) is False:
             raise Cancelled()
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-            x = self.diffusion.sample(
-                (n, frames, dim), torch.full((n,), a, device=dev), torch.full((n,), s, device=dev), kn, mk,
-                steps=steps or self.default_steps, guidance=self.default_guidance if guidance is None else guidance,
-                noise=noise.to(dev), window=self.window,
-                overlap=self.window // 4, callback=callback, ddpm=ddpm,
-                generator=torch.Generator().manual_seed(int(seeds[0])),  # DDPM's per-step noise
-                impute_last=impute, project=project,
-            )
+        x = sample(
+            self.denoise, self.timesteps, noise, np.full(n, a), np.full(n, s), kn, mk,
+            steps=steps or self.default_steps, guidance=self.default_guidance if guidance is None else guidance,
+            rng=np.random.default_rng(int(seeds[0])),  # DDPM's per-step noise
+            ddpm=ddpm, window=self.window, overlap=self.window // 4, callback=callback, impute_last=impute,
+            project=project, whole=np.full(n, whole),
+        )
         # The few-step sampler leaves frame-to-frame noise (jitter several times that of real motion,
         # mostly at the hands): the temporal low-pass of `_clean` removes it.
-        feats = self._clean(x.float().cpu().double().numpy())
+        feats = self._clean(x.astype(np.float64))
         if known is not None and impute:
             feats = np.where(mask > 0, known, feats)  # exact, free of normalisation round-off
         return feats
@@ -414,8 +447,13 @@ class LatentGenerator(Generator):
     """A VAE or GAN decoder: one pass from latents to a clip of any length. GAN latents are N(0, I);
     VAE latents come from the prior fitted to the encoded training set when the weights hold one."""
 
-    def __init__(self, tensors: dict, meta: dict, device: str, path: Path):
-        super().__init__(tensors, meta, device, path)
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict, device: str, path: Path, backend: str):
+        if backend == "numpy":
+            raise GenAnimError(f"the {path.stem} model ({meta['kind']}) has no numpy runtime yet: install PyTorch, "
+                               "or use the diffusion model (the default), which runs without it")
+        super().__init__(arrays, meta, device, path, backend)
+        import torch
+
         from .models.latent_prior import LatentPrior
         from .models.temporal import ConvConfig, Decoder
 
@@ -424,15 +462,11 @@ class LatentGenerator(Generator):
         self.arch = ConvConfig(**meta["architecture"])
         self.default_guidance = float(meta["guidance"]) if self.conditional else 1.0
         self.decoder = Decoder(self.arch)
-        self.decoder.load_state_dict(self.state)
+        self.decoder.load_state_dict({k: torch.from_numpy(v) for k, v in self.state.items()})
         self.decoder.to(self.device).eval()
-        self.prior = LatentPrior.from_tensors(tensors)
+        self.prior = LatentPrior.from_tensors({k: torch.from_numpy(v) for k, v in arrays.items()})
 
-    @property
-    def network(self):
-        return self.decoder
-
-    def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm):
+    def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm, excerpt=False):
         import torch
 
         from .models.temporal import sample_latents
@@ -479,11 +513,11 @@ def split_jobs(corpus, split: str, conditional: bool, seed: int = 0) -> list[tup
 
 def _load(args: argparse.Namespace) -> Generator:
     """The generator a command asks for, with its thread setting."""
-    if args.threads:
+    if args.threads and resolve_backend(args.backend) == "torch":
         import torch
 
         torch.set_num_threads(args.threads)
-    return load_generator(args.model, args.device)
+    return load_generator(args.model, args.device, backend=args.backend)
 
 
 def progress_bar(desc: str) -> tuple:
@@ -502,10 +536,11 @@ def progress_bar(desc: str) -> tuple:
 
 def _settings(args: argparse.Namespace, gen: Generator) -> dict:
     if not isinstance(gen, DiffusionGenerator):
-        return {"device": str(gen.device), "sampler": f"{gen.kind} decoder, one pass", "fps": gen.fps}
+        return {"device": gen.device, "sampler": f"{gen.kind} decoder, one pass", "fps": gen.fps}
     guidance = gen.default_guidance if args.guidance is None else args.guidance
-    return {"steps": args.steps or gen.default_steps, "guidance": guidance, "device": str(gen.device),
-            "sampler": "ddim", "fps": gen.fps}
+    return {"steps": args.steps or gen.default_steps, "guidance": guidance, "device": gen.device,
+            "backend": gen.backend,
+            "sampler": "ddim", "fps": gen.fps, "excerpt": args.excerpt}
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -532,11 +567,11 @@ def _generate(args: argparse.Namespace) -> int:
     def produce():
         if not args.like:  # one batch
             yield from gen.generate(args.action, args.style, args.seconds, args.count, args.seed, args.guidance,
-                                    args.steps, update)
+                                    args.steps, update, excerpt=args.excerpt)
             return
         for k, (a, s, seconds, sd) in enumerate(jobs):
             update(k / len(jobs))
-            yield gen.generate(a, s, seconds, 1, sd, args.guidance, args.steps)[0]
+            yield gen.generate(a, s, seconds, 1, sd, args.guidance, args.steps, excerpt=args.excerpt)[0]
 
     for (a, s, _, sd), path, clip in zip(jobs, paths, produce(), strict=True):
         save_clip(clip, path)
@@ -571,6 +606,8 @@ def _inbetween(args: argparse.Namespace) -> int:
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="diffusion", help="shipped weights name in weights/ or a .safetensors path")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--backend", default="auto", choices=BACKENDS, help="torch, or the numpy runtime that needs no "
+                   "PyTorch (default: torch where it is installed)")
     p.add_argument("--steps", type=int, help="sampler steps (default: the model's few-step DDIM setting; twice "
                    "that for in-betweening)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (1 = none; default: the model's)")
@@ -586,6 +623,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(g)
     g.add_argument("--seconds", type=float, default=4.0)
     g.add_argument("--count", type=int, default=1)
+    g.add_argument("--excerpt", action="store_true", help="a piece from the middle of a performance (a cycle to "
+                   "loop) instead of a whole take from rest back to rest (models trained on whole takes)")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--like", choices=("train", "val", "val-takes"),
                    help="instead: one clip per segment of this corpus split, with its labels and length "

@@ -67,3 +67,12 @@ def test_core_and_weights_are_vendored_inside(built: Path):
 def test_build_is_reproducible(tmp_path: Path, built: Path, weights: Path):
     again = build(tmp_path, weights)
     assert again.read_bytes() == built.read_bytes()
+
+
+def test_install_pytorch_pins_what_requirements_pin():
+    """The add-on's optional PyTorch install asks pip for the versions the project is tested with."""
+    tree = ast.parse((REPO / "blender_addon" / "torch_env.py").read_text(encoding="utf-8"))
+    pins = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                and any(getattr(t, "id", None) == "PINS" for t in node.targets))
+    required = {line.split("#")[0].strip() for line in (REPO / "requirements.txt").read_text().splitlines()}
+    assert pins and set(pins) <= required, (pins, required)

@@ -16,10 +16,12 @@ from core.models.cleanup import (
     plant_feet,
     smooth_time,
 )
-from core.models.diffusion import Denoiser, DenoiserConfig, Diffusion, blend_weights, window_starts
+from core.models.diffusion import Denoiser, DenoiserConfig, Diffusion, TorchDenoiser
+from core.models.sampler import blend_weights, sample, window_starts
 from core.motion.clip import load_clip
 from core.motion.representation import representation_for
 from core.motion.rotations import quat_mul
+from core.runtime.denoiser import NumpyDenoiser
 
 
 def tiny(**kw) -> Diffusion:
@@ -32,6 +34,15 @@ def tiny(**kw) -> Diffusion:
 
 def labels(b: int, a: int = 0, s: int = 1):
     return torch.full((b,), a), torch.full((b,), s)
+
+
+def run(diff: Diffusion, shape: tuple, action: int = 0, style: int = 1, seed: int = 0, numpy: bool = False, **kw):
+    """A sample of the tiny network by the sampler (with its numpy twin where `numpy`)."""
+    net = (NumpyDenoiser({k: v.numpy() for k, v in diff.model.state_dict().items()}, diff.model.cfg.to_dict())
+           if numpy else TorchDenoiser(diff.model))
+    noise = np.random.default_rng(seed).standard_normal(shape, np.float32)
+    return sample(net, diff.model.cfg.timesteps, noise, np.full(shape[0], action), np.full(shape[0], style),
+                  rng=np.random.default_rng(seed), **kw)
 
 
 def test_denoiser_shapes_any_length_and_padding():
@@ -51,25 +62,40 @@ def test_denoiser_shapes_any_length_and_padding():
     torch.testing.assert_close(a, b)
 
 
+def test_numpy_denoiser_matches_torch():
+    """The numpy runtime's forward pass is the torch network's: labels, none-labels, whole-take flag,
+    constraints and a length that is no multiple of the patch."""
+    diff = tiny(whole_takes=True)
+    torch.nn.init.normal_(diff.model.take.weight, std=1.0)
+    net = NumpyDenoiser({k: v.numpy() for k, v in diff.model.state_dict().items()}, diff.model.cfg.to_dict())
+    rng = np.random.default_rng(0)
+    x, known = rng.standard_normal((2, 2, 37, 12), np.float32)
+    mask = (rng.random((2, 37, 12)) < 0.3).astype(np.float32)
+    args = (np.array([49, 3]), np.array([0, -1]), np.array([1, -1]), known, mask)
+    for whole in (None, np.array([True, False])):
+        ref = TorchDenoiser(diff.model)(x, *args, whole)
+        np.testing.assert_allclose(net(x, *args, whole), ref, atol=1e-5)
+
+
 def test_constraints_hold_exactly_and_steps_and_seeds():
     diff = tiny()
     shape = (2, 50, 12)
-    known = torch.randn(shape)
-    mask = torch.zeros(shape)
+    rng = np.random.default_rng(5)
+    known = rng.standard_normal(shape).astype(np.float32)
+    mask = np.zeros(shape, np.float32)
     mask[:, :10] = 1  # context frames
     mask[:, 30, :4] = 1  # a root-trajectory entry
-    gen = lambda s: torch.Generator().manual_seed(s)  # noqa: E731
-    out = diff.sample(shape, *labels(2), known, mask, steps=5, guidance=2.0, generator=gen(0), window=24, overlap=6)
-    assert torch.equal(out[mask > 0], known[mask > 0])
-    assert not torch.equal(out[mask == 0], known[mask == 0])
-    again = diff.sample(shape, *labels(2), known, mask, steps=5, guidance=2.0, generator=gen(0), window=24, overlap=6)
-    assert torch.equal(out, again)
-    other = diff.sample(shape, *labels(2), known, mask, steps=5, guidance=2.0, generator=gen(1), window=24, overlap=6)
-    assert not torch.allclose(out, other)
-    ddpm = diff.sample(shape, *labels(2), known, mask, guidance=2.0, generator=gen(0), ddpm=True, window=24, overlap=6)
-    assert torch.isfinite(ddpm).all() and torch.equal(ddpm[mask > 0], known[mask > 0])
+    kw = {"known": known, "mask": mask, "guidance": 2.0, "window": 24, "overlap": 6}
+    out = run(diff, shape, steps=5, **kw)
+    assert np.array_equal(out[mask > 0], known[mask > 0])
+    assert not np.array_equal(out[mask == 0], known[mask == 0])
+    assert np.array_equal(out, run(diff, shape, steps=5, **kw))
+    assert not np.allclose(out, run(diff, shape, seed=1, steps=5, **kw))
+    np.testing.assert_allclose(run(diff, shape, steps=5, numpy=True, **kw), out, atol=1e-4)  # either runtime
+    ddpm = run(diff, shape, ddpm=True, **kw)
+    assert np.isfinite(ddpm).all() and np.array_equal(ddpm[mask > 0], known[mask > 0])
     calls = []
-    diff.sample(shape, *labels(2), steps=7, callback=lambda i, n: calls.append((i, n)))
+    run(diff, shape, steps=7, callback=lambda i, n: calls.append((i, n)))
     assert calls[-1] == (7, 7) and len(calls) == 7
 
 
@@ -77,11 +103,22 @@ def test_guidance_and_null_labels_change_the_result():
     diff = tiny()
     torch.nn.init.normal_(diff.model.action.weight, std=1.0)
     shape = (1, 20, 12)
-    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
-    cond = diff.sample(shape, *labels(1), steps=3, guidance=1.0, generator=g())
-    guided = diff.sample(shape, *labels(1), steps=3, guidance=3.0, generator=g())
-    none = diff.sample(shape, *labels(1, -1, -1), steps=3, guidance=3.0, generator=g())
-    assert not torch.allclose(cond, guided) and not torch.allclose(cond, none)
+    cond = run(diff, shape, steps=3, guidance=1.0)
+    guided = run(diff, shape, steps=3, guidance=3.0)
+    none = run(diff, shape, -1, -1, steps=3, guidance=3.0)
+    assert not np.allclose(cond, guided) and not np.allclose(cond, none)
+
+
+def test_whole_take_flag_conditions_the_denoiser_and_defaults_to_excerpt():
+    """With whole_takes, the flag changes the estimate (guided or not); None is an excerpt."""
+    diff = tiny(whole_takes=True)
+    torch.nn.init.normal_(diff.model.take.weight, std=1.0)
+    shape = (2, 20, 12)
+    for guidance in (1.0, 2.0):
+        excerpt, whole = (run(diff, shape, steps=3, guidance=guidance, whole=np.array([w, w])) for w in (False, True))
+        assert np.array_equal(run(diff, shape, steps=3, guidance=guidance), excerpt)
+        assert not np.allclose(excerpt, whole)
+    assert tiny().model.take is None  # older networks have no flag
 
 
 def test_windows_cover_and_blend():
@@ -229,12 +266,12 @@ def test_reach_root_target_makes_the_decoded_path_end_at_the_target():
     rep = representation_for(clip.skeleton)
     feats = rep.encode(clip)[:31]  # 30 steps
     offset, turn = np.array([40.0, -75.0]), 1.2
-    steps = torch.from_numpy(feats[None, :30, ROOT_MOTION])
-    moved = reach_root_target(steps, torch.from_numpy(offset), turn)[0].numpy()
+    steps = feats[None, :30, ROOT_MOTION]
+    moved = reach_root_target(steps, offset, turn)[0]
     feats[:30, ROOT_MOTION] = moved
     out = rep.decode(feats, clip.fps)  # from the origin, heading 0
     g_rot, g_pos = out.global_transforms()
     np.testing.assert_allclose(g_pos[30, rep.root, [0, 2]], offset, atol=1e-6)
     assert abs(rep.heading(g_rot[30, rep.root]) - turn) < 1e-6
     # the same correction for every step: the shape of the motion stays (turn rates differ by a constant)
-    np.testing.assert_allclose(np.diff(moved[:, 2] - steps[0, :, 2].numpy()), 0.0, atol=1e-9)
+    np.testing.assert_allclose(np.diff(moved[:, 2] - steps[0, :, 2]), 0.0, atol=1e-9)

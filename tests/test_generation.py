@@ -241,21 +241,23 @@ def test_generate_and_inbetween_commands(weights, tmp_path):
 
 
 def test_a_model_trained_on_whole_takes_samples_a_short_clip_as_a_whole_take(gen, monkeypatch):
-    """Weights trained with p_whole_take sample a clip that fits the window at its own length (a whole
-    take of that length); others sample a full window and keep its start."""
-    lengths = []
+    """A network trained on whole takes samples a clip that fits the window at its own length, flagged
+    as a whole take; asked for an excerpt, or by other networks, a full window whose start is kept."""
+    calls = []
     real = gen.sample_features
 
-    def spy(n, frames, *args, **kwargs):
-        lengths.append(frames)
-        return real(n, frames, *args, **kwargs)
+    def spy(n, frames, *args, whole=False, **kwargs):
+        calls.append((frames, whole))
+        return real(n, frames, *args, whole=whole, **kwargs)
 
     monkeypatch.setattr(gen, "sample_features", spy)
     assert not gen.whole_takes  # TINY trains without whole takes
     assert gen.generate("walk", None, 1.0, steps=2)[0].num_frames == 30
     monkeypatch.setattr(gen, "whole_takes", True)
     assert gen.generate("walk", None, 1.0, steps=2)[0].num_frames == 30
-    assert lengths == [max(30, gen.window), 30]
+    assert gen.generate("walk", None, 1.0, steps=2, excerpt=True)[0].num_frames == 30
+    full = max(30, gen.window)
+    assert calls == [(full, False), (30, True), (full, False)]
 
 
 @pytest.mark.parametrize("flag, value, words", [

@@ -251,7 +251,7 @@ def test_random_length_crops_and_action_balance():
         old.integers(0, max(data.lengths[i] - 100, 0) + 1)
     assert rng.random() == old.random()
 
-    x0, valid, action, _ = data.sample(np.random.default_rng(1), 400, 100, p_random_length=1.0)
+    x0, valid, action, _, _ = data.sample(np.random.default_rng(1), 400, 100, p_random_length=1.0)
     n = valid.sum(1)
     assert n.min() >= MIN_CROP and n.max() <= 100 and (n < 60).mean() > 0.2
     assert (valid == (np.arange(100) < n[:, None])).all()  # valid frames first, padding after
@@ -268,7 +268,7 @@ def test_random_length_crops_and_action_balance():
         return action * (data.style.max() + 2) + style + 1
 
     def shares(keys: str, **balance: float) -> np.ndarray:
-        _, _, action, style = data.sample(np.random.default_rng(2), 4000, 100, **balance)
+        _, _, action, style, _ = data.sample(np.random.default_rng(2), 4000, 100, **balance)
         drawn = action if keys == "action" else key(action, style)
         mine = data.action if keys == "action" else key(data.action, data.style)
         return np.bincount(drawn, minlength=mine.max() + 1)[np.unique(mine)] / len(drawn)
@@ -354,13 +354,38 @@ def test_extra_loss_terms_train_and_are_on_the_card(tmp_path, term, card_text):
 
 def test_whole_take_crops_start_at_the_take_and_keep_it_whole():
     """p_whole_take crops are the item from its first frame, all of it where it fits the window; the
-    others are cut as before."""
+    others are cut as before. The batch marks as whole exactly the crops that are their whole item."""
     data = MotionSet(load_corpus(str(SAMPLES), progress=False), "train", False)
-    x0, valid, _, _ = data.sample(np.random.default_rng(2), 64, 200, p_whole_take=1.0)
+    x0, valid, _, _, whole = data.sample(np.random.default_rng(2), 64, 200, p_whole_take=1.0)
     n = valid.sum(1)
     for b in range(64):
         i = next(i for i, it in enumerate(data.items) if len(it) >= n[b] and np.array_equal(it[: n[b]], x0[b, : n[b]]))
         assert n[b] == min(len(data.items[i]), 200)
+        assert whole[b] == (len(data.items[i]) <= 200)
     assert (n < 200).any() and (n == 200).any()  # short takes whole, long ones their first window
-    _, mixed, _, _ = data.sample(np.random.default_rng(3), 400, 200, p_whole_take=0.5)
+    _, mixed, _, _, whole = data.sample(np.random.default_rng(3), 400, 200, p_whole_take=0.5)
     assert 0.2 < (mixed.sum(1) < 200).mean() < 0.9
+    assert 0.1 < whole.mean() < 0.9 and (mixed[whole].sum(1) < 200).all()
+
+
+def test_length_buckets_group_items_of_similar_length_and_keep_their_odds():
+    """With length_buckets, a batch's window is its longest item (at most the window asked for), far
+    shorter on average than without, and every item is drawn about as often as without."""
+    data = MotionSet(load_corpus(str(SAMPLES), progress=False), "train", False)
+    assert data.lengths.min() < 100 < data.lengths.max()  # the test has teeth: short and long items
+
+    def draws(buckets: int) -> tuple[list[int], np.ndarray]:
+        windows, counts = [], np.zeros(len(data))
+        for k in range(600):
+            batch = data.sample(np.random.default_rng(k), 8, 300, p_whole_take=1.0, length_buckets=buckets)
+            n = batch.valid.sum(1)
+            windows.append(batch.x0.shape[1])
+            assert batch.x0.shape[1] == (n.max() if buckets else 300) and batch.whole.all()
+            for crop, m in zip(batch.x0, n, strict=True):
+                counts[next(i for i, it in enumerate(data.items) if len(it) == m and np.array_equal(it, crop[:m]))] += 1
+        return windows, counts / counts.sum()
+
+    plain, odds = draws(0)
+    bucketed, bucket_odds = draws(4)
+    assert np.mean(bucketed) < 0.85 * np.mean(plain)
+    np.testing.assert_allclose(bucket_odds, odds, atol=0.03)

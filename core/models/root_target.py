@@ -9,10 +9,10 @@ estimate fits its legs to that path.
 
 from __future__ import annotations
 
-import torch
+import numpy as np
 
 
-def reach_root_target(steps: torch.Tensor, offset: torch.Tensor, turn: float) -> torch.Tensor:
+def reach_root_target(steps: np.ndarray, offset: np.ndarray, turn: float) -> np.ndarray:
     """(B, n, 3) root steps (x and z velocity in the heading frame of each step, turn rate; as the
     representation's root_vel, yaw_rate) with the same evenly spread corrections added, so that from
     heading 0 they turn by `turn` radians in all and travel `offset` (2,) = (x, z).
@@ -21,12 +21,12 @@ def reach_root_target(steps: torch.Tensor, offset: torch.Tensor, turn: float) ->
     step gets the same share of the missing offset (a constant world-frame velocity), expressed in
     its own heading frame."""
     n = steps.shape[1]
-    rate = steps[..., 2] + (turn - steps[..., 2].sum(1, keepdim=True)) / n  # (B, n)
-    yaw = torch.cumsum(rate, 1) - rate  # (B, n) heading of each step: the turns before it
-    c, s = torch.cos(yaw), torch.sin(yaw)
+    rate = steps[..., 2] + (turn - steps[..., 2].sum(1, keepdims=True)) / n  # (B, n)
+    yaw = np.cumsum(rate, 1) - rate  # (B, n) heading of each step: the turns before it
+    c, s = np.cos(yaw), np.sin(yaw)
     vx, vz = steps[..., 0], steps[..., 1]
     # Heading frame -> world frame: rotation by yaw about the vertical (Y up), as decoding does.
     wx, wz = c * vx + s * vz, -s * vx + c * vz
-    dx = (offset[0] - wx.sum(1, keepdim=True)) / n  # (B, 1) world-frame share per step
-    dz = (offset[1] - wz.sum(1, keepdim=True)) / n
-    return torch.stack([vx + c * dx - s * dz, vz + s * dx + c * dz, rate], -1)
+    dx = (offset[0] - wx.sum(1, keepdims=True)) / n  # (B, 1) world-frame share per step
+    dz = (offset[1] - wz.sum(1, keepdims=True)) / n
+    return np.stack([vx + c * dx - s * dz, vz + s * dx + c * dz, rate], -1)

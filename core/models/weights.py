@@ -1,15 +1,20 @@
-"""Shipped weight files: tensors in safetensors (no pickle), everything else as JSON in its metadata."""
+"""Shipped weight files: tensors in safetensors (no pickle), everything else as JSON in its metadata.
+Reading needs numpy only (`core.runtime.safetensors`); torch is imported where tensors are asked for."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ..errors import GenAnimError
 from ..motion.skeleton import Skeleton
+from ..runtime.safetensors import read_safetensors
+
+if TYPE_CHECKING:
+    import torch
 
 
 def skeleton_to_json(skel: Skeleton) -> dict:
@@ -44,17 +49,22 @@ def save_weights(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict)
     tmp.replace(path)
 
 
-def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """(tensors, meta) of a file written by `save_weights`; GenAnimError if it is not one."""
-    from safetensors import SafetensorError, safe_open
-
+def read_weights(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
+    """(arrays, meta) of a file written by `save_weights`; GenAnimError if it is not one."""
     path = Path(path)
     if not path.is_file():
         raise GenAnimError(f"{path}: no such weights file")
+    arrays, header = read_safetensors(path, "GenAnim weights file")
     try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = json.loads((f.metadata() or {})["genanim"])
-            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open has no iterator)
-    except (OSError, KeyError, ValueError, SafetensorError) as e:
-        raise GenAnimError(f"{path}: not a GenAnim weights file ({e})") from None
-    return tensors, meta
+        meta = json.loads(header["genanim"])
+    except (KeyError, ValueError) as e:
+        raise GenAnimError(f"{path}: not a GenAnim weights file (no readable genanim metadata: {e})") from None
+    return arrays, meta
+
+
+def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """`read_weights` with torch tensors."""
+    import torch
+
+    arrays, meta = read_weights(path)
+    return {k: torch.from_numpy(v) for k, v in arrays.items()}, meta

@@ -48,7 +48,8 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
         return [
             ("architecture", f"transformer denoiser predicting x0: frames grouped {arch['patch']} to a token, "
                              f"{arch['layers']} pre-norm layers, width {arch['width']}, {arch['heads']} heads, "
-                             f"MLP {arch['ff']}, one condition token (time + action + style), constraint values "
+                             f"MLP {arch['ff']}, one condition token (time + action + style"
+                             + (" + whole take or excerpt" if arch.get("whole_takes") else "") + "), constraint values "
                              "and mask as input channels, zero-initialised temporal convolution after unpatching"),
             ("diffusion", f"cosine schedule, T = {arch['timesteps']}; default sampler DDIM, {cfg['sample_steps']} "
                           f"steps, classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, "
@@ -93,9 +94,15 @@ def _sampling(cfg: dict) -> str:
                (("action_balance", "action"), ("pair_balance", "action-style pair")) if cfg[key]]
     if factors:
         parts.append("items drawn by frames" + "".join(factors) + " (rare labels more often)")
+    if cfg.get("p_whole_take"):
+        parts.append(f"{cfg['p_whole_take']:.0%} of windows a whole take from its first frame (up to the window; "
+                     "the model is told which windows are whole takes)")
     if cfg.get("p_random_length"):
         parts.append(f"{cfg['p_random_length']:.0%} of windows cropped to a random length ({MIN_CROP} frames up to "
                      "the window) from anywhere in a segment")
+    if cfg.get("length_buckets", 0) > 1:
+        parts.append(f"each batch the items of similar length among {cfg['length_buckets']} drawn batches, padded "
+                     "to the longest of them")
     return "".join(f"; {p}" for p in parts)
 
 

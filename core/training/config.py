@@ -31,6 +31,7 @@ class TrainConfig:
     p_random_length: float = 0.0  # fraction of windows cropped to a random shorter length (core/training/data.py)
     p_whole_take: float = 0.0  # fraction of windows that are a whole take from its start (up to the window); the
     # diffusion model then samples a clip asked for with a duration as a whole take of that length
+    length_buckets: int = 0  # > 1: batches of items of similar length, padded to their longest (MotionSet.sample)
     action_balance: float = 0.0  # items drawn by frames x (frames of their action)^-action_balance: 1 evens actions
     pair_balance: float = 0.0  # ... x (frames of their action-style pair)^-pair_balance: 1 evens label pairs
     kl_weight: float = 0.1  # VAE: weight of the KL term per feature element

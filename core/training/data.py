@@ -5,6 +5,7 @@ with label swap, label dropout and random CondMDI-style constraint masks."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,6 +55,14 @@ def feature_stats(raw: list[np.ndarray]) -> FeatureStats:
     return FeatureStats(allf.mean(0).astype(np.float32), np.where(std < 1e-6, 1.0, std).astype(np.float32), len(allf))
 
 
+class Batch(NamedTuple):
+    x0: np.ndarray  # (B, L, D) normalised features, zero past each item's end
+    valid: np.ndarray  # (B, L) bool
+    action: np.ndarray  # (B,) ids
+    style: np.ndarray  # (B,) ids
+    whole: np.ndarray  # (B,) bool: the item is a whole take from its first frame, not an excerpt
+
+
 class MotionSet:
     """Normalised feature arrays of one split, with their label ids."""
 
@@ -85,14 +94,15 @@ class MotionSet:
 
     def crops(self, rng: np.random.Generator, index: np.ndarray, length: int, p_random_length: float = 0.0,
               p_whole_take: float = 0.0):
-        """Random crops of items `index`: x0 (B, L, D), valid (B, L) bool. A `p_whole_take` fraction of
-        crops is the item from its first frame, whole where it fits the window (the rest of the window is
-        padding): the model learns complete performances, from rest back to rest, of the take's length.
-        Of the others, a `p_random_length` fraction is MIN_CROP frames up to `length` long, anywhere in the
-        item, so that the model also learns clips shorter than a window: a short request is not always the
-        start of a longer motion."""
+        """Random crops of items `index`: x0 (B, L, D), valid (B, L) bool, whole (B,) bool. A `p_whole_take`
+        fraction of crops is the item from its first frame, whole where it fits the window (the rest of the
+        window is padding): the model learns complete performances, from rest back to rest, of the take's
+        length. Of the others, a `p_random_length` fraction is MIN_CROP frames up to `length` long, anywhere
+        in the item, so that the model also learns clips shorter than a window: a short request is not
+        always the start of a longer motion. `whole` marks every crop that is its whole item."""
         x0 = np.zeros((len(index), length, self.dim), np.float32)
         valid = np.zeros((len(index), length), bool)
+        whole = np.zeros(len(index), bool)
         for b, i in enumerate(index):
             item = self.items[i]
             n = length
@@ -107,22 +117,34 @@ class MotionSet:
             crop = item[start : start + n]
             x0[b, : len(crop)] = crop
             valid[b, : len(crop)] = True
-        return x0, valid
+            whole[b] = len(crop) == len(item)  # what the crop is, however it was drawn
+        return x0, valid, whole
 
     def sample(self, rng: np.random.Generator, batch: int, length: int, action_balance: float = 0.0,
-               p_random_length: float = 0.0, pair_balance: float = 0.0, p_whole_take: float = 0.0):
+               p_random_length: float = 0.0, pair_balance: float = 0.0, p_whole_take: float = 0.0,
+               length_buckets: int = 0) -> Batch:
         """A batch of items drawn in proportion to their frame counts times the frame count of their
         action to the power -`action_balance` and that of their (action, style) pair to the power
-        -`pair_balance` (0: every frame equally likely; 1: every action, or every pair)."""
+        -`pair_balance` (0: every frame equally likely; 1: every action, or every pair).
+
+        `length_buckets` k > 1: k batches are drawn, sorted by length and one of the k slices kept, whose
+        longest item (up to `length`) sets the batch's window, so that a batch of short takes is not
+        padded to a long window (about half the compute of a CPU run; each item keeps its odds)."""
         p = self.lengths.astype(np.float64)
         if action_balance:
             p = p * self._group_frames(self.action[:, None]) ** -action_balance
         if pair_balance:
             p = p * self._group_frames(np.stack([self.action, self.style], 1)) ** -pair_balance
         p = p / p.sum()
-        index = rng.choice(len(self), size=batch, p=p)
-        x0, valid = self.crops(rng, index, length, p_random_length, p_whole_take)
-        return x0, valid, self.action[index].copy(), self.style[index].copy()
+        if length_buckets > 1:
+            pool = rng.choice(len(self), size=batch * length_buckets, p=p)
+            pool = pool[np.argsort(self.lengths[pool], kind="stable")]
+            index = pool[rng.integers(length_buckets) * batch :][:batch]
+            length = int(min(length, self.lengths[index].max()))
+        else:
+            index = rng.choice(len(self), size=batch, p=p)
+        x0, valid, whole = self.crops(rng, index, length, p_random_length, p_whole_take)
+        return Batch(x0, valid, self.action[index].copy(), self.style[index].copy(), whole)
 
 
 def drop_labels(rng: np.random.Generator, action: np.ndarray, style: np.ndarray, p: float):

@@ -155,7 +155,7 @@ class DiffusionFamily(_OneNetwork):
 
     def loss(self, net, batch, rng, gen, train: bool) -> torch.Tensor:
         """Masked x0 loss (+ velocity loss) of one batch; labels are dropped and constraints drawn from `rng`."""
-        x0, valid, action, style = batch
+        x0, valid, action, style, whole = batch
         cfg, dev = self.cfg, self.dev
         a, s = self.labels(rng, action, style, train)
         mask = random_constraints(rng, valid, x0.shape[-1], cfg.p_unconstrained, cfg.p_short_gap, cfg.p_context)
@@ -165,7 +165,7 @@ class DiffusionFamily(_OneNetwork):
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         x_t = self.diffusion.q_sample(x0, t, noise)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-            pred = net(x_t, t, a, s, x0, mask, valid_t)  # (B, L, D)
+            pred = net(x_t, t, a, s, x0, mask, valid_t, torch.from_numpy(whole).to(dev))  # (B, L, D)
         pred = pred.float()
         loss = masked_mse(pred, x0, valid_t, cfg.vel_weight)
         if cfg.drift_weight:  # root velocities and turn rate: what decoding integrates into the path
@@ -197,7 +197,7 @@ class VAEFamily(_OneNetwork):
         return self.modules["ema"].decoder
 
     def loss(self, net, batch, rng, gen, kl_weight: float, train: bool = False):
-        x0, valid, action, style = batch
+        x0, valid, action, style, _ = batch
         a, s = self.labels(rng, action, style, train)  # label dropout: the decoder also learns "any" for guidance
         x, v = torch.from_numpy(x0).to(self.dev), torch.from_numpy(valid).to(self.dev)
         rate = self.arch.rate
@@ -268,7 +268,7 @@ class GANFamily(Family):
         return g(z.to(self.dev), a, s)  # (B, frames, D)
 
     def step(self, batch, rng, gen, lr, index):
-        x0, _, action, style = batch  # windows are full: the GAN set holds only items of at least a window
+        x0, _, action, style, _ = batch  # windows are full: the GAN set holds only items of at least a window
         a, s = self.labels(rng, action, style, train=False)
         real = torch.from_numpy(x0).to(self.dev)
         self.gen_net.train()
@@ -294,7 +294,7 @@ class GANFamily(Family):
     def validate(self, batch, rng, gen):
         """Distance between per-feature mean and spread of EMA-generator clips and real validation
         windows (normalised units): low when the generator covers the data, high on collapse."""
-        x0, _, action, style = batch
+        x0, _, action, style, _ = batch
         a, s = self.labels(rng, action, style, train=False)
         real = torch.from_numpy(x0).to(self.dev)
         with torch.no_grad():
@@ -356,7 +356,7 @@ def fit_prior(ck: dict, windows: int = 4096, seed: int = 0) -> LatentPrior:
     rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
     zs, actions, styles = [], [], []
     for _ in range(-(-windows // 256)):
-        x0, valid, a, s = train_set.sample(rng, 256, cfg.window)
+        x0, valid, a, s, _ = train_set.sample(rng, 256, cfg.window)
         if not CONDITIONAL[cfg.family]:
             a, s = np.full_like(a, -1), np.full_like(s, -1)
         a_t, s_t = torch.from_numpy(a), torch.from_numpy(s)

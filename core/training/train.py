@@ -242,7 +242,8 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
         # Fixed windows, noise and labels (drawn from the seed), so values are comparable across steps and
         # across runs of the same seed.
         rng, gen = np.random.default_rng([cfg.seed, 999]), torch.Generator().manual_seed(cfg.seed + 999)
-        batches = [val_set.sample(rng, min(cfg.batch, 64), cfg.window) for _ in range(cfg.val_batches)]
+        batches = [val_set.sample(rng, min(cfg.batch, 64), cfg.window, p_whole_take=cfg.p_whole_take)
+                   for _ in range(cfg.val_batches)]
         return float(np.mean([fam.validate(b, rng, gen) for b in batches]))
 
     if main:
@@ -259,7 +260,7 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 101 + rank)
         torch.manual_seed(cfg.seed * 7919 + step * 31 + rank)  # dropout
         batch = train_set.sample(rng, per_rank, cfg.window, cfg.action_balance, cfg.p_random_length,
-                                 cfg.pair_balance, cfg.p_whole_take)
+                                 cfg.pair_balance, cfg.p_whole_take, cfg.length_buckets)
         logged = fam.step(batch, rng, gen, _lr(cfg, step), step)
         step += 1
         elapsed += time.time() - t0

@@ -53,17 +53,18 @@ def test_zip_installs_and_registers_cleanly_twice(addon_zip: Path, mode: str, tm
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
 
 
-def test_without_torch_everything_but_generate_works(tmp_path: Path, sample_clip_path):
+def test_without_torch_generate_and_fill_gap_run_on_the_numpy_runtime(tmp_path: Path, sample_clip_path):
     run = subprocess.run(
         [sys.executable, str(HERE / "no_torch_check.py"), str(HERE.parents[1]), str(sample_clip_path),
          str(tmp_path)],
-        capture_output=True, text=True, timeout=180, cwd=tmp_path,
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )
     lines = [ln for ln in run.stdout.splitlines() if ln.startswith("REPORT ")]
     assert run.returncode == 0 and lines, run.stdout[-3000:] + run.stderr[-3000:]
     report = json.loads(lines[-1][len("REPORT "):])
     assert report["torch_available"] is False
-    assert report["generate"].startswith("Error: PyTorch is not installed in Blender: click Install PyTorch")
+    assert report["generate"] == "" and report["generated_frames"] and min(report["generated_frames"]) >= 59
+    assert report["fill_gap"] == "" and report["filled_is_new"]
     # The bpy module runs with online access off: the installer refuses before touching the network.
     assert report["install"].startswith("Error: Online access is off")
     assert report["import"] and report["retarget"] and report["export"]

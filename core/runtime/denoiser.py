@@ -1,0 +1,58 @@
+"""The motion diffusion denoiser (`core.models.diffusion.Denoiser`) in numpy: the same forward pass on the
+same state dict, for sampling without torch."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .nn import conv1d, gelu, layer_norm, linear, self_attention, silu
+
+
+def sinusoid(n: int, width: int) -> np.ndarray:
+    """(n, width) sinusoidal table for positions 0..n-1 (as core.models.diffusion.sinusoid)."""
+    pos = np.arange(n, dtype=np.float32)[:, None]
+    freq = np.exp(np.arange(0, width, 2, dtype=np.float32) * np.float32(-math.log(10000.0) / width))
+    table = np.zeros((n, width), np.float32)
+    table[:, 0::2] = np.sin(pos * freq)
+    table[:, 1::2] = np.cos(pos * freq)
+    return table
+
+
+class NumpyDenoiser:
+    """x_t, t, labels, constraints -> x0 estimate, as `core.models.sampler.Denoise`.
+
+    state: the network's state dict (float32 arrays); arch: its DenoiserConfig as a dict."""
+
+    def __init__(self, state: dict[str, np.ndarray], arch: dict):
+        self.state = {k: v.astype(np.float32) for k, v in state.items()}
+        self.arch = arch
+        w = arch["width"]
+        self.pos = sinusoid(arch["max_tokens"] + 1, w)
+        self.tpos = sinusoid(arch["timesteps"], w)
+
+    def __call__(self, x_t, t, action, style, known, mask, whole=None):
+        # x_t, known, mask: (B, L, D); t, action, style: (B,) int (label -1 = none); whole: (B,) bool or None
+        st, arch = self.state, self.arch
+        b, n, d = x_t.shape
+        p = arch["patch"]
+        n_tok = -(-n // p)
+        if n_tok > arch["max_tokens"]:
+            raise ValueError(f"window of {n} frames exceeds the model's {arch['max_tokens'] * p}")
+        a = np.where(action < 0, arch["num_actions"], action)
+        s = np.where(style < 0, arch["num_styles"], style)
+        cond = linear(silu(linear(self.tpos[t], st, "time.0")), st, "time.2")  # (B, W)
+        cond = cond + st["action.weight"][a] + st["style.weight"][s]
+        if arch.get("whole_takes"):
+            cond = cond + st["take.weight"][np.zeros(b, np.int64) if whole is None else whole.astype(np.int64)]
+        h = np.concatenate([x_t, known * mask, mask], -1).astype(np.float32)  # (B, L, 3D)
+        h = np.pad(h, ((0, 0), (0, n_tok * p - n), (0, 0))).reshape(b, n_tok, p * 3 * d)  # (B, N, P*3D)
+        h = np.concatenate([cond[:, None], linear(h, st, "inp")], 1) + self.pos[: n_tok + 1]  # (B, 1 + N, W)
+        for i in range(arch["layers"]):  # pre-norm encoder layers
+            name = f"encoder.layers.{i}"
+            h = h + self_attention(layer_norm(h, st, f"{name}.norm1"), st, f"{name}.self_attn", arch["heads"])
+            h = h + linear(gelu(linear(layer_norm(h, st, f"{name}.norm2"), st, f"{name}.linear1")), st,
+                           f"{name}.linear2")
+        x0 = linear(layer_norm(h[:, 1:], st, "norm"), st, "out").reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
+        return (x0 + conv1d(x0.transpose(0, 2, 1), st, "refine", padding=2).transpose(0, 2, 1)).astype(np.float32)
