@@ -15,7 +15,7 @@ import bpy
 import numpy as np
 from bpy.props import FloatProperty, IntProperty, PointerProperty, StringProperty
 
-from . import prefs, rig, torch_env
+from . import prefs, rig
 from .armature import armature_conversion, built_by_genanim, is_genanim_armature
 from .core.errors import GenAnimError
 from .core.retarget.armature_space import clip_to_pose_basis
@@ -41,10 +41,6 @@ def load_controller(context: bpy.types.Context):
     """The controller (core.control), loaded once per session; GenAnimError in plain words when it cannot be."""
     s = context.scene.genanim_control
     path = bpy.path.abspath(s.model) if s.model else str(prefs.weights_dir(context) / "controller.safetensors")
-    missing = torch_env.missing_packages()
-    if missing:
-        raise GenAnimError(f"The controller needs {', '.join(missing)}, which Blender lacks: install PyTorch in "
-                           "Preferences > Add-ons > GenAnim")
     if path not in _loaded:
         controller = importlib.import_module(f"{__package__}.core.control.controller")
         _loaded[path] = controller.load_controller(path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import bpy
 
-from . import torch_env
 from .core.retarget.bone_map import REQUIRED
 
 
@@ -31,7 +30,6 @@ class GENANIM_PT_main(_Panel, bpy.types.Panel):
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
-        torch_env.draw_status(layout, context)
         obj = context.active_object
         if obj is None or obj.type != 'ARMATURE':
             layout.label(text="Select an armature to animate", icon='INFO')

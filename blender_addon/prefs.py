@@ -43,7 +43,7 @@ class GENANIM_AP_preferences(bpy.types.AddonPreferences):
         col = layout.column()
         col.prop(self, "cache_dir")
         col.label(text=f"In use: {cache_dir(context)}", icon='INFO')
-        torch_env.draw_status(layout, context, installer=True)
+        torch_env.draw_status(layout, context)
 
 
 def get(context: bpy.types.Context) -> GENANIM_AP_preferences | None:

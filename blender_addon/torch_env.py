@@ -56,19 +56,16 @@ def torch_available() -> bool:
     return not missing_packages()
 
 
-def draw_status(layout: bpy.types.UILayout, context: bpy.types.Context, installer: bool = False) -> None:
-    """What PyTorch would add where it is missing; with `installer` (the preferences) the install buttons."""
+def draw_status(layout: bpy.types.UILayout, context: bpy.types.Context) -> None:
+    """In the preferences, where PyTorch is missing: what it would add, and the install buttons."""
     missing = missing_packages()
     if not missing:
-        return
-    if not installer:
-        layout.label(text="Follow Path and Puppeteer need PyTorch (see GenAnim's preferences)", icon='INFO')
         return
     box = layout.box()
     col = box.column(align=True)
     col.label(text="PyTorch (optional) is not installed in Blender.", icon='INFO')
-    col.label(text="Generate and Fill Gap run without it, on GenAnim's own numpy runtime.")
-    col.label(text="Installing it makes sampling faster, can use an NVIDIA GPU, and enables Follow Path and Puppeteer.")
+    col.label(text="Every GenAnim feature runs without it, on GenAnim's own numpy runtime.")
+    col.label(text="Installing it makes sampling faster and lets it use an NVIDIA GPU.")
     if not compat.online_access_allowed():
         col.label(text="Allow online access (Preferences > System) to install it.")
     row = box.row(align=True)

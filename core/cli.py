@@ -40,8 +40,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except GenAnimError as e:
-        print(f"error: {e}", file=sys.stderr)
+        _close_progress_bars()
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)  # one line, whatever the message held
+        return 2
+    except OSError as e:
+        if e.filename is None:  # not about a file: a bug, with its traceback
+            raise
+        _close_progress_bars()  # a file the checks could not foresee (disk full, read-only file system)
+        print(f"error: {e.filename}: {e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _close_progress_bars()
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _close_progress_bars() -> None:
+    """Close the progress bars still open, so that an error is printed on a line of its own, not after a bar
+    (the command line's bars show on a terminal only, `disable=None`: a log holds no bar to follow)."""
+    tqdm = sys.modules.get("tqdm")
+    bars = list(getattr(getattr(tqdm, "tqdm", None), "_instances", ()))
+    for bar in bars:
+        bar.close()
+    if bars and not sys.stderr.isatty():  # a log: the bar's carriage returns do not end its line
+        print(file=sys.stderr)

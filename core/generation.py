@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arguments import check_outputs, check_range
+from .arguments import check_outputs, check_range, check_seed, check_writable, output_folder
 from .data.labels import Vocabulary
 from .errors import GenAnimError, MotionDataError
 from .motion.clip import Clip
@@ -28,7 +28,7 @@ from .motion.skeleton import Skeleton
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 CONTEXT = 30  # kept frames each side of an in-between gap that the model sees
 MAX_SECONDS = 120.0
-MAX_COUNT = 1000  # clips a call generates (one batch: memory grows with it)
+MAX_COUNT = 1000  # clips a call generates (sampled `Generator.batch` at a time)
 MAX_GUIDANCE = 20.0  # classifier-free guidance; 0 samples without labels, 1 without guidance
 MAX_STEPS = 1000  # the diffusion schedule's timesteps: more sampler steps than these are not taken
 LATENT_FAMILIES = ("vae", "cvae", "gan", "cgan")
@@ -67,7 +67,8 @@ def resolve_backend(backend: str) -> str:
 def resolve_device(device: str, backend: str = "torch") -> str:
     if backend == "numpy":
         if device == "cuda":
-            raise GenAnimError("the numpy backend runs on the CPU; use --device cpu or auto, or --backend torch")
+            raise GenAnimError("device 'cuda' needs PyTorch with CUDA; GenAnim's numpy runtime runs on the CPU: choose "
+                               "device cpu or auto, or install PyTorch")
         return "cpu"
     import torch
 
@@ -115,6 +116,9 @@ class Generator:
     kind = ""
     conditional = True  # takes action and style labels
     hold_ground_feet = False  # also plant feet the model did not flag but lets slide on the floor (_finish)
+    # Samples `generate` draws at once: any count runs in bounded memory, and since sample i is drawn from
+    # seed + i alone, the batches do not change the motion (DDPM's per-step noise is drawn per batch).
+    batch = 32
 
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict, device: str, path: Path, backend: str):
         from .models.weights import skeleton_from_json
@@ -214,9 +218,17 @@ class Generator:
         self.check(seconds, count, guidance, steps)
         frames = int(round(seconds * self.fps))
         seeds = [seed + i for i in range(count)]
-        feats = self._features(count, frames, a, s, seeds, guidance, steps, progress, ddpm, excerpt)
         label = f"{action or 'any'}_{style or 'any'}"
-        return [self._finish(f, f"{label}_seed{sd}") for f, sd in zip(feats, seeds, strict=True)]
+        clips: list[Clip] = []
+        for lo in range(0, count, self.batch):  # `batch` samples at a time: the sampler's memory stays bounded
+            part = seeds[lo : lo + self.batch]
+
+            def step(f: float, lo: int = lo, n: int = len(part)) -> bool:
+                return progress((lo + f * n) / count)
+
+            feats = self._features(len(part), frames, a, s, part, guidance, steps, progress and step, ddpm, excerpt)
+            clips += [self._finish(f, f"{label}_seed{sd}") for f, sd in zip(feats, part, strict=True)]
+        return clips
 
     def check(self, seconds: float | None = None, count: int | None = None, guidance: float | None = None,
               steps: int | None = None) -> None:
@@ -448,28 +460,26 @@ class LatentGenerator(Generator):
     VAE latents come from the prior fitted to the encoded training set when the weights hold one."""
 
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict, device: str, path: Path, backend: str):
-        if backend == "numpy":
-            raise GenAnimError(f"the {path.stem} model ({meta['kind']}) has no numpy runtime yet: install PyTorch, "
-                               "or use the diffusion model (the default), which runs without it")
         super().__init__(arrays, meta, device, path, backend)
-        import torch
-
         from .models.latent_prior import LatentPrior
-        from .models.temporal import ConvConfig, Decoder
 
         self.kind = meta["kind"]
         self.conditional = self.kind in ("cvae", "cgan")
-        self.arch = ConvConfig(**meta["architecture"])
+        self.arch = meta["architecture"]
+        self.rate = 2 ** (len(self.arch["widths"]) - 1)  # frames per latent step
         self.default_guidance = float(meta["guidance"]) if self.conditional else 1.0
-        self.decoder = Decoder(self.arch)
-        self.decoder.load_state_dict({k: torch.from_numpy(v) for k, v in self.state.items()})
-        self.decoder.to(self.device).eval()
-        self.prior = LatentPrior.from_tensors({k: torch.from_numpy(v) for k, v in arrays.items()})
+        self.prior = LatentPrior.from_tensors(arrays)
+        if backend == "numpy":
+            from .runtime.decoder import NumpyDecoder
+
+            self.decode = NumpyDecoder(self.state, self.arch)
+        else:
+            from .models.temporal import TorchDecoder
+
+            self.decode = TorchDecoder(self.state, self.arch, device)
 
     def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm, excerpt=False):
-        import torch
-
-        from .models.temporal import sample_latents
+        from .models.latent_prior import standard_latents
 
         if steps is not None or ddpm:
             raise GenAnimError(f"the {self.name} model ({self.kind}) samples in one pass: it has no sampler steps "
@@ -479,22 +489,16 @@ class LatentGenerator(Generator):
         g = self.default_guidance if guidance is None else guidance
         if progress is not None and progress(0.0) is False:
             raise Cancelled()
-        z = sample_latents(seeds, self.arch.latent, -(-frames // self.arch.rate))  # (n, C, T) N(0, 1)
-        if self.prior is None:
-            z = self.temperature * z
-        else:
-            z = self.prior.transform(z, torch.full((n,), a), torch.full((n,), s), self.temperature)
-        z = z.to(self.device)
-        labels = torch.full((n,), a, device=self.device), torch.full((n,), s, device=self.device)
-        with torch.no_grad():
-            x = self.decoder(z, *labels)
-            if g != 1.0 and (a >= 0 or s >= 0):  # classifier-free guidance on the decoder's output
-                none = torch.full((n,), -1, device=self.device)
-                free = self.decoder(z, none, none)
-                x = free + g * (x - free)
+        z = standard_latents(seeds, self.arch["latent"], -(-frames // self.rate))  # (n, C, T) N(0, 1)
+        action, style = np.full(n, a), np.full(n, s)
+        z = self.temperature * z if self.prior is None else self.prior.transform(z, action, style, self.temperature)
+        x = self.decode(z, action, style)
+        if g != 1.0 and (a >= 0 or s >= 0):  # classifier-free guidance on the decoder's output
+            free = self.decode(z, np.full(n, -1), np.full(n, -1))
+            x = free + g * (x - free)
         if progress is not None:
             progress(1.0)
-        return self._clean(x[:, :frames].double().cpu().numpy())
+        return self._clean(x[:, :frames].astype(np.float64))
 
 
 def split_jobs(corpus, split: str, conditional: bool, seed: int = 0) -> list[tuple[str | None, str | None, float, int]]:
@@ -524,7 +528,7 @@ def progress_bar(desc: str) -> tuple:
     """(tqdm bar in percent, update(fraction) -> True) for the command line's long jobs."""
     from tqdm import tqdm
 
-    bar = tqdm(total=100, desc=desc, unit="%", leave=False)
+    bar = tqdm(total=100, desc=desc, unit="%", leave=False, disable=None)  # None: no bar in a log, only on a terminal
 
     def update(frac: float) -> bool:
         bar.n = round(frac * 100)
@@ -543,11 +547,22 @@ def _settings(args: argparse.Namespace, gen: Generator) -> dict:
             "sampler": "ddim", "fps": gen.fps, "excerpt": args.excerpt}
 
 
+def _check_args(args: argparse.Namespace) -> None:
+    """The settings that need no model, checked before it loads (the rest: `Generator.check`)."""
+    check_seed(args.seed)
+    check_range("threads", args.threads, 1, 256)
+    check_range("guidance", args.guidance, 0, MAX_GUIDANCE)
+    check_range("steps", args.steps, 1, MAX_STEPS)
+
+
 def _generate(args: argparse.Namespace) -> int:
     from .motion.clip import save_clip
 
+    out = check_writable(args.out, folder=True)
+    _check_args(args)
+    if not args.like:
+        check_range("count", args.count, 1, MAX_COUNT)
     gen = _load(args)
-    out = Path(args.out)
     if args.like:  # one clip per segment of a corpus split: its labels, its length, seed = index
         from .data.corpus import load_corpus
 
@@ -561,39 +576,87 @@ def _generate(args: argparse.Namespace) -> int:
     for a, s, seconds, _ in jobs:  # unknown labels and settings out of range fail before any work
         gen._label_ids(a, s)
         gen.check(seconds, None if args.like else args.count, args.guidance, args.steps)
-    out.mkdir(parents=True, exist_ok=True)
     bar, update = progress_bar("generate")
 
     def produce():
-        if not args.like:  # one batch
-            yield from gen.generate(args.action, args.style, args.seconds, args.count, args.seed, args.guidance,
-                                    args.steps, update, excerpt=args.excerpt)
+        if not args.like:  # a batch at a time, each written before the next is drawn: bounded memory
+            for lo in range(0, args.count, gen.batch):
+                n = min(gen.batch, args.count - lo)
+                yield from gen.generate(args.action, args.style, args.seconds, n, args.seed + lo, args.guidance,
+                                        args.steps, lambda f, lo=lo, n=n: update((lo + f * n) / args.count),
+                                        excerpt=args.excerpt)
             return
         for k, (a, s, seconds, sd) in enumerate(jobs):
             update(k / len(jobs))
             yield gen.generate(a, s, seconds, 1, sd, args.guidance, args.steps, excerpt=args.excerpt)[0]
 
-    for (a, s, _, sd), path, clip in zip(jobs, paths, produce(), strict=True):
-        save_clip(clip, path)
-        side = {"action": a, "style": s, "model": gen.name, "seed": sd, "seconds": clip.num_frames / gen.fps,
-                "frames": clip.num_frames, "settings": _settings(args, gen)}
-        path.with_suffix(".json").write_text(json.dumps(side, indent=2), encoding="utf-8")
-        if not args.like:
-            print(path)
+    with output_folder(out):  # a run that fails before writing anything leaves no empty folder behind
+        for (a, s, _, sd), path, clip in zip(jobs, paths, produce(), strict=True):
+            save_clip(clip, path)
+            side = {"action": a, "style": s, "model": gen.name, "seed": sd, "seconds": clip.num_frames / gen.fps,
+                    "frames": clip.num_frames, "settings": _settings(args, gen)}
+            path.with_suffix(".json").write_text(json.dumps(side, indent=2), encoding="utf-8")
+            if not args.like:
+                print(path)
     bar.close()
     if args.like:
         print(f"wrote {len(paths)} clips to {out}")
     return 0
 
 
+def skeleton_differences(gen: Generator, other: Skeleton, most: int = 3) -> list[str]:
+    """How `other` differs from the model's skeleton, in words, naming at most `most` joints per kind
+    (the rule of `Generator._same_skeleton`: names, parents, then bones beyond 5% of a mean bone)."""
+    mine = gen.skeleton
+
+    def names(js: list[str]) -> str:
+        return ", ".join(map(repr, js[:most])) + (", ..." if len(js) > most else "")
+
+    out = []
+    if mine.num_joints != other.num_joints:
+        out.append(f"{other.num_joints} joints, not the model's {mine.num_joints}")
+    if mine.names != other.names:
+        missing = [n for n in mine.names if n not in other.names]
+        extra = [n for n in other.names if n not in mine.names]
+        if missing:
+            out.append(f"no joint {names(missing)}")
+        if extra:
+            out.append(f"joints the model lacks: {names(extra)}")
+        if not missing and not extra:
+            out.append("its joints in another order")
+        return out
+
+    def parent(sk: Skeleton, j: int) -> str:
+        return repr(sk.names[sk.parents[j]]) if sk.parents[j] >= 0 else "nothing"
+
+    moved = [j for j in range(mine.num_joints) if mine.parents[j] != other.parents[j]]
+    if moved:
+        return out + [f"{mine.names[j]!r} under {parent(other, j)}, not {parent(mine, j)}" for j in moved[:most]]
+    bones = np.arange(mine.num_joints) > gen.rep.root
+    tol = 0.05 * float(np.mean(mine.bone_lengths()[bones]))
+    off = np.nonzero((np.abs(mine.offsets - other.offsets) > tol).any(-1) & bones)[0]
+    return out + [f"bone {mine.names[j]!r} {float(np.linalg.norm(other.offsets[j])):.3g} long, not "
+                  f"{float(np.linalg.norm(mine.offsets[j])):.3g}" for j in off[:most]]
+
+
 def _inbetween(args: argparse.Namespace) -> int:
     from .motion.clip import load_clip, save_clip
 
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise GenAnimError(f"{out} exists; choose another --out or pass --overwrite")
+    out = check_writable(args.out, inputs=[args.input])  # never over the clip it reads
+    check_outputs([out], args.overwrite)
+    _check_args(args)
+    check_range("temperature", args.temperature, 0)
+    check_range("samples", args.samples, 1, MAX_SAMPLES)
     clip = load_clip(args.input)
     gen = _load(args)
+    if not gen._same_skeleton(clip.skeleton):
+        differences = "; ".join(skeleton_differences(gen, clip.skeleton)) or "other bones"
+        raise MotionDataError(f"the clip's skeleton is not the model's ({differences}); retarget the clip to the "
+                              "model's skeleton first", args.input)
+    if abs(clip.fps / gen.fps - 1) > 0.01:  # the model's motion has its frame rate: a gap of other frames is not it
+        raise MotionDataError(f"the clip is {clip.fps:.4g} fps, the model works at {gen.fps:.4g} fps; resample the "
+                              f"clip to {gen.fps:.4g} fps first (--from and --to count its frames)", args.input)
+    check_range("the gap (frames from --from to --to)", args.end - args.start, None, MAX_SECONDS * gen.fps)
     bar, update = progress_bar("inbetween")
     result = gen.inbetween(clip, args.start, args.end, args.action, args.style, args.seed, args.steps, update,
                            args.guidance, args.temperature, args.samples)
@@ -601,6 +664,9 @@ def _inbetween(args: argparse.Namespace) -> int:
     save_clip(result, out)
     print(out)
     return 0
+
+
+MAX_SAMPLES = 64  # fills `inbetween --samples` draws for one gap
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -639,6 +705,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--out", required=True, help="output BVH file")
     b.add_argument("--temperature", type=float, help="std of the sampler's start noise (default: the model's "
                    "in-betweening setting; lower keeps nearer the most likely fill, 1 = the training noise)")
-    b.add_argument("--samples", type=int, help="fills to draw; the one that agrees best with the kept poses is "
-                   "written (default: the model's in-betweening setting)")
+    b.add_argument("--samples", type=int, help=f"fills to draw, 1 to {MAX_SAMPLES}; the one that agrees best with "
+                   "the kept poses is written (default: the model's in-betweening setting)")
     b.set_defaults(func=_inbetween)

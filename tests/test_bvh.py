@@ -304,11 +304,11 @@ def test_inspect_never_writes_over_its_input_or_another_file(sample_paths, tmp_p
     before = src.read_bytes()
     for args in (["--out", str(src)], ["--out", str(src), "--overwrite"]):
         assert main(["inspect", str(src), *args]) == 2
-        assert "names the input clip itself" in capsys.readouterr().err
+        assert "names the command's own input" in capsys.readouterr().err
     other = tmp_path / "other.bvh"
     other.write_text("mine")
     assert main(["inspect", str(src), "--out", str(other)]) == 2
-    assert "exists" in capsys.readouterr().err and other.read_text() == "mine"
+    assert "would overwrite" in capsys.readouterr().err and other.read_text() == "mine"
     assert main(["inspect", str(src), "--out", str(other), "--overwrite", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["frames"] > 0  # --json: stdout is the JSON alone
     assert src.read_bytes() == before and other.read_text() != "mine"

@@ -14,8 +14,8 @@ from core.cli import main  # noqa: E402
 from core.control.controller import WEIGHTS, ControlError, load_controller  # noqa: E402
 from core.control.data import root_track  # noqa: E402
 from core.control.follow import PathError, demo_paths, follow, read_path, score_path  # noqa: E402
-from core.control.model import control_vector  # noqa: E402
 from core.control.puppeteer import PuppeteerSession  # noqa: E402
+from core.control.trajectory import control_vector  # noqa: E402
 from core.motion.clip import load_clip  # noqa: E402
 from core.motion.representation import representation_for  # noqa: E402
 from core.motion.rotations import yaw_matrix  # noqa: E402

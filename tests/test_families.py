@@ -15,8 +15,8 @@ from core.cli import main
 from core.errors import GenAnimError
 from core.generation import load_generator
 from core.models.gan import Discriminator
-from core.models.latent_prior import LatentPrior, fit_latent_prior
-from core.models.temporal import ConvConfig, Decoder, sample_latents
+from core.models.latent_prior import LatentPrior, fit_latent_prior, standard_latents
+from core.models.temporal import ConvConfig, Decoder
 from core.models.vae import MotionVAE, vae_loss
 from core.training.config import TrainConfig
 from core.training.train import CHECKPOINT, export_weights, load_checkpoint, train
@@ -51,13 +51,13 @@ def shipped(tmp_path_factory) -> dict[str, Path]:
 def test_decoder_serves_any_length_and_labels_matter():
     cfg = ConvConfig(dim=12, num_actions=3, num_styles=2, **NET)
     dec = Decoder(cfg).eval()
-    z = sample_latents([0, 1], cfg.latent, 5)  # (2, 8, 5)
+    z = torch.from_numpy(standard_latents([0, 1], cfg.latent, 5))  # (2, 8, 5)
     with torch.no_grad():
         x = dec(z, torch.tensor([0, -1]), torch.tensor([1, -1]))
         y = dec(z, torch.tensor([2, -1]), torch.tensor([1, -1]))
     assert x.shape == (2, 5 * cfg.rate, 12)
     assert not torch.allclose(x[0], y[0]) and torch.allclose(x[1], y[1])  # only the labelled sample changes
-    assert torch.equal(sample_latents([1], 8, 5)[0], z[1])  # a seed gives the same latents alone or in a batch
+    assert np.array_equal(standard_latents([1], 8, 5)[0], z[1].numpy())  # a seed: the same latents alone or in a batch
 
 
 def test_vae_loss_kl_and_free_bits():
@@ -226,18 +226,18 @@ def test_fitted_prior_recovers_the_latent_statistics():
     z = 0.5 * z + np.array([1.0, -2.0, 0.0])[:, None]
     prior = fit_latent_prior(z, action, style, 2, 2)
     np.testing.assert_allclose(prior.rho, rho, atol=0.05)
-    cov = prior.scale @ prior.scale.transpose(1, 2)  # per action, and over all windows
+    cov = prior.scale @ prior.scale.transpose(0, 2, 1)  # per action, and over all windows
     np.testing.assert_allclose(cov, np.broadcast_to(0.25 * np.eye(c), cov.shape), atol=0.02)
     np.testing.assert_allclose(prior.action_shift, 0.0, atol=0.05)
-    noise = torch.randn(4000, c, t, generator=torch.Generator().manual_seed(1))
-    samples = prior.transform(noise, torch.full((4000,), 1), torch.full((4000,), -1))
+    noise = np.random.default_rng(1).standard_normal((4000, c, t))
+    samples = prior.transform(noise, np.full(4000, 1), np.full(4000, -1))
     np.testing.assert_allclose(samples.mean((0, 2)), [1.0, -2.0, 0.0], atol=0.05)
-    centred = samples - samples.mean((0, 2), keepdim=True)
+    centred = samples - samples.mean((0, 2), keepdims=True)
     lag1 = (centred[..., 1:] * centred[..., :-1]).mean((0, 2)) / centred.var((0, 2))
     np.testing.assert_allclose(lag1, rho, atol=0.05)
     shifted = fit_latent_prior(z + 2.0 * (action == 1)[:, None, None], action, style, 2, 2)
     np.testing.assert_allclose(shifted.action_shift[1] - shifted.action_shift[0], [2.0, 2.0, 2.0], atol=0.05)
-    moved = shifted.transform(noise, torch.full((4000,), 1), torch.full((4000,), -1)).mean((0, 2))
+    moved = shifted.transform(noise, np.full(4000, 1), np.full(4000, -1)).mean((0, 2))
     np.testing.assert_allclose(moved, z[action == 1].mean((0, 2)) + 2.0, atol=0.1)
     # Channels that move together in one action's windows only are sampled together for that action only.
     linked = z.copy()
@@ -245,7 +245,7 @@ def test_fitted_prior_recovers_the_latent_statistics():
     both = fit_latent_prior(linked, action, style, 2, 2)
 
     def corr(act: int) -> float:
-        x = both.transform(noise, torch.full((4000,), act), torch.full((4000,), -1))
+        x = both.transform(noise, np.full(4000, act), np.full(4000, -1))
         return float(np.corrcoef(x[:, 0].flatten(), x[:, 2].flatten())[0, 1])
 
     assert corr(1) > 0.95 and abs(corr(0)) < 0.05
@@ -262,7 +262,7 @@ def test_fitted_prior_is_exported_and_sampled(shipped, tmp_path, monkeypatch):
     export_weights(run / CHECKPOINT, tmp_path / "again.safetensors", sampling={"prior": "fitted"})
     gen = load_generator(str(out), "cpu")
     assert gen.prior is not None and gen.meta["prior"] == "fitted"
-    assert torch.equal(gen.prior.mean, load_generator(str(tmp_path / "again.safetensors"), "cpu").prior.mean)
+    assert np.array_equal(gen.prior.mean, load_generator(str(tmp_path / "again.safetensors"), "cpu").prior.mean)
     assert load_generator(str(shipped["cvae"]), "cpu").prior is None  # the default stays N(0, I)
     gen.temperature = 0.0  # every seed decodes the labels' mean latents
     np.testing.assert_allclose(gen.generate("walk", None, 1.0, seed=0)[0].rotations,
@@ -276,7 +276,7 @@ def test_fitted_prior_is_exported_and_sampled(shipped, tmp_path, monkeypatch):
         m.setattr("core.training.train.fit_prior", lambda *a, **k: pytest.fail("refitted the GAN's prior"))
         train(tiny("cgan", init_from=str(run), prior="fitted", steps=2), gan, resume=True, progress=False)
         export_weights(gan / CHECKPOINT, tmp_path / "cgan.safetensors")
-    assert torch.equal(load_generator(str(tmp_path / "cgan.safetensors"), "cpu").prior.scale, gen.prior.scale)
+    assert np.array_equal(load_generator(str(tmp_path / "cgan.safetensors"), "cpu").prior.scale, gen.prior.scale)
     with pytest.raises(GenAnimError, match="needs init_from"):
         train(tiny("cgan", prior="fitted"), tmp_path / "g", progress=False)
     with pytest.raises(GenAnimError, match="prior 'wide' is not one of normal, fitted"):

@@ -237,7 +237,7 @@ def test_generate_and_inbetween_commands(weights, tmp_path):
     np.testing.assert_allclose(filled.global_positions()[:21], src.global_positions()[:21], atol=1e-3)
     r = _cli("inbetween", str(WALK), "--from", "20", "--to", "50", "--out", str(tmp_path / "x.bvh"), "--model",
              str(weights), "--samples", "0")
-    assert r.returncode == 2 and "samples must be at least 1" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "samples must be from 1 to 64" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_a_model_trained_on_whole_takes_samples_a_short_clip_as_a_whole_take(gen, monkeypatch):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from .conditions import BUILDS, SEXES, Condition
 
+MAX_COUNT = 1000  # characters one command makes (all are generated before any is written)
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("character", help="generate rigged, skinned character meshes from body measurements",
@@ -18,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stature", type=float, help="cm")
     p.add_argument("--weight", type=float, help="kg")
     p.add_argument("--build", help=f"BMI number or one of: {', '.join(BUILDS)}")
-    p.add_argument("--count", type=int, default=1)
+    p.add_argument("--count", type=int, default=1, help=f"characters to make, 1 to {MAX_COUNT}")
     p.add_argument("--seed", type=int)
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--overwrite", action="store_true", help="replace character files already in --out")
@@ -26,14 +28,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..arguments import check_outputs
+    from ..arguments import check_outputs, check_range, check_seed, check_writable, output_folder
     from .character import CharacterGenerator, write_character
-    from .conditions import ConditionError
 
-    if args.count < 1:
-        raise ConditionError(f"--count must be at least 1, not {args.count}")
+    check_range("count", args.count, 1, MAX_COUNT)
+    check_seed(args.seed)
     cond = Condition.make(args.sex, args.age, args.stature, args.weight, args.build)
     names = [f"character_{i:03d}" for i in range(args.count)]
+    check_writable(args.out, folder=True)
     check_outputs((args.out / f"{n}{ext}" for n in names for ext in (".obj", ".json")), args.overwrite)
     t0 = time.perf_counter()
     gen = CharacterGenerator.load()
@@ -43,11 +45,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"loaded in {1000 * (t1 - t0):.0f} ms; generated {len(chars)} in {1000 * (t2 - t1):.0f} ms")
     print(f"{'file':<14}{'sex':<8}{'age':>6}{'stature':>9}{'weight':>8}{'waist':>7}{'hip':>7}"
           f"{'stat.err cm':>12}{'mass err %':>11}{'min bone cm':>12}  weights sum to 1")
-    for name, ch in zip(names, chars, strict=True):
-        c = write_character(args.out, name, ch, cond, args.seed)
-        m = ch.measurements
-        print(f"{name:<14}{ch.sex:<8}{m['age']:6.0f}{m['stature']:9.1f}{m['weight']:8.1f}{m['waist']:7.1f}"
-              f"{m['hip']:7.1f}{c['stature_err_cm']:12.3f}{c['mass_err_pct']:11.2f}{c['min_bone_cm']:12.2f}"
-              f"  {c['weight_sum_err'] < 1e-6 and c['finite']}")
+    with output_folder(args.out):
+        for name, ch in zip(names, chars, strict=True):
+            c = write_character(args.out, name, ch, cond, args.seed)
+            m = ch.measurements
+            print(f"{name:<14}{ch.sex:<8}{m['age']:6.0f}{m['stature']:9.1f}{m['weight']:8.1f}{m['waist']:7.1f}"
+                  f"{m['hip']:7.1f}{c['stature_err_cm']:12.3f}{c['mass_err_pct']:11.2f}{c['min_bone_cm']:12.2f}"
+                  f"  {c['weight_sum_err'] < 1e-6 and c['finite']}")
     print(f"wrote {2 * len(chars)} files to {args.out}")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 MIN_SPEED, MAX_SPEED = 0.3, 6.0  # m/s: from a slow stroll to a sprint
+MAX_THREADS = 256
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -23,29 +24,30 @@ def _export(args: argparse.Namespace) -> int:
 
 def _follow(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
+    import sys
 
     import torch
 
-    from ..arguments import check_range
-    from ..errors import GenAnimError
+    from ..arguments import check_outputs, check_range, check_seed, check_writable, output_folder
     from ..motion.clip import save_clip
     from .controller import load_controller
-    from .follow import follow, read_path, score_path
+    from .follow import check_take, follow, read_path, score_path
 
-    torch.set_num_threads(args.threads)
     check_range("speed (m/s)", args.speed, MIN_SPEED, MAX_SPEED)  # a crawl along a long path never ends
     check_range("temperature", args.temperature, 0)
-    out = Path(args.out)
-    if out.exists() and not args.overwrite:
-        raise GenAnimError(f"{out} exists; choose another --out or pass --overwrite")
-    points = read_path(args.path)  # input errors before loading the model
+    check_range("threads", args.threads, 1, MAX_THREADS)
+    check_seed(args.seed)
+    out = check_writable(args.out, inputs=[args.path])
+    check_outputs([out], args.overwrite)
+    points = check_take(read_path(args.path), args.speed, args.path)  # input errors before loading the model
+    torch.set_num_threads(args.threads)
     ctl = load_controller(args.model, args.seed)
     ctl.style_id(args.style)
     ctl.temperature = args.temperature
-    clip = follow(ctl, points, args.style, args.speed, args.action, correct=not args.no_correction)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_clip(clip, out)
+    clip = follow(ctl, points, args.style, args.speed, args.action, correct=not args.no_correction,
+                  report=lambda message: print(f"warning: {args.path}: {message}", file=sys.stderr))
+    with output_folder(out.parent):
+        save_clip(clip, out)
     score = score_path(clip, points)
     print(out)
     print(json.dumps({"frames": clip.num_frames, "seconds": round(clip.num_frames / clip.fps, 2),

@@ -20,14 +20,14 @@ import math
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..data.labels import Vocabulary
 from ..errors import GenAnimError
 from ..motion.clip import Clip
 from ..motion.representation import ROOT_MOTION, representation_for
 from ..motion.rotations import wrap_angle, yaw_matrix
-from .model import METRE, TRAJ_FRAMES, ControllerConfig, ControllerNet, control_vector
+from ..runtime.controller import NumpyControllerNet
+from .trajectory import METRE, TRAJ_FRAMES, control_vector
 
 WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "controller.safetensors"
 RUN_SPEED = 2.2  # m/s: commanded speeds above this use the `run` action label
@@ -56,22 +56,23 @@ def track_features(track: np.ndarray) -> np.ndarray:
 
 def load_controller(path: str | Path | None = None, seed: int = 0) -> Controller:
     """The controller from a weights file (default: the shipped `weights/controller.safetensors`)."""
-    from ..models.weights import load_weights
+    from ..models.weights import read_weights
 
     path = Path(path or WEIGHTS)
     if not path.is_file():
         raise GenAnimError(f"{path}: controller weights not found. Train and export them (python -m core control "
                            "train, then python -m core control export out/runs/controller)")
-    tensors, meta = load_weights(path)
+    arrays, meta = read_weights(path)
     if meta.get("kind") != "controller":
         raise GenAnimError(f"{path}: a {meta.get('kind')!r} model, not a controller")
-    return Controller(tensors, meta, seed)
+    return Controller(arrays, meta, seed)
 
 
 class Controller:
-    """A trained controller with its skeleton, vocabulary and normalisation, and the state of one take."""
+    """A trained controller with its skeleton, vocabulary and normalisation, and the state of one take.
+    It steps with numpy alone (`core.runtime.controller`), torch installed or not."""
 
-    def __init__(self, tensors: dict, meta: dict, seed: int = 0):
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict, seed: int = 0):
         from ..models.weights import skeleton_from_json
 
         self.meta = meta
@@ -80,15 +81,13 @@ class Controller:
         self.skeleton = skeleton_from_json(meta["skeleton"])
         self.rep = representation_for(self.skeleton)
         self.fps = float(meta["fps"])
-        self.net = ControllerNet(ControllerConfig(**meta["model"]))
-        self.net.load_state_dict({k[len("model."):]: v.float() for k, v in tensors.items() if k.startswith("model.")})
-        self.net.eval().requires_grad_(False)
-        self.mean = tensors["stats.mean"].double().numpy()
-        self.std = tensors["stats.std"].double().numpy()
-        self._mean_t, self._std_t = torch.from_numpy(self.mean).float(), torch.from_numpy(self.std).float()
-        self.start_frame = tensors["start.frame"].double().numpy() if "start.frame" in tensors else self.mean.copy()
+        self.net = NumpyControllerNet({k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")},
+                                      meta["model"])
+        self.mean = arrays["stats.mean"].astype(np.float64)
+        self.std = arrays["stats.std"].astype(np.float64)
+        self.start_frame = arrays["start.frame"].astype(np.float64) if "start.frame" in arrays else self.mean.copy()
         self.temperature = 0.0  # latent z ~ N(0, T^2); 0 = the mean motion (steadier tracking, see the card)
-        self.rng = torch.Generator().manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
         # Share of the way from the predicted to the commanded root velocity taken each frame (0: the model's
         # own; more answers the stick faster at the cost of feet that slide before cleanup; see the card).
         self.blend = BLEND
@@ -121,7 +120,7 @@ class Controller:
         standing frame of the training data)."""
         first = np.array(self.start_frame if frame is None else frame, np.float64)
         first[ROOT_MOTION] = 0.0  # standing still
-        self._cur = torch.from_numpy((first - self.mean) / self.std).float()[None]  # (1, D) normalised
+        self._cur = ((first - self.mean) / self.std).astype(np.float32)[None]  # (1, D) normalised
         self.pos = np.array(start[:2], np.float64)
         self.yaw = float(start[2])
         self.frames: list[np.ndarray] = [first]  # raw features per frame
@@ -166,13 +165,12 @@ class Controller:
 
         `want_vel` (2,) cm/frame and `want_yaw`: the velocity and facing that `blend` pulls the root towards
         (default: towards the first trajectory point)."""
-        ctrl = torch.from_numpy(control_vector(self.pos, np.float64(self.yaw), fut_pos, fut_yaw)).float()[None]
-        z = torch.zeros(1, self.net.cfg.latent)
+        ctrl = control_vector(self.pos, np.float64(self.yaw), fut_pos, fut_yaw).astype(np.float32)[None]
+        z = np.zeros((1, self.net.cfg["latent"]), np.float32)
         if self.temperature > 0:
-            z = torch.randn(1, self.net.cfg.latent, generator=self.rng) * self.temperature
-        with torch.inference_mode():
-            nxt = self.net.decode(z, self._cur, ctrl, torch.tensor([style]), torch.tensor([action]))  # (1, D)
-        raw = nxt[0].double().numpy() * self.std + self.mean
+            z = self.rng.standard_normal(z.shape, np.float32) * np.float32(self.temperature)
+        nxt = self.net.decode(z, self._cur, ctrl, np.array([style]), np.array([action]))  # (1, D)
+        raw = nxt[0].astype(np.float64) * self.std + self.mean
         # Move the root by the velocity of the frame it is in (as decode integrates it).
         v = self.frames[-1]
         c, s = math.cos(self.yaw), math.sin(self.yaw)
@@ -186,7 +184,7 @@ class Controller:
             want = np.array([c * d[0] - s * d[1], s * d[0] + c * d[1], wrap_angle(face - self.yaw) / k])
             raw[ROOT_MOTION] += self.blend * (want - raw[ROOT_MOTION])
         raw = self._sanitise(raw)
-        self._cur = torch.from_numpy((raw - self.mean) / self.std).float()[None]
+        self._cur = ((raw - self.mean) / self.std).astype(np.float32)[None]
         self.frames.append(raw)
         self.track.append(np.array([*self.pos, self.yaw]))
         return raw

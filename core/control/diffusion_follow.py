@@ -17,7 +17,7 @@ from ..models.cleanup import ground_contacts, plant_feet, smooth_time
 from ..motion.clip import Clip
 from .controller import RUN_SPEED, track_features
 from .follow import Polyline, check_path
-from .model import METRE
+from .trajectory import METRE
 
 CORNER_SMOOTH = 0.25  # seconds: sigma of the low-pass that rounds the path's corners into a walkable track
 STOP_SECONDS = 1.0  # standing at the end point

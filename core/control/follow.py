@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ..evaluation.metrics import foot_skating_rate, jitter
 from ..motion.clip import Clip
 from ..motion.rotations import wrap_angle
 from .controller import ControlError, Controller
-from .model import METRE, TRAJ_FRAMES
+from .trajectory import METRE, TRAJ_FRAMES
 
 PULL = 0.1  # share of the lateral offset removed per frame
 STOP_BLEND = 0.3  # Controller.blend once the reference point has reached the end
@@ -28,6 +29,12 @@ TURN = 0.05  # share of the heading error removed per frame
 SETTLE = 0.5  # seconds standing still at the end before the take ends
 MAX_SETTLE = 2.0  # seconds after the reference point reached the end, at most
 LEASH = (0.3 * METRE, 0.5 * METRE)  # how far the reference point may trail / lead the character
+# Bounds on the work one path asks for (about 1,000 frames a second on one CPU thread): a path file that is
+# not a walk (a typo of 1e9, a survey of a whole site) is refused at once instead of running for hours.
+MAX_PATH_M = 1000.0  # length of a path, metres
+MAX_POINTS = 100_000  # points of a path file
+MAX_TAKE_S = 900.0  # seconds of motion one take may need at its speed (15 minutes)
+SLACK = 2.0  # the take may last this many times the path's length at `speed` (a slow start, tight corners)
 
 
 class PathError(ControlError):
@@ -35,14 +42,25 @@ class PathError(ControlError):
 
 
 def read_path(path: str | Path) -> np.ndarray:
-    """(N, 2) x, z points in metres from a CSV file (an optional header line of non-numbers)."""
+    """(N, 2) x, z points in metres from a CSV file (an optional header line of non-numbers; UTF-8 with or
+    without a byte order mark, or Latin-1; commas, semicolons or tabs between the numbers)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as e:
         raise PathError(f"{path}: cannot read the path ({e.strerror or e})") from None
+    if b"\0" in data:
+        raise PathError(f"{path}: not a text file (it holds binary data); expected lines of x,z in metres")
+    try:
+        text = data.decode("utf-8-sig")  # a byte order mark would otherwise hide the first point
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
     points = []
-    for i, row in enumerate(csv.reader(text.splitlines()), 1):
+    for i, line in enumerate(text.splitlines(), 1):
+        try:
+            row = next(csv.reader([line.replace(";", ",").replace("\t", ",")]), [])
+        except csv.Error as e:
+            raise PathError(f"{path}, line {i}: {e}") from None
         cells = [c.strip() for c in row if c.strip()]
         if not cells or cells[0].startswith("#"):
             continue
@@ -55,6 +73,9 @@ def read_path(path: str | Path) -> np.ndarray:
         if len(values) != 2 or not all(math.isfinite(v) for v in values):
             raise PathError(f"{path}, line {i}: expected two finite numbers x,z in metres, got {','.join(cells)!r}")
         points.append(values)
+        if len(points) > MAX_POINTS:
+            raise PathError(f"{path}: more than {MAX_POINTS} points; thin the path out (one point every "
+                            "few centimetres is plenty)")
     return check_path(np.array(points, np.float64).reshape(-1, 2), str(path))
 
 
@@ -67,6 +88,21 @@ def check_path(points: np.ndarray, where: str = "the path") -> np.ndarray:
     points = points[keep]
     if len(points) < 2:
         raise PathError(f"{where}: a path needs at least two distinct points, got {len(points)}")
+    length = float(np.linalg.norm(np.diff(points, axis=0), axis=-1).sum())
+    if length > MAX_PATH_M:
+        raise PathError(f"{where}: the path is {length:.4g} m long, longer than the limit of {MAX_PATH_M:g} m; "
+                        "split it into shorter paths")
+    return points
+
+
+def check_take(points: np.ndarray, speed: float, where: str = "the path") -> np.ndarray:
+    """`check_path(points)`, and PathError if going along it at `speed` m/s takes longer than MAX_TAKE_S."""
+    points = check_path(points, where)
+    length = float(np.linalg.norm(np.diff(points, axis=0), axis=-1).sum())
+    if length / speed + MAX_SETTLE > MAX_TAKE_S:
+        raise PathError(f"{where}: the path is {length:.4g} m long: at {speed:g} m/s that is "
+                        f"{(length / speed + MAX_SETTLE) / 60:.3g} minutes of motion, more than the limit of "
+                        f"{MAX_TAKE_S / 60:g} minutes; go faster or split the path")
     return points
 
 
@@ -102,30 +138,34 @@ class Polyline:
 
 
 def follow(ctl: Controller, points_m: np.ndarray, style: str | None = "normal", speed: float = 1.4,
-           action: str | None = None, correct: bool = True, plant: bool = True, blend: float = 0.0) -> Clip:
+           action: str | None = None, correct: bool = True, plant: bool = True, blend: float = 0.0,
+           report: Callable[[str], None] | None = None) -> Clip:
     """A clip of the character going along `points_m` (N, 2) x, z metres at `speed` m/s and stopping at the end.
 
-    `blend`: the controller's velocity blending while moving (see Controller); at the end STOP_BLEND."""
+    `blend`: the controller's velocity blending while moving (see Controller); at the end STOP_BLEND.
+    `report(message)`: told how far short of the end the take stopped, when it ran out of frames first.
+    PathError for a path longer than MAX_PATH_M or one that needs more than MAX_TAKE_S at `speed`."""
     if not 0.1 <= speed <= 8.0:
         raise ControlError(f"speed {speed:g} m/s is outside 0.1 .. 8 m/s")
+    line = Polyline(check_take(points_m, speed) * METRE)
     saved = ctl.blend
     ctl.blend = blend
     try:
-        return _follow(ctl, points_m, style, speed, action, correct, plant)
+        return _follow(ctl, line, style, speed, action, correct, plant, report)
     finally:
         ctl.blend = saved
 
 
-def _follow(ctl: Controller, points_m: np.ndarray, style: str | None, speed: float, action: str | None,
-            correct: bool, plant: bool) -> Clip:
-    line = Polyline(check_path(points_m) * METRE)
+def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, action: str | None,
+            correct: bool, plant: bool, report: Callable[[str], None] | None) -> Clip:
     sid, aid = ctl.style_id(style), ctl.action_id(action, speed)
     _, yaw0 = line.at(np.array(0.0))
     ctl.reset((line.p[0, 0], line.p[0, 1], float(yaw0)))
     per_frame = speed * METRE / ctl.fps
     ahead = per_frame * np.array(TRAJ_FRAMES, np.float64)
     s_ref, s_cur, still, after = 0.0, 0.0, 0, 0
-    limit = int(line.length / per_frame + 10 * ctl.fps)
+    limit = int(min(SLACK * line.length / per_frame + 10 * ctl.fps, MAX_TAKE_S * ctl.fps))
+    why = ""  # why the take ended short of the path's end
     for _ in range(limit):
         s_near, _, _ = line.closest(ctl.pos)
         s_cur = max(s_cur, float(s_near))  # never walk backwards along the path
@@ -151,6 +191,14 @@ def _follow(ctl: Controller, points_m: np.ndarray, style: str | None, speed: flo
             still = still + 1 if np.linalg.norm(ctl.velocity) < 0.2 else 0
             if still > SETTLE * ctl.fps or after > MAX_SETTLE * ctl.fps:
                 break
+    else:
+        seconds = limit / ctl.fps
+        why = (f"the take hit its limit of {seconds:.4g} s, the character going {s_cur / METRE / seconds:.2g} m/s on "
+               f"average instead of {speed:g} m/s (sharp turns or a speed the model cannot hold)")
+    short = (line.length - s_cur) / METRE
+    if why and report is not None and short > LEASH[1] / METRE:  # never silently short of the end
+        report(f"stopped {short:.3g} m short of the path's end (reached {s_cur / METRE:.4g} of "
+               f"{line.length / METRE:.4g} m): {why}; try a smoother path or another --speed")
     return ctl.take(f"follow_{style or 'any'}_{speed:g}", plant=plant)
 
 

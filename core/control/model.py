@@ -3,22 +3,18 @@
     encoder(x_t, x_t+1)                      -> mu, logvar          (training only)
     decoder(z, x_t, control, style, action)  -> x_t+1               (normalised features, D = 140)
 
-`control` is the desired root trajectory for the next second in the character's current heading
-frame: at +5, +10, ... +30 frames the planar offset (metres) and the heading direction (sin, cos) of
-the yaw change, 4 numbers per point. Label id -1 means "none" (embedding row 0).
+`control` is the desired root trajectory (`core/control/trajectory.py`). Label id -1 means "none"
+(embedding row 0). The live controller steps with the decoder's numpy twin (`core/runtime/controller.py`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
-TRAJ_FRAMES = (5, 10, 15, 20, 25, 30)
-CONTROL_DIM = 4 * len(TRAJ_FRAMES)
-METRE = 100.0  # data units (cm) per metre
+from .trajectory import CONTROL_DIM, METRE
 
 
 @dataclass
@@ -34,20 +30,8 @@ class ControllerConfig:
         return asdict(self)
 
 
-def control_vector(pos: np.ndarray, yaw: np.ndarray, fut_pos: np.ndarray, fut_yaw: np.ndarray) -> np.ndarray:
-    """Current root (…, 2) planar (x, z) and (…,) yaw; future (…, K, 2) and (…, K) -> (…, 4K) control.
-
-    Offsets are rotated into the heading frame (inverse of yaw_matrix about Y: forward = +z)."""
-    d = (fut_pos - pos[..., None, :]) / METRE  # (…, K, 2)
-    c, s = np.cos(yaw)[..., None], np.sin(yaw)[..., None]
-    lx = c * d[..., 0] - s * d[..., 1]
-    lz = s * d[..., 0] + c * d[..., 1]
-    dy = fut_yaw - yaw[..., None]
-    return np.stack([lx, lz, np.sin(dy), np.cos(dy)], -1).reshape(*pos.shape[:-1], -1)
-
-
 def control_vector_torch(pos: torch.Tensor, yaw: torch.Tensor, fut_pos: torch.Tensor, fut_yaw: torch.Tensor):
-    """Torch twin of `control_vector` (training rollouts): (B, 2), (B,), (B, K, 2), (B, K) -> (B, 4K)."""
+    """Torch twin of `trajectory.control_vector` (training rollouts): (B, 2), (B,), (B, K, 2), (B, K) -> (B, 4K)."""
     d = (fut_pos - pos[:, None]) / METRE
     c, s = torch.cos(yaw)[:, None], torch.sin(yaw)[:, None]
     lx = c * d[..., 0] - s * d[..., 1]

@@ -21,7 +21,8 @@ from ..data.corpus import load_corpus
 from ..errors import GenAnimError
 from ..motion.representation import ROOT_MOTION
 from .data import LOCOMOTION, ControlSet
-from .model import TRAJ_FRAMES, ControllerConfig, ControllerNet, control_vector_torch
+from .model import ControllerConfig, ControllerNet, control_vector_torch
+from .trajectory import TRAJ_FRAMES
 
 DEFAULTS = {"data": "bandai-namco", "hidden": 256, "latent": 32, "emb": 16, "rollout": 8, "batch": 128,
             "steps": 20000, "lr": 3e-4, "beta": 0.2, "p_action_drop": 0.3, "p_style_drop": 0.1,

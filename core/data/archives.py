@@ -103,8 +103,10 @@ def extract_archive(
                     tar.extract(member, tmp, filter="data")  # "data" refuses absolute paths, links out, devices
                     if on_file is not None and member.isfile():
                         on_file(tmp / member.name, member.name)
+        except tarfile.ReadError:  # its message lists every decompressor tried, one per line
+            raise ArchiveError(f"{archive}: not a tar archive (plain, gzip, bzip2 or xz) or a damaged one") from None
         except (tarfile.TarError, OSError, EOFError) as e:
-            raise ArchiveError(f"{archive}: cannot extract archive ({e})") from None
+            raise ArchiveError(f"{archive}: cannot extract archive ({' '.join(str(e).split())})") from None
         marker = {
             "archive": str(archive.resolve()),
             "size": stat.st_size,

@@ -484,12 +484,15 @@ def _parse_one(path: Path, moved_to: Path | None = None) -> tuple:
     `moved_to`: where the file is once its (temporary) extraction folder was renamed.
     """
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        if moved_to is None:
-            raise MotionDataError("cannot read file (no such file)", path) from None
-        path = moved_to
-        data = path.read_bytes() if path.is_file() else b""
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            if moved_to is None:
+                raise
+            path = moved_to
+            data = path.read_bytes() if path.is_file() else b""
+    except OSError as e:  # a MotionDataError crosses the process boundary as a plain line; an OSError would not
+        raise MotionDataError(f"cannot read file ({e.strerror or e})", path) from None
     bvh = _fast_bvh(path, data)
     if bvh is None:
         clip = Clip.from_bvh(read_bvh(path))  # the reference path: raises a precise MotionDataError
@@ -516,7 +519,8 @@ def _progress(enabled: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(desc="reading clips", unit="clip", file=sys.stderr, leave=False)
+    # disable=None: a bar on a terminal only, none in a log
+    return tqdm(desc="reading clips", unit="clip", file=sys.stderr, leave=False, disable=None)
 
 
 def load_corpus(

@@ -16,44 +16,53 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-import torch
 
 MAX_RHO = 0.95  # keeps the AR(1) innovations from vanishing
 MIN_WINDOWS = 32  # windows of an action below which it shares the covariance of all windows
 
 
+def standard_latents(seeds: list[int], latent: int, steps: int) -> np.ndarray:
+    """(n, latent, steps) N(0, I) latents, one generator per seed (a seed gives the same motion alone or in
+    a batch, on every backend and device)."""
+    return np.stack([np.random.default_rng(int(s)).standard_normal((latent, steps), np.float32) for s in seeds])
+
+
 @dataclass
 class LatentPrior:
-    mean: torch.Tensor  # (C,) over all encoded training windows
-    action_shift: torch.Tensor  # (A, C) mean of the windows of an action, minus `mean`
-    style_shift: torch.Tensor  # (S, C) the same for styles
-    scale: torch.Tensor  # (A + 1, C, C) Cholesky factors of the channel covariance about the label means,
-    # per action; the last one over all windows (no action given)
-    rho: torch.Tensor  # (C,) correlation of neighbouring latent steps
+    """Numpy arrays, float32: sampling needs no torch (the GAN's training converts at its call)."""
 
-    def transform(self, e: torch.Tensor, action: torch.Tensor, style: torch.Tensor,
-                  temperature: float = 1.0) -> torch.Tensor:
-        """N(0, 1) noise e (B, C, T) -> latents of label ids action, style (B,) long (-1: none)."""
-        keep = (1 - self.rho**2).sqrt()
+    mean: np.ndarray  # (C,) over all encoded training windows
+    action_shift: np.ndarray  # (A, C) mean of the windows of an action, minus `mean`
+    style_shift: np.ndarray  # (S, C) the same for styles
+    scale: np.ndarray  # (A + 1, C, C) Cholesky factors of the channel covariance about the label means,
+    # per action; the last one over all windows (no action given)
+    rho: np.ndarray  # (C,) correlation of neighbouring latent steps
+
+    def transform(self, e: np.ndarray, action: np.ndarray, style: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        """N(0, 1) noise e (B, C, T) -> latents (float32) of label ids action, style (B,) int (-1: none)."""
+        keep = np.sqrt(1 - self.rho**2)
         ar = [e[..., 0]]
         for t in range(1, e.shape[-1]):  # unit-variance AR(1) along time
             ar.append(self.rho * ar[-1] + keep * e[..., t])
-        mu = (self.mean + (action >= 0)[:, None] * self.action_shift[action.clamp(min=0)]
-              + (style >= 0)[:, None] * self.style_shift[style.clamp(min=0)])  # (B, C)
-        scale = self.scale[torch.where(action < 0, len(self.scale) - 1, action)]  # (B, C, C)
-        return mu[..., None] + temperature * scale @ torch.stack(ar, -1)
+        mu = (self.mean + (action >= 0)[:, None] * self.action_shift[action.clip(0)]
+              + (style >= 0)[:, None] * self.style_shift[style.clip(0)])  # (B, C)
+        scale = self.scale[np.where(action < 0, len(self.scale) - 1, action)]  # (B, C, C)
+        return (mu[..., None] + temperature * scale @ np.stack(ar, -1)).astype(np.float32)
 
-    def tensors(self) -> dict[str, torch.Tensor]:
-        return {f"prior.{f.name}": getattr(self, f.name).float() for f in fields(self)}
+    def tensors(self) -> dict:
+        """Torch tensors for a checkpoint or weights file."""
+        import torch
+
+        return {f"prior.{f.name}": torch.from_numpy(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_tensors(cls, tensors: dict) -> LatentPrior | None:
-        """The prior stored in a weights file, or None (then latents are N(0, I))."""
+        """The prior stored in a weights file (numpy arrays or torch tensors), or None (then latents are N(0, I))."""
         if "prior.mean" not in tensors:
             return None
-        t = {k.removeprefix("prior."): v.float() for k, v in tensors.items() if k.startswith("prior.")}
+        t = {k.removeprefix("prior."): np.asarray(v, np.float32) for k, v in tensors.items() if k.startswith("prior.")}
         if "std" in t:  # weights exported before the covariance: independent channels
-            t["scale"] = torch.diag(t.pop("std")).expand(len(t["action_shift"]) + 1, -1, -1).clone()
+            t["scale"] = np.repeat(np.diag(t.pop("std"))[None], len(t["action_shift"]) + 1, 0)
         return cls(**{f.name: t[f.name] for f in fields(cls)})
 
 
@@ -86,4 +95,4 @@ def fit_latent_prior(z: np.ndarray, action: np.ndarray, style: np.ndarray, num_a
     scale = [cholesky(resid[action == k]) if (action == k).sum() >= MIN_WINDOWS else overall
              for k in range(num_actions)] + [overall]
     tensors = (mean, action_shift, style_shift, np.stack(scale), rho)
-    return LatentPrior(*(torch.from_numpy(np.asarray(v, np.float32)) for v in tensors))
+    return LatentPrior(*(np.asarray(v, np.float32) for v in tensors))

@@ -118,6 +118,17 @@ class Encoder(nn.Module):
         return self.out(h)  # (B, out, L / rate)
 
 
-def sample_latents(seeds: list[int], latent: int, steps: int) -> torch.Tensor:
-    """(n, latent, steps) N(0, I) latents, one CPU generator per seed (same motion on every device)."""
-    return torch.stack([torch.randn(latent, steps, generator=torch.Generator().manual_seed(int(s))) for s in seeds])
+class TorchDecoder:
+    """A `Decoder` as the generator calls it: state dict and config in, numpy latents and labels in,
+    numpy features out (the numpy twin: `core.runtime.decoder.NumpyDecoder`)."""
+
+    def __init__(self, state: dict, arch: dict, device: str = "cpu"):
+        self.model = Decoder(ConvConfig(**arch))
+        self.model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+        self.model.to(device).eval()
+        self.device = device
+
+    @torch.no_grad()
+    def __call__(self, z, action, style):
+        arg = lambda v: torch.from_numpy(v).to(self.device)  # noqa: E731
+        return self.model(arg(z), arg(action), arg(style)).float().cpu().numpy()

@@ -79,14 +79,15 @@ def parse_bvh(data: bytes | str, path: str | None = None) -> BVH:
     """Parse BVH text (bytes or str). `path` is only used in error messages."""
     if isinstance(data, str):
         data = data.encode("utf-8", errors="replace")
+    data = data.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte order mark, as some Windows tools write
     # [ \t]* rather than \s*: \s would swallow blank lines before MOTION and shift the section start.
     m = re.search(rb"^[ \t]*MOTION\b", data, flags=re.MULTILINE)
     if m is None:
         # Report a broken hierarchy where it breaks; otherwise the file ends too early.
-        text = data.decode("utf-8", errors="replace")
+        text = _decode(data)
         _parse_hierarchy(text, path, _last_line(text))
         raise _error("no MOTION section (file truncated or not a BVH file)", path, _last_line(text))
-    head = data[: m.start()].decode("utf-8", errors="replace")
+    head = _decode(data[: m.start()])
     first_motion_line = head.count("\n") + 1
     hier = _parse_hierarchy(head, path, first_motion_line)
     frames, frame_time, motion, precision = _parse_motion(
@@ -103,6 +104,15 @@ def parse_bvh(data: bytes | str, path: str | None = None) -> BVH:
         precision=precision,
         path=path,
     )
+
+
+def _decode(data: bytes) -> str:
+    # Names are read as UTF-8, or as Latin-1 where the bytes are not UTF-8 (older tools on Windows), and are
+    # always written as UTF-8: every name survives a round trip, none becomes U+FFFD.
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def _last_line(text: str) -> int:

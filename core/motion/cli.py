@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import GenAnimError
+from ..arguments import check_outputs, check_writable
 from .bvh import read_bvh, write_bvh
 from .clip import Clip
 
@@ -36,12 +35,8 @@ def clip_summary(clip: Clip) -> dict:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.out:  # before any work: never over the input, never over a file without --overwrite
-        out = Path(args.out)
-        if out.exists() and Path(args.clip).exists() and out.resolve() == Path(args.clip).resolve():
-            raise GenAnimError(f"{out}: --out names the input clip itself; choose another file")
-        if out.exists() and not args.overwrite:
-            raise GenAnimError(f"{out} exists; choose another --out or pass --overwrite")
+    if args.out is not None:  # before any work: never over the input, never over a file without --overwrite
+        check_outputs([check_writable(args.out, inputs=[args.clip])], args.overwrite)
     bvh = read_bvh(args.clip)
     summary = clip_summary(Clip.from_bvh(bvh))
     if args.json:
@@ -49,7 +44,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         for key, value in summary.items():
             print(f"{key:>22}: {value}")
-    if args.out:
+    if args.out is not None:
         write_bvh(bvh, args.out)
         print(f"wrote {args.out}", file=sys.stderr if args.json else sys.stdout)  # --json: stdout is the JSON alone
     return 0

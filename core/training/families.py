@@ -264,7 +264,7 @@ class GANFamily(Family):
     def fake(self, g, n: int, frames: int, a, s, gen: torch.Generator) -> torch.Tensor:
         z = torch.randn(n, self.arch.latent, frames // self.arch.rate, generator=gen)
         if self.prior is not None:
-            z = self.prior.transform(z, a.cpu(), s.cpu())
+            z = torch.from_numpy(self.prior.transform(z.numpy(), a.cpu().numpy(), s.cpu().numpy()))
         return g(z.to(self.dev), a, s)  # (B, frames, D)
 
     def step(self, batch, rng, gen, lr, index):

@@ -47,6 +47,37 @@ user = apply_clip(arm, load_clip(bvh).slice(0, 90), "my_walk", frame_start=1)
 s.gap_from, s.gap_to = 21, 51
 report["fill_gap"] = error_of(bpy.ops.genanim.fill_gap)
 report["filled_is_new"] = arm.animation_data.action != user and user.name in bpy.data.actions
+s.model = "cvae"
+before = set(bpy.data.actions)
+report["generate_cvae"] = error_of(bpy.ops.genanim.generate)
+report["cvae_actions"] = len(set(bpy.data.actions) - before)
+s.model = ""
+
+# Follow Path on a straight curve, then a scripted Puppeteer take (the controller runs on numpy).
+bpy.ops.genanim.create_armature()
+walker = bpy.context.active_object
+data = bpy.data.curves.new("Path", 'CURVE')
+spline = data.splines.new('POLY')
+spline.points.add(1)
+spline.points[1].co = (0.0, 3.0, 0.0, 1.0)
+curve = bpy.data.objects.new("Path", data)
+bpy.context.scene.collection.objects.link(curve)
+for o in bpy.context.scene.objects:
+    o.select_set(o in (walker, curve))
+bpy.context.view_layer.objects.active = walker
+before = set(bpy.data.actions)
+report["follow_path"] = error_of(bpy.ops.genanim.follow_path)
+report["follow_actions"] = len(set(bpy.data.actions) - before)
+from blender_addon.control import PuppeteerRun  # noqa: E402
+
+run = PuppeteerRun(bpy.context)
+report["puppeteer"] = run.play([(0.0, "W", "PRESS", False), (1.0, "W", "RELEASE", False),
+                                (0.0, "RET", "PRESS", False)])
+report["puppeteer_frames"] = len(run.ctl.frames)
+report["puppeteer_action"] = run.finish().name in bpy.data.actions
+before = set(bpy.data.objects)
+report["characters"] = error_of(bpy.ops.genanim.generate_characters)
+report["character_objects"] = len(set(bpy.data.objects) - before)
 report["install"] = error_of(bpy.ops.genanim.install_torch, variant='CPU')
 report["import"] = bpy.ops.genanim.import_bvh(filepath=bvh) == {'FINISHED'}
 mixamo = build_mixamo_rig()

@@ -53,7 +53,7 @@ def test_zip_installs_and_registers_cleanly_twice(addon_zip: Path, mode: str, tm
     assert "Traceback" not in run.stderr, run.stderr[-3000:]
 
 
-def test_without_torch_generate_and_fill_gap_run_on_the_numpy_runtime(tmp_path: Path, sample_clip_path):
+def test_without_torch_every_feature_runs_on_the_numpy_runtime(tmp_path: Path, sample_clip_path):
     run = subprocess.run(
         [sys.executable, str(HERE / "no_torch_check.py"), str(HERE.parents[1]), str(sample_clip_path),
          str(tmp_path)],
@@ -65,6 +65,10 @@ def test_without_torch_generate_and_fill_gap_run_on_the_numpy_runtime(tmp_path: 
     assert report["torch_available"] is False
     assert report["generate"] == "" and report["generated_frames"] and min(report["generated_frames"]) >= 59
     assert report["fill_gap"] == "" and report["filled_is_new"]
+    assert report["generate_cvae"] == "" and report["cvae_actions"] == 1
+    assert report["follow_path"] == "" and report["follow_actions"] == 1
+    assert report["puppeteer"] == "FINISH" and report["puppeteer_frames"] >= 30 and report["puppeteer_action"]
+    assert report["characters"] == "" and report["character_objects"] >= 2  # mesh and armature
     # The bpy module runs with online access off: the installer refuses before touching the network.
     assert report["install"].startswith("Error: Online access is off")
     assert report["import"] and report["retarget"] and report["export"]
