@@ -77,6 +77,8 @@ def test_without_torch_every_feature_runs_on_the_numpy_runtime(tmp_path: Path, s
 
 _GENERATE_FROM_ZIP = """
 import sys, bpy
+if sys.argv[2] == "no-torch":  # as in a stock Blender
+    sys.modules["torch"] = sys.modules["safetensors"] = None
 bpy.ops.extensions.package_install_files(filepath=sys.argv[1], repo="user_default", enable_on_install=True)
 bpy.ops.genanim.create_armature()
 s = bpy.context.scene.genanim
@@ -88,11 +90,14 @@ addon_utils.disable("bl_ext.user_default.genanim")
 """
 
 
-def test_installed_zip_generates_with_its_shipped_weights(tmp_path: Path):
-    """The vendored core and weights generate inside Blender (skipped until there are weights to ship)."""
+@pytest.mark.parametrize("torch_state", ["no-torch", "torch"])
+def test_installed_zip_generates_with_its_shipped_weights(tmp_path: Path, torch_state: str):
+    """The vendored core and weights generate inside Blender, with PyTorch (where installed) and without
+    it, on the numpy runtime (skipped until there are weights to ship)."""
     weights = Path(os.environ.get("GENANIM_TEST_WEIGHTS", HERE.parents[1] / "weights" / "diffusion.safetensors"))
-    for package in ("torch", "safetensors"):
-        pytest.importorskip(package)
+    if torch_state == "torch":
+        for package in ("torch", "safetensors"):
+            pytest.importorskip(package)
     if not weights.is_file():
         pytest.skip(f"no trained weights at {weights}: train the diffusion model first")
     shipped = tmp_path / "weights"
@@ -100,7 +105,7 @@ def test_installed_zip_generates_with_its_shipped_weights(tmp_path: Path):
     (shipped / "diffusion.safetensors").write_bytes(weights.read_bytes())
     zip_path = build(tmp_path / "dist", shipped)
     env = {**os.environ, "BLENDER_USER_RESOURCES": str(tmp_path / "user")}
-    run = subprocess.run([sys.executable, "-c", _GENERATE_FROM_ZIP, str(zip_path)], capture_output=True,
+    run = subprocess.run([sys.executable, "-c", _GENERATE_FROM_ZIP, str(zip_path), torch_state], capture_output=True,
                          text=True, timeout=300, env=env, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "RESULT {'FINISHED'} ['any_any_seed5', 'any_any_seed6']" in run.stdout
