@@ -21,12 +21,16 @@ from .core.motion.kinematics import forward_kinematics
 from .core.motion.skeleton import Skeleton
 from .core.retarget.armature_space import (
     CM_TO_M,
+    ROTATION_DEFAULT,
+    ROTATION_PROPERTY,
     Y_UP_TO_Z_UP,
     animated_joints,
     bone_layout,
     bone_shape_mesh,
     clip_to_pose_basis,
     pose_basis_to_clip,
+    quat_to_rotation,
+    rotation_to_quat,
 )
 
 # Stored on the armature data so later writes use the conversion it was built with.
@@ -174,9 +178,9 @@ def write_clip_action(
 ) -> bpy.types.Action:
     """Write `clip` as a new action on armature `obj` and return it.
 
-    Clip frame f lands on scene frame `frame_start + f`. Every bone is switched
-    to quaternion rotation mode and gets a quaternion key per frame; bones whose translation differs from the rest
-    pose (the root) also get location keys. Existing actions and keys are never
+    Clip frame f lands on scene frame `frame_start + f`. Every bone gets a rotation key per frame in its
+    own rotation mode (the rig's modes are left as they are); bones whose translation differs from the
+    rest pose (the root) also get location keys. Existing actions and keys are never
     changed: the action is new (Blender makes the name unique), and when it
     replaces the object's action, that action keeps a fake user so saving the
     file does not drop it. The armature must mirror the clip's skeleton, as
@@ -237,13 +241,15 @@ def write_pose_action(
         fc.update()
 
     for j, name in enumerate(bone_names):
-        obj.pose.bones[name].rotation_mode = 'QUATERNION'
+        mode = obj.pose.bones[name].rotation_mode  # written in, never changed: the user's actions rely on it
+        prop, _ = ROTATION_PROPERTY[mode]
+        values = quat_to_rotation(quats[:, j], mode)
         path = f'pose.bones["{bpy.utils.escape_identifier(name)}"]'
         if with_location[j]:
             for i in range(3):
                 add_curve(path + ".location", i, name, locations[:, j, i])
-        for i in range(4):
-            add_curve(path + ".rotation_quaternion", i, name, quats[:, j, i])
+        for i in range(values.shape[1]):
+            add_curve(f"{path}.{prop}", i, name, values[:, i])
 
     if assign:
         adt = obj.animation_data
@@ -268,16 +274,17 @@ def read_clip_action(obj: bpy.types.Object, skeleton: Skeleton, action: bpy.type
     """The motion `action` gives armature `obj` (built by `build_armature` for `skeleton`) as a clip.
 
     Samples every whole frame of the action's range by evaluating its F-curves,
-    so edited keys and other interpolation are honoured; channels without a
-    curve keep their rest value.
+    so blocking keys, edited keys and any interpolation are honoured; each bone's rotation is read from
+    the property of its own rotation mode (quaternion, an Euler order, axis-angle), as Blender poses it;
+    channels without a curve keep their rest value.
     """
     _check_rig(obj, skeleton)
     start, end = (round(v) for v in action.frame_range)
     frames = np.arange(start, end + 1, dtype=np.float64)
     num_f, num_j = len(frames), skeleton.num_joints
     locations = np.zeros((num_f, num_j, 3))
-    quats = np.zeros((num_f, num_j, 4))
-    quats[..., 0] = 1.0
+    modes = [obj.pose.bones[n].rotation_mode for n in skeleton.names]
+    rotations = [np.tile(ROTATION_DEFAULT[m], (num_f, 1)) for m in modes]  # per bone (F, k)
     index = {n: j for j, n in enumerate(skeleton.names)}
     for slot in action.slots:
         channelbag = compat.get_channelbag(action, slot)
@@ -286,10 +293,14 @@ def read_clip_action(obj: bpy.types.Object, skeleton: Skeleton, action: bpy.type
         for fc in channelbag.fcurves:
             bone, _, prop = fc.data_path.partition('"].')
             j = index.get(bone.removeprefix('pose.bones["'))
-            if j is None or prop not in ("location", "rotation_quaternion"):
+            if j is None or prop not in ("location", ROTATION_PROPERTY[modes[j]][0]):
                 continue
             values = np.array([fc.evaluate(f) for f in frames])
-            (locations if prop == "location" else quats)[:, j, fc.array_index] = values
+            if prop == "location":
+                locations[:, j, fc.array_index] = values
+            else:
+                rotations[j][:, fc.array_index] = values
+    quats = np.stack([rotation_to_quat(r, m) for r, m in zip(rotations, modes, strict=True)], 1)  # (F, J, 4)
     rest = np.array([np.array(obj.data.bones[n].matrix_local) for n in skeleton.names])
     axes, scale, rest_rot = armature_conversion(obj.data, skeleton.names)
     return pose_basis_to_clip(skeleton, rest, locations, quats, fps, axes, scale, rest_rot, action.name)
@@ -314,13 +325,18 @@ def skeleton_of(obj: bpy.types.Object) -> Skeleton:
     return Skeleton(names, parents, offsets)
 
 
-def fit_scene_to_clip(scene: bpy.types.Scene, clip: Clip, frame_start: int = 1) -> None:
-    """Set the scene's frame rate and range to play `clip` written at `frame_start`."""
-    fps = max(1, round(clip.fps))
-    scene.render.fps = fps
-    scene.render.fps_base = fps / clip.fps
-    scene.frame_start = frame_start
-    scene.frame_end = frame_start + clip.num_frames - 1
+def fit_scene_to_clip(scene: bpy.types.Scene, clip: Clip, frame_start: int = 1, *, frame_range: bool = True,
+                      rate: bool = False) -> None:
+    """Set the scene's frame range (`frame_range`) and frame rate (`rate`) to play `clip` written at
+    `frame_start`. A rate within 0.1% of a whole number is that number exactly (BVH frame times are
+    rounded: 0.033333 s is 30.00003 fps)."""
+    if rate:
+        fps = max(1, round(clip.fps))
+        scene.render.fps = fps
+        scene.render.fps_base = 1.0 if abs(clip.fps - fps) < 1e-3 * fps else fps / clip.fps
+    if frame_range:
+        scene.frame_start = frame_start
+        scene.frame_end = frame_start + clip.num_frames - 1
 
 
 def build_bone_body(

@@ -155,8 +155,8 @@ class GENANIM_OT_generate(bpy.types.Operator):
             if s.placement == 'NLA':  # the first variation plays; unmute a track to see another
                 stack_on_nla(target, action, s.frame_start).mute = i > 0
             names.append(action.name)
-        if s.fit_scene and clips:
-            fit_scene_to_clip(context.scene, clips[0], s.frame_start)
+        if clips:
+            fit_scene_to_clip(context.scene, clips[0], s.frame_start, frame_range=s.fit_scene, rate=s.fit_rate)
         self.report({'INFO'}, f"Generated {len(names)} action(s) on {target.name!r}: {', '.join(names)}")
         return {'FINISHED'}
 

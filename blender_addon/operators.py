@@ -122,8 +122,8 @@ class GENANIM_OT_retarget(bpy.types.Operator):
                 raise RigError("No source: pick a GenAnim armature or a BVH file under Retarget")
             action = rig.apply_clip(target, clip, f"{clip.name or 'clip'}_{target.name}",
                                     frame_start=settings.frame_start)
-            if settings.fit_scene:
-                fit_scene_to_clip(context.scene, clip, settings.frame_start)
+            fit_scene_to_clip(context.scene, clip, settings.frame_start, frame_range=settings.fit_scene,
+                              rate=settings.fit_rate)
             self.report({'INFO'}, f"Retargeted {clip.num_frames} frames onto {target.name!r} as {action.name!r}")
             return {'FINISHED'}
 
@@ -151,8 +151,8 @@ class GENANIM_OT_import_bvh(bpy.types.Operator, ImportHelper):
             else:
                 target = rig.selected_armature(context)
             action = rig.apply_clip(target, clip, clip.name or "Clip", frame_start=settings.frame_start)
-            if settings.fit_scene:
-                fit_scene_to_clip(context.scene, clip, settings.frame_start)
+            fit_scene_to_clip(context.scene, clip, settings.frame_start, frame_range=settings.fit_scene,
+                              rate=settings.fit_rate)
             self.report({'INFO'}, f"Imported {clip.num_frames} frames onto {target.name!r} as {action.name!r}")
             return {'FINISHED'}
 

@@ -70,8 +70,10 @@ class GenAnimSettings(bpy.types.PropertyGroup):
     source: PointerProperty(name="Source", type=bpy.types.Object, poll=_is_armature,
                             description="GenAnim armature whose active action is retargeted (empty: a BVH file)")
     bvh_path: StringProperty(name="BVH", subtype='FILE_PATH', description="BVH clip to retarget when no source is set")
-    fit_scene: BoolProperty(name="Fit Scene Range", default=True,
-                            description="Set the scene's frame range and rate to the new clips")
+    fit_scene: BoolProperty(name="Fit Scene Range", default=False,
+                            description="Set the scene's frame range to the new clips")
+    fit_rate: BoolProperty(name="Match Scene Rate", default=False,
+                           description="Set the scene's frame rate to the clips' (an exact rate, e.g. 30 fps)")
     # Characters: 0 / ANY means "not asked for": sampled from real people instead.
     char_sex: EnumProperty(name="Sex", items=[('ANY', "Any", ""), ('female', "Female", ""), ('male', "Male", "")],
                            default='ANY')

@@ -281,3 +281,22 @@ def test_clips_of_other_skeletons_are_matched_by_name(walk: Clip):
         assert cos.min() > 0.999, (a, b, cos.min())
     hips = names.index(MIXAMO["Hips"])
     assert np.abs(via_other[:, hips] - direct[:, hips]).max() < 0.01  # same path within 1 cm
+
+
+def test_pose_bone_rotation_modes_convert_both_ways():
+    """Every Blender rotation mode's values -> quaternion -> values again, continuous along time; Euler
+    mode "XZY" turns about X first, then Z, then Y, with its values the (x, y, z) angles."""
+    from core.motion.rotations import axis_angle_matrix, quat_to_matrix
+    from core.retarget.armature_space import EULER_MODES, ROTATION_PROPERTY, quat_to_rotation, rotation_to_quat
+
+    t = np.linspace(0, 4 * np.pi, 200)
+    q = np.stack([np.cos(t / 2), np.sin(t / 2) * 0.6, np.sin(t / 2) * 0.0, np.sin(t / 2) * 0.8], 1)  # 2 turns
+    for mode in (*EULER_MODES, "AXIS_ANGLE", "QUATERNION"):
+        values = quat_to_rotation(q, mode)
+        assert values.shape == (200, ROTATION_PROPERTY[mode][1])
+        np.testing.assert_allclose(quat_to_matrix(rotation_to_quat(values, mode)), quat_to_matrix(q), atol=1e-12)
+        if mode in EULER_MODES:
+            assert np.abs(np.diff(values, axis=0)).max() < 0.5  # unwrapped: no jumps of 2 pi between frames
+    x, y, z = 0.3, -0.7, 1.1
+    want = axis_angle_matrix(1, y) @ axis_angle_matrix(2, z) @ axis_angle_matrix(0, x)
+    np.testing.assert_allclose(quat_to_matrix(rotation_to_quat(np.array([[x, y, z]]), "XZY"))[0], want, atol=1e-12)

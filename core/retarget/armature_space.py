@@ -21,13 +21,50 @@ import numpy as np
 from ..errors import MotionDataError
 from ..motion.clip import Clip
 from ..motion.kinematics import forward_kinematics
-from ..motion.rotations import matrix_to_quat, normalize, quat_mul, quat_to_matrix
+from ..motion.rotations import euler_to_matrix, matrix_to_euler, matrix_to_quat, normalize, quat_mul, quat_to_matrix
 from ..motion.skeleton import Skeleton
 
 # (x, y, z) -> (x, -z, y): Y-up data (front +Z) to Blender's Z-up (front -Y).
 Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 # Centimetres to metres.
 CM_TO_M = 0.01
+# A pose bone's rotation modes and the property (and its channel count) that keys each.
+EULER_MODES = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
+ROTATION_PROPERTY = {"QUATERNION": ("rotation_quaternion", 4), "AXIS_ANGLE": ("rotation_axis_angle", 4),
+                     **{m: ("rotation_euler", 3) for m in EULER_MODES}}
+ROTATION_DEFAULT = {"QUATERNION": (1.0, 0.0, 0.0, 0.0), "AXIS_ANGLE": (0.0, 0.0, 1.0, 0.0),
+                    **{m: (0.0, 0.0, 0.0) for m in EULER_MODES}}
+
+
+def rotation_to_quat(values: np.ndarray, mode: str) -> np.ndarray:
+    """(F, k) values of a pose bone's rotation property in rotation mode `mode` -> (F, 4) unit quaternions
+    (w, x, y, z). Blender's Euler mode "XZY" turns about X first, then Z, then Y (R = Ry Rz Rx); its
+    values are the (x, y, z) angles whatever the order."""
+    values = np.asarray(values, np.float64)
+    if mode == "QUATERNION":
+        return normalize(values)
+    if mode == "AXIS_ANGLE":  # (angle, x, y, z)
+        half = values[:, :1] / 2
+        return np.concatenate([np.cos(half), np.sin(half) * normalize(values[:, 1:])], 1)
+    order = mode[::-1]  # applied first is outermost: intrinsic in the reverse order
+    return matrix_to_quat(euler_to_matrix(values[:, ["XYZ".index(a) for a in order]], order))
+
+
+def quat_to_rotation(quats: np.ndarray, mode: str) -> np.ndarray:
+    """(F, 4) quaternions -> (F, k) values of the rotation property of mode `mode`, continuous along F
+    (Euler angles unwrapped, axis-angle on one side), so that keys interpolate without flips."""
+    q = normalize(np.asarray(quats, np.float64))
+    if mode == "QUATERNION":
+        return q
+    if mode == "AXIS_ANGLE":
+        q = q * np.where(q[:, :1] < 0, -1.0, 1.0)  # angle in [0, pi]
+        sin = np.linalg.norm(q[:, 1:], axis=1, keepdims=True)
+        axis = np.where(sin > 1e-9, q[:, 1:] / np.maximum(sin, 1e-12), [0.0, 0.0, 1.0])
+        return np.concatenate([2 * np.arctan2(sin, q[:, :1]), axis], 1)
+    order = mode[::-1]
+    out = np.empty((len(q), 3))
+    out[:, ["XYZ".index(a) for a in order]] = matrix_to_euler(quat_to_matrix(q), order)  # values are (x, y, z)
+    return np.unwrap(out, axis=0)
 
 
 def to_armature_space(points: np.ndarray, axes: np.ndarray = Y_UP_TO_Z_UP, scale: float = CM_TO_M) -> np.ndarray:

@@ -15,7 +15,7 @@ import blender_addon  # noqa: E402
 from blender_addon import compat  # noqa: E402
 from blender_addon.armature import stack_on_nla  # noqa: E402
 from blender_addon.core.motion.clip import load_clip, save_clip  # noqa: E402
-from blender_addon.core.retarget.armature_space import to_armature_space  # noqa: E402
+from blender_addon.core.retarget.armature_space import ROTATION_PROPERTY, to_armature_space  # noqa: E402
 from blender_addon.operators import classes as operator_classes  # noqa: E402
 from blender_addon.rig import bone_map_of  # noqa: E402
 
@@ -92,7 +92,11 @@ def test_import_bvh_onto_created_armature_matches_core_fk():
     """Blender-evaluated joints of our (standing-rest) armature match core's FK of the clip within 1 mm."""
     bpy.ops.genanim.create_armature()
     obj = bpy.context.active_object
-    assert bpy.ops.genanim.import_bvh(filepath=str(WALK)) == {'FINISHED'}
+    bpy.context.scene.genanim.fit_scene = True
+    try:
+        assert bpy.ops.genanim.import_bvh(filepath=str(WALK)) == {'FINISHED'}
+    finally:
+        bpy.context.scene.genanim.fit_scene = False
     clip = load_clip(WALK)
     action = obj.animation_data.action
     assert action.name == clip.name and action.frame_range[:] == (1.0, float(clip.num_frames))
@@ -125,6 +129,7 @@ def test_retarget_bvh_onto_other_rigs(make_rig):
     rig.pose.bones[first].keyframe_insert("location", frame=3)
     user_action = rig.animation_data.action
     user_keys = [tuple(fc.keyframe_points[0].co) for fc in _fcurves(user_action)]
+    modes = {pb.name: pb.rotation_mode for pb in rig.pose.bones}
 
     _select(rig)
     bpy.context.scene.genanim.bvh_path = str(WALK)
@@ -138,9 +143,11 @@ def test_retarget_bvh_onto_other_rigs(make_rig):
     assert len(bone_map) == 21  # every GenAnim joint found by the preset
     by_path = {(fc.data_path, fc.array_index): fc for fc in _fcurves(action)}
     frames = np.arange(1, clip.num_frames + 1, dtype=np.float32)
-    for bone in bone_map.values():
-        for i in range(4):
-            fc = by_path[(f'pose.bones["{bone}"].rotation_quaternion', i)]
+    assert {pb.name: pb.rotation_mode for pb in rig.pose.bones} == modes  # the rig's rotation modes stay
+    for bone in bone_map.values():  # keyed in the bone's own rotation mode
+        prop, count = ROTATION_PROPERTY[modes[bone]]
+        for i in range(count):
+            fc = by_path[(f'pose.bones["{bone}"].{prop}', i)]
             co = np.empty(2 * len(fc.keyframe_points), dtype=np.float32)
             fc.keyframe_points.foreach_get("co", co)
             np.testing.assert_array_equal(co[0::2], frames)  # a key on every frame
@@ -307,7 +314,8 @@ def test_import_bvh_of_another_skeleton_onto_rigify(tmp_path: Path):
     _select(rig)
     assert bpy.ops.genanim.import_bvh(filepath=str(path)) == {'FINISHED'}
     paths = {fc.data_path for fc in _fcurves(rig.animation_data.action)}
-    assert all(f'pose.bones["{b}"].rotation_quaternion' in paths for b in bone_map_of(rig).values())
+    assert all(f'pose.bones["{b}"].{ROTATION_PROPERTY[rig.pose.bones[b].rotation_mode][0]}' in paths
+               for b in bone_map_of(rig).values())
     # Where the source's left foot is planted, the metarig's stays near its rest height.
     clip = load_clip(WALK)
     contact = _contact_frames(clip, "Foot_L")

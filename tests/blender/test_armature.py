@@ -10,7 +10,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from blender_addon import compat  # noqa: E402
-from blender_addon.armature import build_armature, write_clip_action  # noqa: E402
+from blender_addon.armature import build_armature, read_clip_action, write_clip_action  # noqa: E402
 from blender_addon.core.errors import RigError  # noqa: E402
 from blender_addon.core.motion.clip import Clip, load_clip, save_clip  # noqa: E402
 from blender_addon.core.motion.skeleton import Skeleton  # noqa: E402
@@ -143,13 +143,62 @@ def test_write_makes_new_actions_and_keeps_existing_keys(sample_clip_path: Path)
         by_path.setdefault(fc.data_path, []).append(fc)
         np.testing.assert_array_equal(_key_frames(fc), expected_frames)
         assert fc.group is not None and fc.group.name in fc.data_path
-    for name in clip.skeleton.names:
-        rot = by_path[f'pose.bones["{name}"].rotation_quaternion']
-        assert sorted(fc.array_index for fc in rot) == [0, 1, 2, 3]
-        assert obj.pose.bones[name].rotation_mode == 'QUATERNION'
+    for name in clip.skeleton.names:  # keyed in each bone's own rotation mode, which stays as it was
+        prop, count = ("rotation_euler", 3) if name == "Head" else ("rotation_quaternion", 4)
+        rot = by_path[f'pose.bones["{name}"].{prop}']
+        assert sorted(fc.array_index for fc in rot) == list(range(count))
+        assert obj.pose.bones[name].rotation_mode == ('XYZ' if name == "Head" else 'QUATERNION')
     located = sorted(p for p in by_path if p.endswith(".location"))
     assert located == ['pose.bones["Hips"].location']  # the root translation; other channels equal offsets
     assert all(len(v) == 3 for k, v in by_path.items() if k.endswith(".location"))
+
+
+MODES = ('QUATERNION', 'XYZ', 'XZY', 'YXZ', 'YZX', 'ZXY', 'ZYX', 'AXIS_ANGLE')
+
+
+def test_every_rotation_mode_is_written_in_place_and_read_back(sample_clip_path: Path):
+    """Bones in every rotation mode Blender offers: a clip written onto the rig poses it exactly as on a
+    quaternion rig (Blender's own evaluation), the modes stay, and reading the action back gives the clip;
+    blocking keys (every 10 frames, Bezier) are read as Blender interpolates them."""
+    clip = load_clip(sample_clip_path).slice(0, 40)
+    plain = build_armature(clip.skeleton, "Plain")
+    mixed = build_armature(clip.skeleton, "Mixed")
+    modes = {n: MODES[j % len(MODES)] for j, n in enumerate(clip.skeleton.names)}
+    for n, m in modes.items():
+        mixed.pose.bones[n].rotation_mode = m
+    write_clip_action(plain, clip, "plain")
+    action = write_clip_action(mixed, clip, "mixed")
+    assert {n: mixed.pose.bones[n].rotation_mode for n in modes} == modes
+    frames = _checked_frames(clip)
+    names = clip.skeleton.names
+    np.testing.assert_allclose(_evaluated_heads(mixed, names, frames), _evaluated_heads(plain, names, frames),
+                               atol=1e-5)
+    back = read_clip_action(mixed, clip.skeleton, action, clip.fps)
+    # within 0.1 mm: float32 Euler keys near gimbal lock lose more than quaternion keys do
+    np.testing.assert_allclose(back.global_positions(), clip.global_positions(), atol=1e-2)
+
+    # Blocking keys on the mixed rig: the kept pose of every frame is Blender's own evaluation.
+    blocking = bpy.data.actions.new("blocking")
+    mixed.animation_data.action = blocking
+    for pb in mixed.pose.bones:  # channels the blocking does not key rest where reading puts them
+        pb.location = (0.0, 0.0, 0.0)
+    for f in range(1, 41, 10):
+        bpy.context.scene.frame_set(f)
+        for n, m in modes.items():
+            pb = mixed.pose.bones[n]
+            prop = {'QUATERNION': "rotation_quaternion", 'AXIS_ANGLE': "rotation_axis_angle"}.get(m, "rotation_euler")
+            if prop == "rotation_euler":
+                pb.rotation_euler = (0.02 * f, -0.01 * f, 0.015 * f)
+            elif prop == "rotation_quaternion":
+                pb.rotation_quaternion = (1.0, 0.01 * f, 0.0, -0.005 * f)
+            else:
+                pb.rotation_axis_angle = (0.02 * f, 0.0, 1.0, 0.0)
+            pb.keyframe_insert(prop, frame=f)
+    read = read_clip_action(mixed, clip.skeleton, blocking, clip.fps)
+    fk = np.array(read.global_positions())
+    want = _evaluated_heads(mixed, names, np.arange(read.num_frames)) * 100  # metres -> cm, Z up
+    got = fk @ np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # data Y up -> Blender Z up
+    np.testing.assert_allclose(got, want, atol=1e-2)  # 0.1 mm, bones 4.5 m out in Blender's float32
 
 
 def test_build_keeps_mode_and_selection(sample_clip_path: Path):

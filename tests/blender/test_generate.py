@@ -18,7 +18,7 @@ import blender_addon  # noqa: E402
 from blender_addon import compat  # noqa: E402
 from blender_addon.armature import read_clip_action  # noqa: E402
 from blender_addon.core.motion.clip import load_clip  # noqa: E402
-from blender_addon.core.retarget.armature_space import to_armature_space  # noqa: E402
+from blender_addon.core.retarget.armature_space import ROTATION_PROPERTY, to_armature_space  # noqa: E402
 from blender_addon.rig import apply_clip, bone_map_of  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,7 +89,8 @@ def test_generate_onto_other_rigs_keys_every_mapped_bone(gen, make_rig):
     num_f = round(s.seconds * gen.fps)
     paths = {fc.data_path: len(fc.keyframe_points) for fc in _fcurves(action)}
     for bone in bone_map_of(rig).values():
-        assert paths[f'pose.bones["{bone}"].rotation_quaternion'] == num_f
+        prop = ROTATION_PROPERTY[rig.pose.bones[bone].rotation_mode][0]  # the bone's own mode, unchanged
+        assert paths[f'pose.bones["{bone}"].{prop}'] == num_f
 
 
 def test_generate_as_nla_strips_leaves_the_active_action(gen):
@@ -151,6 +152,25 @@ def test_generate_with_the_vae_and_gan_families(gen, family):
     assert bpy.ops.genanim.generate() == {'FINISHED'}
     new = [a for a in bpy.data.actions if a not in before]
     assert len(new) == 1 and new[0].frame_range[1] - new[0].frame_range[0] >= 59  # 2 s at 30 fps
+
+
+def test_generate_leaves_the_scene_rate_and_range_unless_asked(gen):
+    """A 24 fps scene stays 24 fps with its frame range; asked to, the rate becomes exactly 30 fps (not the
+    30.00003 of a rounded BVH frame time) and the range fits the clip."""
+    scene = bpy.context.scene
+    before = scene.render.fps, scene.render.fps_base, scene.frame_start, scene.frame_end
+    scene.render.fps, scene.render.fps_base, scene.frame_start, scene.frame_end = 24, 1.0, 5, 77
+    bpy.ops.genanim.create_armature()
+    try:
+        _settings(gen)
+        assert bpy.ops.genanim.generate() == {'FINISHED'}
+        assert (scene.render.fps, scene.render.fps_base, scene.frame_start, scene.frame_end) == (24, 1.0, 5, 77)
+        _settings(gen, fit_scene=True, fit_rate=True, frame_start=1)
+        assert bpy.ops.genanim.generate() == {'FINISHED'}
+        assert (scene.render.fps, scene.render.fps_base, scene.frame_start, scene.frame_end) == (30, 1.0, 1, 60)
+    finally:
+        scene.render.fps, scene.render.fps_base, scene.frame_start, scene.frame_end = before
+        bpy.context.scene.genanim.fit_scene = bpy.context.scene.genanim.fit_rate = False
 
 
 def test_fill_gap_writes_a_new_action_and_keeps_the_users(gen):
