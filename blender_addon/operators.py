@@ -207,11 +207,19 @@ class GENANIM_OT_export_action(bpy.types.Operator, ExportHelper):
         def work() -> set[str]:
             obj = rig.selected_armature(context)
             action = rig.active_action(obj, "to export: generate, retarget or import one")
-            path = Path(bpy.path.abspath(self.filepath)).with_suffix(_EXPORT_EXT[self.format])
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.filepath.strip():
+                raise GenAnimError("No file to export to: choose a file name")
+            chosen = Path(bpy.path.abspath(self.filepath))
+            if self.filepath.endswith(("/", "\\")) or chosen.is_dir():
+                raise GenAnimError(f"{chosen} is a folder: add a file name to export to")
+            path = chosen.with_suffix(_EXPORT_EXT[self.format])
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise GenAnimError(f"Cannot make the folder {path.parent} to export to: {e.strerror or e}") from None
             frame_range = tuple(round(v) for v in action.frame_range)
             with _only_selected(context, obj, frame_range):
-                export_action(self.format, path, frame_range)
+                export_action(self.format, path, frame_range, action.name)
             if not path.is_file():
                 raise GenAnimError(f"Blender's {self.format} exporter wrote nothing to {path}")
             self.report({'INFO'}, f"Exported {action.name!r} to {path}")
@@ -220,8 +228,9 @@ class GENANIM_OT_export_action(bpy.types.Operator, ExportHelper):
         return reported(self, work)
 
 
-def export_action(fmt: str, path: Path, frame_range: tuple[int, int]) -> None:
-    """Run Blender's exporter for `fmt` on the active, only selected armature over `frame_range`."""
+def export_action(fmt: str, path: Path, frame_range: tuple[int, int], name: str) -> None:
+    """Run Blender's exporter for `fmt` on the active, only selected armature's active action (`name`) over
+    `frame_range`."""
     try:
         if fmt == 'BVH':
             bpy.ops.export_anim.bvh(filepath=str(path), frame_start=frame_range[0], frame_end=frame_range[1],
@@ -232,11 +241,12 @@ def export_action(fmt: str, path: Path, frame_range: tuple[int, int]) -> None:
                                      bake_anim_use_nla_strips=False)
         else:
             bpy.ops.export_scene.gltf(filepath=str(path), export_format='GLB', use_selection=True,
-                                      export_animations=True)
+                                      export_animations=True, export_animation_mode='ACTIVE_ACTIONS',
+                                      export_nla_strips_merged_animation_name=name)
     except AttributeError:
         raise GenAnimError(f"Blender's {fmt} exporter is not enabled (Preferences > Add-ons)") from None
-    except RuntimeError as e:
-        raise GenAnimError(f"Blender's {fmt} exporter failed: {str(e).strip()}") from None
+    except RuntimeError as e:  # its message may end a Python traceback: the last line says what went wrong
+        raise GenAnimError(f"Blender's {fmt} exporter failed: {str(e).strip().splitlines()[-1]}") from None
 
 
 class GENANIM_OT_generate_characters(bpy.types.Operator):

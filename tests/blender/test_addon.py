@@ -205,6 +205,29 @@ def test_bone_map_list_is_detected_and_edits_are_used():
     assert 'pose.bones["mixamorig:Spine2"].rotation_quaternion' not in paths
 
 
+def test_export_writes_only_the_active_action_and_names_path_problems(tmp_path: Path):
+    import json
+    import struct
+
+    bpy.ops.genanim.create_armature()
+    obj = bpy.context.active_object
+    bpy.ops.genanim.import_bvh(filepath=str(WALK))
+    other = bpy.data.actions.new("someone_elses")
+    other.use_fake_user = True
+    bpy.ops.genanim.import_bvh(filepath=str(WALK))  # a second action on the rig; the last one is active
+    assert bpy.ops.genanim.export_action(filepath=str(tmp_path / "one.glb"), format='GLTF') == {'FINISHED'}
+    data = (tmp_path / "one.glb").read_bytes()
+    (length,) = struct.unpack("<I", data[12:16])
+    animations = json.loads(data[20 : 20 + length])["animations"]
+    assert [a["name"] for a in animations] == [obj.animation_data.action.name]
+    (tmp_path / "a_file").write_text("x")
+    for path, words in (("", "No file to export to"), (str(tmp_path) + "/", "is a folder"),
+                        (str(tmp_path / "a_file" / "x.bvh"), "Cannot make the folder")):
+        with pytest.raises(RuntimeError, match=words) as e:
+            bpy.ops.genanim.export_action(filepath=path, format='BVH')
+        assert "Traceback" not in str(e.value)
+
+
 def test_export_action_with_blenders_exporters(tmp_path: Path):
     bpy.ops.genanim.create_armature()
     obj = bpy.context.active_object
