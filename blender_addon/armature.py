@@ -286,6 +286,7 @@ def read_clip_action(obj: bpy.types.Object, skeleton: Skeleton, action: bpy.type
     modes = [obj.pose.bones[n].rotation_mode for n in skeleton.names]
     rotations = [np.tile(ROTATION_DEFAULT[m], (num_f, 1)) for m in modes]  # per bone (F, k)
     index = {n: j for j, n in enumerate(skeleton.names)}
+    read = 0
     for slot in action.slots:
         channelbag = compat.get_channelbag(action, slot)
         if channelbag is None:
@@ -296,10 +297,14 @@ def read_clip_action(obj: bpy.types.Object, skeleton: Skeleton, action: bpy.type
             if j is None or prop not in ("location", ROTATION_PROPERTY[modes[j]][0]):
                 continue
             values = np.array([fc.evaluate(f) for f in frames])
+            read += 1
             if prop == "location":
                 locations[:, j, fc.array_index] = values
             else:
                 rotations[j][:, fc.array_index] = values
+    if not read:  # a motionless clip would pass for a result
+        raise RigError(f"the action {action.name!r} keys no location or rotation of {obj.name!r}'s bones in their "
+                       "rotation modes: nothing to read")
     quats = np.stack([rotation_to_quat(r, m) for r, m in zip(rotations, modes, strict=True)], 1)  # (F, J, 4)
     rest = np.array([np.array(obj.data.bones[n].matrix_local) for n in skeleton.names])
     axes, scale, rest_rot = armature_conversion(obj.data, skeleton.names)

@@ -201,6 +201,16 @@ def test_every_rotation_mode_is_written_in_place_and_read_back(sample_clip_path:
     np.testing.assert_allclose(got, want, atol=1e-2)  # 0.1 mm, bones 4.5 m out in Blender's float32
 
 
+def test_reading_an_action_that_keys_no_bone_says_so(sample_clip_path: Path):
+    clip = load_clip(sample_clip_path).slice(0, 10)
+    obj = build_armature(clip.skeleton, "Rig")
+    action = bpy.data.actions.new("object_only")
+    obj.animation_data_create().action = action
+    obj.keyframe_insert("location", frame=1)  # the object moves, no bone does
+    with pytest.raises(RigError, match="keys no location or rotation of 'Rig"):
+        read_clip_action(obj, clip.skeleton, action, clip.fps)
+
+
 def test_build_keeps_mode_and_selection(sample_clip_path: Path):
     mesh = bpy.data.meshes.new("Cube")
     mesh.from_pydata([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [], [(0, 1, 2)])
