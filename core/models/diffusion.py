@@ -10,7 +10,6 @@ so they hold exactly in the result. Label id -1 means "none" (the classifier-fre
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -18,6 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..runtime.nn import sinusoid
 from .sampler import cosine_alpha_bar
 
 
@@ -40,16 +40,6 @@ class DenoiserConfig:
         return asdict(self)
 
 
-def sinusoid(n: int, width: int) -> torch.Tensor:
-    """(n, width) sinusoidal table for positions 0..n-1."""
-    pos = torch.arange(n, dtype=torch.float32)[:, None]
-    freq = torch.exp(torch.arange(0, width, 2, dtype=torch.float32) * (-math.log(10000.0) / width))
-    table = torch.zeros(n, width)
-    table[:, 0::2] = torch.sin(pos * freq)
-    table[:, 1::2] = torch.cos(pos * freq)
-    return table
-
-
 class Denoiser(nn.Module):
     """x_t, t, labels, constraints -> x0 estimate.
 
@@ -67,8 +57,8 @@ class Denoiser(nn.Module):
         self.action = nn.Embedding(cfg.num_actions + 1, w)  # last row: null label
         self.style = nn.Embedding(cfg.num_styles + 1, w)
         self.take = nn.Embedding(2, w) if cfg.whole_takes else None  # row 0: excerpt, 1: whole take
-        self.register_buffer("pos", sinusoid(cfg.max_tokens + 1, w), persistent=False)
-        self.register_buffer("tpos", sinusoid(cfg.timesteps, w), persistent=False)
+        self.register_buffer("pos", torch.from_numpy(sinusoid(cfg.max_tokens + 1, w)), persistent=False)
+        self.register_buffer("tpos", torch.from_numpy(sinusoid(cfg.timesteps, w)), persistent=False)
         layer = nn.TransformerEncoderLayer(w, cfg.heads, cfg.ff, cfg.dropout, activation="gelu", batch_first=True,
                                            norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)

@@ -3,21 +3,9 @@ same state dict, for sampling without torch."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from .nn import conv1d, gelu, layer_norm, linear, self_attention, silu
-
-
-def sinusoid(n: int, width: int) -> np.ndarray:
-    """(n, width) sinusoidal table for positions 0..n-1 (as core.models.diffusion.sinusoid)."""
-    pos = np.arange(n, dtype=np.float32)[:, None]
-    freq = np.exp(np.arange(0, width, 2, dtype=np.float32) * np.float32(-math.log(10000.0) / width))
-    table = np.zeros((n, width), np.float32)
-    table[:, 0::2] = np.sin(pos * freq)
-    table[:, 1::2] = np.cos(pos * freq)
-    return table
+from .nn import conv1d, gelu, layer_norm, linear, self_attention, silu, sinusoid
 
 
 class NumpyDenoiser:

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+
+def sinusoid(n: int, width: int) -> np.ndarray:
+    """(n, width) float32 sinusoidal table for positions 0..n-1 (the denoiser's positions and timesteps)."""
+    pos = np.arange(n, dtype=np.float32)[:, None]
+    freq = np.exp(np.arange(0, width, 2, dtype=np.float32) * np.float32(-math.log(10000.0) / width))
+    table = np.zeros((n, width), np.float32)
+    table[:, 0::2] = np.sin(pos * freq)
+    table[:, 1::2] = np.cos(pos * freq)
+    return table
 
 
 def linear(x: np.ndarray, state: dict[str, np.ndarray], name: str) -> np.ndarray:
