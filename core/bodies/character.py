@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,7 +19,11 @@ from .body import DENSITY, JOINTS, PARENTS, BodyModel, Mesh, volume
 from .conditions import SEXES, Condition, encode
 from .cvae import MeasurementSampler
 from .fit import ShapePredictor
+from .gltf import to_y_up, write_glb
 from .measurements import COLUMNS, from_features
+
+if TYPE_CHECKING:
+    from .animate import NodeAnimation
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLER = REPO / "weights" / "body_measure_cvae.npz"
@@ -107,24 +112,36 @@ def check(ch: Character) -> dict[str, float | bool]:
             "mass_err_pct": 100 * abs(mass - ch.measurements["weight"]) / ch.measurements["weight"]}
 
 
+OBJ_UNITS = "metres, Y up, front +Z, feet on y = 0 (the OBJ convention)"
+JSON_UNITS = "metres, Z up, front -Y, feet on z = 0 (Blender's space; the .obj and .glb are Y up, front +Z)"
+
+
 def write_obj(path: Path, mesh: Mesh) -> None:
     with open(path, "w") as f:
-        f.write("# GenAnim character: metres, Z up, front -Y, feet on z = 0\n")
-        np.savetxt(f, mesh.vertices, fmt="v %.5f %.5f %.5f")
+        f.write(f"# GenAnim character: {OBJ_UNITS}\n")
+        np.savetxt(f, to_y_up(mesh.vertices), fmt="v %.5f %.5f %.5f")
         np.savetxt(f, mesh.faces + 1, fmt="f %d %d %d")
 
 
-def write_character(out_dir: Path, name: str, ch: Character, cond: Condition, seed: int | None) -> dict:
-    """name.obj (mesh) and name.json (measurements, parameters, rig, skin weights); returns the JSON's checks."""
+def write_character(out_dir: Path, name: str, ch: Character, cond: Condition, seed: int | None,
+                    animation: NodeAnimation | None = None) -> dict:
+    """name.obj (mesh), name.glb (skinned, rigged mesh, performing `animation` if given) and name.json
+    (measurements, parameters, rig, skin weights); returns the JSON's checks."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_obj(out_dir / f"{name}.obj", ch.mesh)
     checks = check(ch)
+    write_glb(out_dir / f"{name}.glb", ch.mesh, name, {
+        "sex": ch.sex, "seed": seed, "request": cond.as_dict(),
+        "measurements": {k: round(v, 2) for k, v in ch.measurements.items()},
+        "measured_on_mesh": {k: round(v, 2) for k, v in ch.measured.items()},
+        "units": "metres, Y up, front +Z; measurements in cm, kg, years", "rest_pose": REST_POSE},
+        [animation] if animation is not None else [])
     doc = {
         "request": cond.as_dict(), "seed": seed, "sex": ch.sex,
         "measurements": {k: round(v, 2) for k, v in ch.measurements.items()},
         "measured_on_mesh": {k: round(v, 2) for k, v in ch.measured.items()},
         "checks": checks, "shape_parameters": [round(float(x), 5) for x in ch.theta],
-        "units": "metres, Z up, front -Y, feet on z = 0", "rest_pose": REST_POSE,
+        "units": JSON_UNITS, "rest_pose": REST_POSE,
         "skeleton": {"joints": list(JOINTS), "parents": list(PARENTS),
                      "heads": np.round(ch.mesh.joints, 5).tolist()},
         "skin": {"index": ch.mesh.skin_index.tolist(), "weight": np.round(ch.mesh.skin_weight, 4).tolist()},
