@@ -18,7 +18,7 @@ from test_labels import D1_ACTIONS, D1_STYLES, D2_ACTIONS, D2_STYLES, write_cfg
 from core.data import archives
 from core.data.archives import MARKER, cache_root, extract_archive
 from core.data.corpus import ClipInfo, _fast_bvh, clip_arrays, load_corpus, split_segments
-from core.data.errors import ArchiveError, CorpusError, DataError, LabelError
+from core.data.errors import ArchiveError, CorpusError, DataError
 from core.errors import MotionDataError
 from core.motion.clip import load_clip, save_clip
 from core.motion.representation import encode
@@ -195,10 +195,12 @@ def test_bad_bvh_names_the_file(samples, tmp_path):
         load_corpus(samples, cache=tmp_path / "cache")
 
 
-def test_unlabelled_file_is_an_error(samples, tmp_path):
+def test_unlabelled_file_is_left_out_and_named(samples, tmp_path, capsys):
     shutil.copy(samples / "dataset-2_walk_normal_001.bvh", samples / "my clip.bvh")
-    with pytest.raises(LabelError, match="my clip.bvh: cannot label"):
-        load_corpus(samples, cache=tmp_path / "cache")
+    corpus = load_corpus(samples, cache=tmp_path / "cache")
+    assert "my clip" not in [c.name for c in corpus.clips] and len(corpus) == 8
+    assert [f for f, _ in corpus.unlabelled] == ["samples/my clip.bvh"]
+    assert "1 clip(s)" in capsys.readouterr().err
 
 
 def test_missing_source_is_an_error(tmp_path):

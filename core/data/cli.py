@@ -6,6 +6,8 @@ import argparse
 import json
 from collections import Counter
 
+MAX_LISTED = 20  # unlabelled clips named one a line; a longer list ends with a count
+
 
 def _table(title: str, counts: Counter, frames: Counter, fps: float) -> list[str]:
     width = max([len(title)] + [len(k) for k in counts])
@@ -19,7 +21,7 @@ def corpus_stats(path: str, progress: bool = False) -> dict:
     """Clip, frame and label counts of a corpus source (folder, archive or `bandai-namco`)."""
     from .corpus import load_corpus
 
-    corpus = load_corpus(path, progress=progress)
+    corpus = load_corpus(path, progress=progress, warn_unlabelled=False)  # listed below instead
     frames: dict[str, Counter] = {k: Counter() for k in ("action", "style", "dataset")}
     for c in corpus.clips:
         for key, counter in frames.items():
@@ -35,6 +37,7 @@ def corpus_stats(path: str, progress: bool = False) -> dict:
         "val_frames": sum(s.num_frames for s in corpus.segments("val")),
         **{f"clips_per_{k}": dict(sorted(corpus.counts(k).items())) for k in frames},
         **{f"frames_per_{k}": dict(sorted(v.items())) for k, v in frames.items()},
+        "unlabelled": [{"file": f, "why": why} for f, why in corpus.unlabelled],
     }
 
 
@@ -50,6 +53,13 @@ def _stats(args: argparse.Namespace) -> int:
     for key in ("dataset", "action", "style"):
         print()
         print("\n".join(_table(key, Counter(s[f"clips_per_{key}"]), Counter(s[f"frames_per_{key}"]), s["fps"])))
+    if s["unlabelled"]:
+        print()
+        print(f"left out, no labels: {len(s['unlabelled'])} clip(s)")
+        for u in s["unlabelled"][:MAX_LISTED]:
+            print(f"  {u['file']}: {u['why']}")
+        if len(s["unlabelled"]) > MAX_LISTED:
+            print(f"  and {len(s['unlabelled']) - MAX_LISTED} more (--json lists all)")
     return 0
 
 

@@ -44,7 +44,7 @@ import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +56,7 @@ from ..motion.rotations import quat_mul
 from ..motion.skeleton import Skeleton
 from .archives import REPO_ROOT, archive_dest, archive_stem, cache_root, extract_archive
 from .errors import CorpusError, DataError, LabelError
-from .labels import LabelLists, Vocabulary, parse_clip_name
+from .labels import FolderLabeller, LabelLists, Vocabulary
 
 CACHE_VERSION = 1
 KEYWORD = "bandai-namco"
@@ -65,6 +65,7 @@ MIN_TAKES_FOR_TAKE_SPLIT = 5
 VAL_TAKE_FRACTION = 0.1
 VAL_FRAME_FRACTION = 0.2
 SPLITS = ("train", "val", "val-takes", "all")
+NO_LABEL = "none"  # the action or style of a clip whose source names none
 
 
 def shared_data_dir() -> Path:
@@ -196,6 +197,7 @@ class Corpus:
         rotations: np.ndarray,
         translations: np.ndarray,
         cache_dir: Path | None = None,
+        unlabelled: list[tuple[str, str]] | None = None,
     ):
         self.skeleton = skeleton
         self.fps = fps
@@ -204,6 +206,7 @@ class Corpus:
         self.rotations = rotations  # (N, J, 4) float32, all clips' frames back to back
         self.translations = translations  # (N, J, 3) float32
         self.cache_dir = cache_dir
+        self.unlabelled = unlabelled or []  # (file, why) of the source's clips left out: no labels
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -354,37 +357,13 @@ class _FileTask:
     key: str = ""  # source path + relative name: where its parse result is filed
 
 
-@dataclass
-class _Labeller:
-    """Labels files of a folder: `.json` sidecars with `cfg/` lists, else the file name."""
-
-    root: Path
-    lists: dict[Path, LabelLists | None] = field(default_factory=dict)
-
-    def cfg_for(self, folder: Path) -> LabelLists | None:
-        # cfg/ sits beside the data folder (`<dataset>/cfg`, `<dataset>/data`) or in it.
-        for cand in (folder / "cfg", folder.parent / "cfg"):
-            if cand not in self.lists:
-                self.lists[cand] = LabelLists.from_cfg(cand) if (cand / "content_label.txt").is_file() else None
-            if self.lists[cand] is not None:
-                return self.lists[cand]
-        return None
-
-    def label(self, path: Path) -> _FileTask:
-        parsed = parse_clip_name(path)
-        lists = self.cfg_for(path.parent)
-        side = path.with_suffix(".json")
-        rel = path.relative_to(self.root).as_posix() if path != self.root else path.name
-        if lists is not None and side.is_file():
-            action, style = lists.read_sidecar(side)
-            dataset = lists.dataset or (parsed.dataset if parsed else self.root.name)
-            return _FileTask(path, rel, dataset, action, style, parsed.take if parsed else 0)
-        if parsed is None:
-            raise LabelError(
-                f"{path}: cannot label this clip: no .json label file with cfg/ label lists beside it, "
-                "and its name does not follow dataset-N_{action}_{style}_{NNN}.bvh"
-            )
-        return _FileTask(path, rel, parsed.dataset, parsed.action, parsed.style, parsed.take)
+def _task(labeller: FolderLabeller, path: Path) -> _FileTask:
+    """The clip's labels as a parse task; LabelError (naming the file and why) where it has none."""
+    lab = labeller.label(path)
+    rel = path.relative_to(labeller.root).as_posix() if path != labeller.root else path.name
+    # A corpus label is a name: a library without styles (ACTION/*.bvh) has the one style "none".
+    return _FileTask(path, rel, lab.dataset or labeller.root.name, lab.action or NO_LABEL, lab.style or NO_LABEL,
+                     lab.take if lab.take is not None else 0)
 
 
 def _bvh_files(folder: Path) -> list[Path]:
@@ -401,7 +380,7 @@ def _source_key(sources: list[Path]) -> str:
             h.update(f"{st.st_size} {st.st_mtime_ns}".encode())
         else:
             for p in sorted(src.rglob("*")):
-                if p.is_file() and p.suffix.lower() in (".bvh", ".json", ".txt"):
+                if p.is_file() and p.suffix.lower() in (".bvh", ".json", ".txt", ".csv"):
                     st = p.stat()
                     h.update(f"{p.relative_to(src).as_posix()} {st.st_size} {st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:20]
@@ -529,6 +508,7 @@ def load_corpus(
     workers: int = 2,
     progress: bool = False,
     refresh: bool = False,
+    warn_unlabelled: bool = True,
 ) -> Corpus:
     """Load labelled clips from archives and/or folders (see the module docstring).
 
@@ -536,16 +516,23 @@ def load_corpus(
     workers:  processes for extraction and parsing on a cold load
     progress: show a progress bar on stderr while parsing
     refresh:  ignore an existing packed cache and re-read the sources
+    warn_unlabelled: print one warning line on stderr if clips without labels were left out
     """
     srcs = resolve_sources(sources)
     base = Path(cache) if cache is not None else cache_root()
     dest = base / "corpus" / _source_key(srcs)
+    corpus = None
     if not refresh and (dest / "index.json").is_file():
         try:
-            return _read_packed(dest)
+            corpus = _read_packed(dest)
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache is rebuilt below
-    return _build(srcs, base, dest, workers, progress)
+    corpus = corpus or _build(srcs, base, dest, workers, progress)
+    if warn_unlabelled and corpus.unlabelled:
+        where = " ".join(str(s) for s in srcs)
+        print(f"warning: {len(corpus.unlabelled)} clip(s) of {where} have no labels and are left out; "
+              f"`python -m core data stats {where}` lists them and why", file=sys.stderr)
+    return corpus
 
 
 def _read_packed(dest: Path) -> Corpus:
@@ -565,7 +552,8 @@ def _read_packed(dest: Path) -> Corpus:
     clips = [ClipInfo(**c) for c in idx["clips"]]
     if rot.shape[0] != idx["frames"] or trans.shape[0] != idx["frames"]:
         raise ValueError("cache arrays do not match the index")
-    return Corpus(skel, idx["fps"], clips, Vocabulary.from_json(idx["vocabulary"]), rot, trans, dest)
+    unlabelled = [(str(f), str(why)) for f, why in idx.get("unlabelled", [])]
+    return Corpus(skel, idx["fps"], clips, Vocabulary.from_json(idx["vocabulary"]), rot, trans, dest, unlabelled)
 
 
 def _build(srcs: list[Path], base: Path, dest: Path, workers: int, progress: bool) -> Corpus:
@@ -573,6 +561,7 @@ def _build(srcs: list[Path], base: Path, dest: Path, workers: int, progress: boo
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
     tasks: list[_FileTask] = []
     lists: list[LabelLists] = []
+    unlabelled: list[tuple[str, str]] = []
     bar = _progress(progress)
     done = (lambda _: bar.update()) if bar is not None else None
     with ctx.Pool(max(1, workers)) as pool:
@@ -593,12 +582,17 @@ def _build(srcs: list[Path], base: Path, dest: Path, workers: int, progress: boo
                 prefix = archive_stem(src)
             else:
                 root, prefix = src, src.name
-            labeller = _Labeller(root)
+            labeller = FolderLabeller(root)
             files = _bvh_files(root)
             if not files:
                 raise CorpusError(f"{src}: no .bvh files found")
             for p in files:
-                t = labeller.label(p)
+                try:
+                    t = _task(labeller, p)
+                except LabelError as e:  # left out, and listed by `data stats`
+                    why = str(e).removeprefix(f"{p}: ").removeprefix("cannot label this clip: ")
+                    unlabelled.append((f"{prefix}/{p.relative_to(root).as_posix()}", why))
+                    continue
                 t.key = f"{src}/{p.relative_to(root).as_posix()}"
                 if t.key not in pending:
                     submit(t.key, p)
@@ -616,7 +610,12 @@ def _build(srcs: list[Path], base: Path, dest: Path, workers: int, progress: boo
                 raise MotionDataError(e.problem, t.path, e.line) from None
     if bar is not None:
         bar.close()
-    return _pack(tasks, results, lists, dest, [str(s) for s in srcs])
+    if not tasks:
+        shown = "\n".join(f"  {f}: {why}" for f, why in unlabelled[:20])
+        more = f"\n  and {len(unlabelled) - 20} more" if len(unlabelled) > 20 else ""
+        raise CorpusError(f"none of the {len(unlabelled)} clips of {' '.join(map(str, srcs))} could be labelled "
+                          f"(label them with .json sidecars, a labels.csv or ACTION/STYLE/ folders):\n{shown}{more}")
+    return _pack(tasks, results, lists, dest, [str(s) for s in srcs], unlabelled)
 
 
 def _drop_stale(dest: Path, sources: list[str]) -> None:
@@ -632,7 +631,8 @@ def _drop_stale(dest: Path, sources: list[str]) -> None:
 
 
 def _pack(
-    tasks: list[_FileTask], results: list[tuple], lists: list[LabelLists], dest: Path, sources: list[str]
+    tasks: list[_FileTask], results: list[tuple], lists: list[LabelLists], dest: Path, sources: list[str],
+    unlabelled: list[tuple[str, str]],
 ) -> Corpus:
     # Joints whose translation moves in any clip: their rest offsets are not compared.
     animated = np.zeros(len(results[0][2]), bool)
@@ -690,6 +690,7 @@ def _pack(
             },
             "vocabulary": vocab.to_json(),
             "clips": [asdict(c) for c in clips],
+            "unlabelled": [list(u) for u in unlabelled],
         }
         (tmp / "index.json").write_text(json.dumps(index), encoding="utf-8")
         if dest.exists():

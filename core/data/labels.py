@@ -7,14 +7,20 @@ a line). Names here never carry the `dataset-N_` prefix, so the same word in
 both datasets (`walk`, `run`, `normal`, `feminine`, `active`) is one label of
 the union vocabulary. Related but different words (`old`/`elderly`,
 `masculinity`/`masculine`, `tired`/`exhausted`) stay distinct labels.
+
+Any other labelled BVH folder is labelled per clip by `FolderLabeller`, first
+rule that applies: a `.json` sidecar naming `action` and/or `style`; a
+`labels.csv` manifest (`file,action,style`) at the folder's root; the folders
+`ACTION/STYLE/*.bvh` or `ACTION/*.bvh`; the Bandai Namco layout above.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import LabelError
@@ -163,3 +169,123 @@ class Vocabulary:
 
     def __repr__(self) -> str:
         return f"Vocabulary({len(self.actions)} actions, {len(self.styles)} styles)"
+
+
+MANIFEST = "labels.csv"
+
+
+@dataclass(frozen=True)
+class ClipLabel:
+    """Labels of one clip; action or style is None where its source names none."""
+
+    action: str | None
+    style: str | None
+    dataset: str | None  # Bandai Namco `dataset-N`, else None
+    take: int | None  # take number of a Bandai Namco name, else None
+    source: str  # which rule labelled it: sidecar, labels.csv, folders or file name
+
+
+def _label_value(value: object) -> str | None:
+    return str(value).strip() or None if value is not None else None
+
+
+@dataclass
+class FolderLabeller:
+    """Labels the BVH files under `root` (the rules of the module docstring); the one labelling
+    function of corpora (`core.data.corpus`) and of `evaluate clips` folders."""
+
+    root: Path
+    lists: dict[Path, LabelLists | None] = field(default_factory=dict)
+    _manifest: dict[str, tuple[str | None, str | None]] | None = None
+
+    def cfg_for(self, folder: Path) -> LabelLists | None:
+        # cfg/ sits beside the data folder (`<dataset>/cfg`, `<dataset>/data`) or in it.
+        for cand in (folder / "cfg", folder.parent / "cfg"):
+            if cand not in self.lists:
+                self.lists[cand] = LabelLists.from_cfg(cand) if (cand / "content_label.txt").is_file() else None
+            if self.lists[cand] is not None:
+                return self.lists[cand]
+        return None
+
+    def manifest(self) -> dict[str, tuple[str | None, str | None]]:
+        """`labels.csv` rows: file (relative to root, '/'-separated) -> (action, style); {} without one."""
+        if self._manifest is None:
+            self._manifest = read_manifest(self.root / MANIFEST) if (self.root / MANIFEST).is_file() else {}
+        return self._manifest
+
+    def label(self, path: Path) -> ClipLabel:
+        """Labels of the BVH file `path`; LabelError naming the file and why where no rule applies."""
+        parsed = parse_clip_name(path)
+        side = path.with_suffix(".json")
+        lists = self.cfg_for(path.parent)
+        if side.is_file():
+            meta = read_sidecar_json(side)
+            # Bandai Namco sidecars index the cfg/ lists: {"content": i, "style": j}; names are strings.
+            if "content" not in meta and ("action" in meta or "style" in meta):
+                action, style = _label_value(meta.get("action")), _label_value(meta.get("style"))
+                return ClipLabel(action, style, parsed.dataset if parsed else None,
+                                 parsed.take if parsed else None, "sidecar")
+            if "content" in meta and lists is not None:
+                action, style = lists.read_sidecar(side)
+                return ClipLabel(action, style, lists.dataset or (parsed.dataset if parsed else None),
+                                 parsed.take if parsed else None, "sidecar")
+        rel = path.relative_to(self.root).as_posix() if path != self.root else path.name
+        row = self.manifest().get(rel)
+        if row is not None:
+            return ClipLabel(*row, parsed.dataset if parsed else None, parsed.take if parsed else None, MANIFEST)
+        # Bandai Namco folders (`<dataset>/data/`) are not labels: that layout is read from names and cfg/.
+        folders = Path(rel).parts[:-1]
+        if parsed is None and lists is None and 1 <= len(folders) <= 2:
+            return ClipLabel(folders[0], folders[1] if len(folders) == 2 else None, None, None, "folders")
+        if parsed is not None:
+            return ClipLabel(parsed.action, parsed.style, parsed.dataset, parsed.take, "file name")
+        why = []
+        if side.is_file():
+            why.append(f'{side.name} names no "action" or "style"' if "content" not in meta
+                       else f"{side.name} indexes cfg/ label lists, but there are none beside it")
+        else:
+            why.append(f"no {side.name} beside it")
+        why.append(f"not in {MANIFEST}" if self.manifest() else f"no {MANIFEST} in {self.root}")
+        if len(folders) > 2:
+            why.append("its folders are deeper than ACTION/STYLE/")
+        elif not folders:
+            why.append("not in an ACTION/ or ACTION/STYLE/ folder")
+        why.append("its name does not follow dataset-N_{action}_{style}_{NNN}.bvh")
+        raise LabelError(f"{path}: cannot label this clip: {'; '.join(why)}")
+
+
+def read_sidecar_json(path: Path) -> dict:
+    """The JSON object of a label file; LabelError where it is unreadable or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise LabelError(f"{path}: cannot read label file ({e.strerror or e})") from None
+    except ValueError as e:
+        raise LabelError(f"{path}: label file is not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise LabelError(f'{path}: expected a JSON object such as {{"action": "walk", "style": "happy"}}')
+    return data
+
+
+def read_manifest(path: str | Path) -> dict[str, tuple[str | None, str | None]]:
+    """Rows of a `labels.csv` (header `file,action,style`; either label column optional, empty cells
+    are no label): file relative to the manifest's folder -> (action, style)."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:  # utf-8-sig: spreadsheets write a BOM
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            header = [(h or "").strip() for h in reader.fieldnames or []]
+    except OSError as e:
+        raise LabelError(f"{path}: cannot read label manifest ({e.strerror or e})") from None
+    except csv.Error as e:
+        raise LabelError(f"{path}: not a readable CSV file ({e})") from None
+    if "file" not in header or not {"action", "style"} & set(header):
+        raise LabelError(f"{path}: expected a header row file,action,style (found {','.join(header) or 'none'})")
+    out = {}
+    for row in rows:
+        row = {(k or "").strip(): v for k, v in row.items()}
+        name = (row.get("file") or "").strip().replace("\\", "/").removeprefix("./")
+        if name:
+            out[name] = (_label_value(row.get("action")), _label_value(row.get("style")))
+    return out

@@ -25,7 +25,6 @@ scores (a frozen pose, time-shuffled frames, rotation noise, real motion with wr
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data.corpus import Corpus, Segment
-from ..data.labels import parse_clip_name
+from ..data.errors import LabelError
+from ..data.labels import FolderLabeller, read_sidecar_json
 from ..errors import GenAnimError
 from ..motion.clip import Clip, load_clip
 from ..motion.representation import representation_for
@@ -89,33 +89,30 @@ def real_set(corpus: Corpus, split: str, name: str | None = None) -> ClipSet:
 
 
 def load_folder(folder: str | Path) -> ClipSet:
-    """BVH clips of a folder with their labels: a `.json` beside each clip with "action" and
-    "style" names (as `generate` writes), else the file name pattern `dataset-N_{action}_{style}_{NNN}`."""
+    """BVH clips of a folder with their labels, by `core.data.labels.FolderLabeller` (the corpora's rules:
+    a `.json` beside each clip with "action" and "style" names, as `generate` writes, a `labels.csv`, or
+    the file name pattern `dataset-N_{action}_{style}_{NNN}`); a clip without labels has none here."""
     folder = Path(folder)
     if not folder.is_dir():
         raise GenAnimError(f"{folder}: not a folder of BVH clips")
     paths = sorted(folder.glob("*.bvh"))
     if not paths:
         raise GenAnimError(f"{folder}: no .bvh files")
+    labeller = FolderLabeller(folder)
     clips, actions, styles, takes = [], [], [], []
     for p in paths:
         clip = load_clip(p)
         clip.name = p.stem
         clips.append(clip)
-        parsed = parse_clip_name(p)
-        takes.append(parsed.take if parsed else None)
-        side = p.with_suffix(".json")
-        action = style = None
-        if side.exists():
-            try:
-                meta = json.loads(side.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as e:
-                raise GenAnimError(f"{side}: unreadable label file ({e})") from None
-            action, style = meta.get("action"), meta.get("style")
-        elif parsed is not None:
-            action, style = parsed.action, parsed.style
-        actions.append(action)
-        styles.append(style)
+        try:
+            lab = labeller.label(p)
+        except LabelError:
+            if p.with_suffix(".json").is_file():  # a label file that is there but unreadable is a mistake to report
+                read_sidecar_json(p.with_suffix(".json"))
+            lab = None
+        actions.append(lab.action if lab else None)
+        styles.append(lab.style if lab else None)
+        takes.append(lab.take if lab else None)
     return ClipSet(folder.name, clips, actions, styles, takes=takes)
 
 
