@@ -168,9 +168,7 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         *_architecture(family, checkpoint["architecture"], cfg),
         ("parameters", f"{params:,} (what sampling needs)"),
         *([("precision", fp16_note)] if fp16_note else []),
-        ("data", f"`{cfg['data']}`: "
-                 + ("Bandai Namco Research Motiondataset 1 + 2 (CC BY-NC 4.0)" if cfg["data"] == "bandai-namco"
-                    else "a library of labelled BVH clips") + ", train split "
+        ("data", f"`{cfg['data']}`: Bandai Namco Research Motiondataset 1 + 2 (CC BY-NC 4.0), train split "
                  f"({len(train)} segments, {sum(s.num_frames for s in train):,} frames at {corpus.fps:g} fps)"
                  + (" plus left/right mirrored copies with swapped labels" if cfg["augment"] else "")
                  + f"; validation split ({len(val)} segments) for the validation loss" + _sampling(cfg)),
