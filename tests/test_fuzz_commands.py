@@ -18,15 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, WALK, train_tiny
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from test_generation import TINY, WALK
 
 from core.cli import main
 from core.motion.bvh import read_bvh
-from core.training.config import TrainConfig
-from core.training.train import export_weights, train
 
 CONTROLLER = Path(__file__).resolve().parents[1] / "weights" / "controller.safetensors"
 SECONDS = 30.0  # the most one run may take
@@ -36,10 +33,7 @@ FUZZ = settings(max_examples=25, deadline=timedelta(seconds=SECONDS), derandomiz
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("run")
-    train(TrainConfig.from_dict(TINY), run, progress=False)
-    export_weights(run / "checkpoint.pt", run / "tiny.safetensors")
-    return run / "tiny.safetensors"
+    return train_tiny(tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -9,29 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, SAMPLES
+from conftest import REPO, TINY, WALK, train_tiny
 
 from core.errors import GenAnimError
 from core.generation import Cancelled, load_generator
 from core.motion.clip import load_clip
 from core.motion.rotations import matrix_to_6d
-from core.training.config import TrainConfig
-from core.training.train import export_weights, train
-
-TINY = {
-    "data": str(SAMPLES), "model": {"width": 32, "layers": 1, "heads": 2, "ff": 64, "dropout": 0.0},
-    "window": 40, "batch": 4, "steps": 3, "warmup": 1, "val_every": 3, "val_batches": 1, "threads": 1,
-    "sample_steps": 4,
-}
-WALK = SAMPLES / "dataset-2_walk_normal_001.bvh"
 
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("run")
-    train(TrainConfig.from_dict(TINY), run, progress=False)
-    export_weights(run / "checkpoint.pt", run / "tiny.safetensors")
-    return run / "tiny.safetensors"
+    return train_tiny(tmp_path_factory.mktemp("run"))
 
 
 def test_export_writes_weights_and_card(weights, tmp_path):

@@ -14,26 +14,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLES
-from test_generation import TINY, WALK
+from conftest import SAMPLES, WALK, train_tiny
 
 from core.cli import main
 from core.control.follow import PathError, read_path
 from core.errors import GenAnimError
 from core.generation import Generator, load_generator
 from core.motion.bvh import read_bvh, write_bvh
-from core.training.config import TrainConfig
-from core.training.train import export_weights, train
 
 CONTROLLER = Path(__file__).resolve().parents[1] / "weights" / "controller.safetensors"
 
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory) -> Path:
-    run = tmp_path_factory.mktemp("run")
-    train(TrainConfig.from_dict(TINY), run, progress=False)
-    export_weights(run / "checkpoint.pt", run / "tiny.safetensors")
-    return run / "tiny.safetensors"
+    return train_tiny(tmp_path_factory.mktemp("run"))
 
 
 def one_error_line(err: str) -> str:
