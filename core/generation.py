@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -163,12 +163,7 @@ class Generator:
 
     def _same_skeleton(self, other: Skeleton) -> bool:
         """Same joints and bones; the root's offset (a per-file start position in BVH) is not compared."""
-        mine = self.skeleton
-        if mine.names != other.names or not np.array_equal(mine.parents, other.parents):
-            return False
-        bones = np.arange(mine.num_joints) > self.rep.root
-        tol = 0.05 * float(np.mean(mine.bone_lengths()[bones]))
-        return bool(np.allclose(mine.offsets[bones], other.offsets[bones], atol=tol))
+        return not skeleton_differences(self, other)
 
     # --- sampling --------------------------------------------------------------
 
@@ -196,7 +191,12 @@ class Generator:
         clip.rotations = fill_pops(clip.rotations)
         return clip
 
-    def generate(
+    def generate(self, *args, **kwargs) -> list[Clip]:
+        """`count` clips of `seconds`; sample i uses seed `seed + i` (alone it gives the same motion). The
+        arguments of `iter_generate`."""
+        return list(self.iter_generate(*args, **kwargs))
+
+    def iter_generate(
         self,
         action: str | None,
         style: str | None,
@@ -208,27 +208,27 @@ class Generator:
         progress: Callable[[float], bool] | None = None,
         ddpm: bool = False,
         excerpt: bool = False,
-    ) -> list[Clip]:
-        """`count` clips of `seconds`; sample i uses seed `seed + i` (alone it gives the same motion).
+    ) -> Iterator[Clip]:
+        """The clips of `generate`, `batch` samples drawn at a time and yielded before the next batch is
+        drawn (memory stays bounded whatever the count). Settings are checked before any work.
 
         A model trained on whole takes makes each clip a whole performance, from rest back to rest;
         `excerpt`: a piece from the middle of one instead (a cycle to loop). `ddpm`: sample with the
         1000-step ancestral sampler instead (MDM's default; for comparison)."""
         a, s = self._label_ids(action, style)
         self.check(seconds, count, guidance, steps)
-        frames = int(round(seconds * self.fps))
-        seeds = [seed + i for i in range(count)]
-        label = f"{action or 'any'}_{style or 'any'}"
-        clips: list[Clip] = []
-        for lo in range(0, count, self.batch):  # `batch` samples at a time: the sampler's memory stays bounded
+        return self._batches(a, s, f"{action or 'any'}_{style or 'any'}", int(round(seconds * self.fps)),
+                             [seed + i for i in range(count)], guidance, steps, progress, ddpm, excerpt)
+
+    def _batches(self, a, s, label, frames, seeds, guidance, steps, progress, ddpm, excerpt) -> Iterator[Clip]:
+        for lo in range(0, len(seeds), self.batch):
             part = seeds[lo : lo + self.batch]
 
             def step(f: float, lo: int = lo, n: int = len(part)) -> bool:
-                return progress((lo + f * n) / count)
+                return progress((lo + f * n) / len(seeds))
 
             feats = self._features(len(part), frames, a, s, part, guidance, steps, progress and step, ddpm, excerpt)
-            clips += [self._finish(f, f"{label}_seed{sd}") for f, sd in zip(feats, part, strict=True)]
-        return clips
+            yield from (self._finish(f, f"{label}_seed{sd}") for f, sd in zip(feats, part, strict=True))
 
     def check(self, seconds: float | None = None, count: int | None = None, guidance: float | None = None,
               steps: int | None = None) -> None:
@@ -580,11 +580,8 @@ def _generate(args: argparse.Namespace) -> int:
 
     def produce():
         if not args.like:  # a batch at a time, each written before the next is drawn: bounded memory
-            for lo in range(0, args.count, gen.batch):
-                n = min(gen.batch, args.count - lo)
-                yield from gen.generate(args.action, args.style, args.seconds, n, args.seed + lo, args.guidance,
-                                        args.steps, lambda f, lo=lo, n=n: update((lo + f * n) / args.count),
-                                        excerpt=args.excerpt)
+            yield from gen.iter_generate(args.action, args.style, args.seconds, args.count, args.seed, args.guidance,
+                                         args.steps, update, excerpt=args.excerpt)
             return
         for k, (a, s, seconds, sd) in enumerate(jobs):
             update(k / len(jobs))
@@ -605,8 +602,8 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def skeleton_differences(gen: Generator, other: Skeleton, most: int = 3) -> list[str]:
-    """How `other` differs from the model's skeleton, in words, naming at most `most` joints per kind
-    (the rule of `Generator._same_skeleton`: names, parents, then bones beyond 5% of a mean bone)."""
+    """How `other` differs from the model's skeleton, in words, naming at most `most` joints per kind: names,
+    parents, then bones (not the root's offset) off by more than 5% of a mean bone. None: the same skeleton."""
     mine = gen.skeleton
 
     def names(js: list[str]) -> str:

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLES, WALK, train_tiny
+from conftest import SAMPLES
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from tiny_model import WALK, train_tiny
 
 from core.cli import main
 from core.motion.bvh import read_bvh

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, TINY, WALK, train_tiny
+from conftest import REPO
+from tiny_model import TINY, WALK, train_tiny
 
 from core.errors import GenAnimError
 from core.generation import Cancelled, load_generator

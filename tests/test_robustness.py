@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLES, WALK, train_tiny
+from conftest import SAMPLES
+from tiny_model import WALK, train_tiny
 
 from core.cli import main
 from core.control.follow import PathError, read_path
@@ -240,7 +241,7 @@ def test_a_failed_generate_leaves_no_empty_folder_behind(weights, tmp_path, caps
     def fail(*args, **kwargs):
         raise GenAnimError("the sampler failed")
 
-    monkeypatch.setattr(Generator, "generate", fail)
+    monkeypatch.setattr(Generator, "iter_generate", fail)  # what the command samples with
     out = tmp_path / "new" / "gen"
     assert main(["generate", "--model", str(weights), "--out", str(out)]) == 2
     assert "the sampler failed" in one_error_line(capsys.readouterr().err)
