@@ -29,8 +29,8 @@ class TrainConfig:
     p_short_gap: float = 0.0  # diffusion: fraction of in-betweening constraints with a short gap inside the window
     p_context: float = 0.45  # diffusion: fraction of constrained windows given context at the ends (in-betweening)
     p_random_length: float = 0.0  # fraction of windows cropped to a random shorter length (core/training/data.py)
-    p_whole_take: float = 0.0  # fraction of windows that are a whole take from its start (up to the window); the
-    # diffusion model then samples a clip asked for with a duration as a whole take of that length
+    p_whole_take: float = 0.0  # fraction of windows that are a whole take from its start (up to the window); a
+    # diffusion model with "whole_takes" in its model settings learns which are, and samples clips as whole takes
     length_buckets: int = 0  # > 1: batches of items of similar length, padded to their longest (MotionSet.sample)
     action_balance: float = 0.0  # items drawn by frames x (frames of their action)^-action_balance: 1 evens actions
     pair_balance: float = 0.0  # ... x (frames of their action-style pair)^-pair_balance: 1 evens label pairs
