@@ -226,8 +226,49 @@ def write_pose_action(
 
     action = bpy.data.actions.new(action_name)
     slot = compat.new_action_slot(action, obj)
-    channelbag = compat.ensure_channelbag(action, slot)
+    _key_bases(obj, compat.ensure_channelbag(action, slot), bone_names, locations, quats, with_location, frame_start)
+    if assign:
+        _assign(obj, action, slot)
+    return action
 
+
+def write_filled_action(
+    obj: bpy.types.Object,
+    source: bpy.types.Action,
+    bone_names: Sequence[str],
+    locations: np.ndarray,
+    quats: np.ndarray,
+    with_location: np.ndarray,
+    action_name: str,
+    *,
+    frame_start: int,
+) -> bpy.types.Action:
+    """A copy of `source` (every other channel, the other bones' keys included, as the animator made them)
+    whose rotation curves of `bone_names`, and location curves of those in `with_location`, are replaced by
+    one key per frame of the bases, frame f on scene frame `frame_start + f`; assigned to `obj`, `source`
+    kept (see `write_clip_action`)."""
+    slot_id = obj.animation_data.action_slot.identifier if obj.animation_data.action_slot else None
+    action = source.copy()
+    action.name = action_name
+    slot = next((s for s in action.slots if s.identifier == slot_id), None) or compat.new_action_slot(action, obj)
+    channelbag = compat.ensure_channelbag(action, slot)
+    replaced = set()
+    for name, moves in zip(bone_names, with_location, strict=True):
+        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"]'
+        replaced.add(f"{path}.{ROTATION_PROPERTY[obj.pose.bones[name].rotation_mode][0]}")
+        if moves:
+            replaced.add(f"{path}.location")
+    for fc in [fc for fc in channelbag.fcurves if fc.data_path in replaced]:
+        channelbag.fcurves.remove(fc)
+    _key_bases(obj, channelbag, bone_names, locations, quats, with_location, frame_start)
+    _assign(obj, action, slot)
+    return action
+
+
+def _key_bases(obj: bpy.types.Object, channelbag: bpy.types.ActionChannelbag, bone_names: Sequence[str],
+               locations: np.ndarray, quats: np.ndarray, with_location: np.ndarray, frame_start: int) -> None:
+    """One linear key per frame of the bases in new F-curves of `channelbag`, in each bone's own rotation mode."""
+    num_f = len(quats)
     co = np.empty((num_f, 2), dtype=np.float32)
     co[:, 0] = frame_start + np.arange(num_f)
     interpolation = np.full(num_f, _LINEAR, dtype=np.int32)  # sampled data: no Bezier overshoot
@@ -251,13 +292,14 @@ def write_pose_action(
         for i in range(values.shape[1]):
             add_curve(f"{path}.{prop}", i, name, values[:, i])
 
-    if assign:
-        adt = obj.animation_data
-        previous = adt.action if adt is not None else None
-        if previous is not None and previous.users <= 1 and not previous.use_fake_user:
-            previous.use_fake_user = True
-        compat.assign_action(obj, action, slot)
-    return action
+
+def _assign(obj: bpy.types.Object, action: bpy.types.Action, slot: bpy.types.ActionSlot) -> None:
+    """Make `action` the object's active action; the one it replaces keeps a fake user, so it stays in the file."""
+    adt = obj.animation_data
+    previous = adt.action if adt is not None else None
+    if previous is not None and previous.users <= 1 and not previous.use_fake_user:
+        previous.use_fake_user = True
+    compat.assign_action(obj, action, slot)
 
 
 def stack_on_nla(obj: bpy.types.Object, action: bpy.types.Action, frame_start: int = 1) -> bpy.types.NlaTrack:
@@ -270,22 +312,21 @@ def stack_on_nla(obj: bpy.types.Object, action: bpy.types.Action, frame_start: i
     return track
 
 
-def read_clip_action(obj: bpy.types.Object, skeleton: Skeleton, action: bpy.types.Action, fps: float) -> Clip:
-    """The motion `action` gives armature `obj` (built by `build_armature` for `skeleton`) as a clip.
+def read_pose_bases(obj: bpy.types.Object, action: bpy.types.Action, bones: Sequence[str],
+                    frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((F, B, 3) locations, (F, B, 4) quaternions) that `action` gives `bones` of armature `obj` at `frames`.
 
-    Samples every whole frame of the action's range by evaluating its F-curves,
-    so blocking keys, edited keys and any interpolation are honoured; each bone's rotation is read from
-    the property of its own rotation mode (quaternion, an Euler order, axis-angle), as Blender poses it;
-    channels without a curve keep their rest value.
+    The F-curves are evaluated, so blocking keys, edited keys and any interpolation are honoured (frames
+    outside the keys hold the curves' extrapolation); each bone's rotation is read from the property of its
+    own rotation mode (quaternion, an Euler order, axis-angle), as Blender poses it; channels without a curve
+    keep their rest value. RigError if the action keys none of them.
     """
-    _check_rig(obj, skeleton)
-    start, end = (round(v) for v in action.frame_range)
-    frames = np.arange(start, end + 1, dtype=np.float64)
-    num_f, num_j = len(frames), skeleton.num_joints
-    locations = np.zeros((num_f, num_j, 3))
-    modes = [obj.pose.bones[n].rotation_mode for n in skeleton.names]
+    frames = np.asarray(frames, dtype=np.float64)
+    num_f = len(frames)
+    locations = np.zeros((num_f, len(bones), 3))
+    modes = [obj.pose.bones[n].rotation_mode for n in bones]
     rotations = [np.tile(ROTATION_DEFAULT[m], (num_f, 1)) for m in modes]  # per bone (F, k)
-    index = {n: j for j, n in enumerate(skeleton.names)}
+    index = {n: j for j, n in enumerate(bones)}
     read = 0
     for slot in action.slots:
         channelbag = compat.get_channelbag(action, slot)
@@ -305,7 +346,23 @@ def read_clip_action(obj: bpy.types.Object, skeleton: Skeleton, action: bpy.type
     if not read:  # a motionless clip would pass for a result
         raise RigError(f"the action {action.name!r} keys no location or rotation of {obj.name!r}'s bones in their "
                        "rotation modes: nothing to read")
-    quats = np.stack([rotation_to_quat(r, m) for r, m in zip(rotations, modes, strict=True)], 1)  # (F, J, 4)
+    quats = np.stack([rotation_to_quat(r, m) for r, m in zip(rotations, modes, strict=True)], 1)  # (F, B, 4)
+    return locations, quats
+
+
+def action_frames(action: bpy.types.Action) -> np.ndarray:
+    """Every whole frame of the action's range."""
+    start, end = (round(v) for v in action.frame_range)
+    return np.arange(start, end + 1)
+
+
+def read_clip_action(obj: bpy.types.Object, skeleton: Skeleton, action: bpy.types.Action, fps: float,
+                     frames: np.ndarray | None = None) -> Clip:
+    """The motion `action` gives armature `obj` (built by `build_armature` for `skeleton`) as a clip, sampled
+    at `frames` (default: every whole frame of the action's range), read as `read_pose_bases` reads it."""
+    _check_rig(obj, skeleton)
+    frames = action_frames(action) if frames is None else frames
+    locations, quats = read_pose_bases(obj, action, skeleton.names, frames)
     rest = np.array([np.array(obj.data.bones[n].matrix_local) for n in skeleton.names])
     axes, scale, rest_rot = armature_conversion(obj.data, skeleton.names)
     return pose_basis_to_clip(skeleton, rest, locations, quats, fps, axes, scale, rest_rot, action.name)

@@ -149,7 +149,7 @@ class PuppeteerRun:
         self.genanim_rig = is_genanim_armature(self.target, self.ctl.skeleton)
         if not self.genanim_rig:
             self.bone_map = rig.bone_map_of(self.target)
-            self.bones = rig.rig_bones(self.target)
+            self.rig = rig.rig_of(self.target)
             self.reference = reference_pose(self.ctl.skeleton)
         session = importlib.import_module(f"{__package__}.core.control.puppeteer")
         self.session = session.PuppeteerSession(self.ctl, s.style.strip() or "normal")
@@ -193,9 +193,8 @@ class PuppeteerRun:
             loc, quat = clip_to_pose_basis(clip, rest, axes, scale, rest_rot)
             bones = names
         else:
-            names, parents, rest = self.bones
-            pose = retarget(clip, self.reference, self.bone_map, names, parents, rest, rig.rig_axes(obj),
-                            plant_feet=False)
+            r = self.rig
+            pose = retarget(clip, self.reference, self.bone_map, r.names, r.parents, r.rest, r.axes, plant_feet=False)
             bones, loc, quat = pose.bones, pose.locations, pose.quaternions
         for i, name in enumerate(bones):
             pb = obj.pose.bones[name]

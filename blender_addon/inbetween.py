@@ -1,57 +1,91 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The Fill Gap operator: the diffusion model generates the frames between two kept frames of an action.
+"""The Fill Gap operator: the diffusion model makes the frames of each gap of an action, on any mapped rig.
 
-It runs synchronously (one gap samples in well under a second on a CPU), so it works the same in
-`blender -b`. The result is a new action; the user's action is kept, untouched.
+A GenAnim armature is filled on its own skeleton; any other rig through core's round trip to GenAnim's
+skeleton and back (`core.retarget.rig_fill`). The result is a new action, a copy of the user's with the
+mapped bones keyed on every frame: kept frames hold the user's poses, other bones and channels keep the
+user's keys. It runs synchronously (a gap samples in about a second on a CPU), so it works the same in
+`blender -b`; the window manager's progress shows how far it is.
 """
 
 from __future__ import annotations
 
 import bpy
+import numpy as np
 
 from . import generator, rig
-from .armature import is_genanim_armature, read_clip_action
-from .core.errors import GenAnimError, RigError
+from .armature import (
+    action_frames,
+    armature_conversion,
+    is_genanim_armature,
+    read_clip_action,
+    read_pose_bases,
+    write_filled_action,
+)
+from .core.errors import GenAnimError
+from .core.retarget.armature_space import animated_joints, clip_to_pose_basis
+from .core.retarget.retarget import RigPose
+from .core.retarget.rig_fill import fill_gaps, fill_rig_gaps, frame_gaps, parse_gaps
 from .operators import reported
 
 
 class GENANIM_OT_fill_gap(bpy.types.Operator):
-    """Generate the frames between From and To of the selected GenAnim armature's action as a new action"""
+    """Make the frames of each gap (From-To) of the selected armature's action, as a new action"""
 
     bl_idname = "genanim.fill_gap"
-    bl_label = "Fill Gap"
+    bl_label = "Fill Gaps"
     bl_options = {'REGISTER', 'UNDO'}
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         def work() -> set[str]:
             s = context.scene.genanim
             obj = rig.selected_armature(context)
-            action = rig.active_action(obj, "to fill a gap in: import, generate or key one first")
-            first, last = (round(v) for v in action.frame_range)
-            if not first <= s.gap_from < s.gap_to <= last or s.gap_to - s.gap_from < 2:
-                raise GenAnimError(f"Set From and To inside the action's frames {first}..{last}, From before To with "
-                                   f"at least one frame between them (now {s.gap_from}..{s.gap_to})")
+            action = rig.active_action(obj, "to fill gaps in: import, generate or key one first")
+            frames = action_frames(action)
+            lo, hi, gaps = frame_gaps(parse_gaps(s.gaps), int(frames[0]), int(frames[-1]))
             gen = generator.load(context, s.model)
             if gen.kind != "diffusion":
                 raise GenAnimError(f"The {gen.name} model ({gen.kind}) cannot fill gaps: choose the diffusion model")
-            if not is_genanim_armature(obj, gen.skeleton):
-                raise RigError(f"{obj.name!r} is not an armature of GenAnim's skeleton: Fill Gap works on one made by "
-                               "Create Armature, Import BVH or Generate (retarget the result onto your rig)")
             fps = context.scene.render.fps / context.scene.render.fps_base
-            clip = read_clip_action(obj, gen.skeleton, action, fps)
+            frames = np.arange(lo, hi + 1)  # beyond the keys the curves hold their ends: placeholders to fill
             labels = (s.action.strip() or None, s.style.strip() or None) if s.gap_labels else (None, None)
-            filled = gen.inbetween(clip, s.gap_from - first, s.gap_to - first, *labels, seed=s.seed,
-                                   steps=s.steps or None)
+            options = dict(seed=s.seed, steps=s.steps or None, progress=_progress(context))
+            wm = context.window_manager
+            wm.progress_begin(0, 100)
+            try:
+                if is_genanim_armature(obj, gen.skeleton):
+                    skel = gen.skeleton
+                    filled = fill_gaps(gen, read_clip_action(obj, skel, action, fps, frames), gaps, *labels, **options)
+                    rest = np.array([np.array(obj.data.bones[n].matrix_local) for n in skel.names])
+                    loc, quat = clip_to_pose_basis(filled, rest, *armature_conversion(obj.data, skel.names))
+                    out = RigPose(list(skel.names), loc, quat, animated_joints(loc))
+                else:
+                    bone_map = rig.bone_map_of(obj)
+                    r = rig.rig_of(obj)
+                    loc, quat = read_pose_bases(obj, action, r.names, frames)
+                    pose = RigPose(list(r.names), loc, quat, np.zeros(len(r.names), bool))
+                    out = fill_rig_gaps(gen, r, bone_map, pose, fps, gaps, *labels, **options)
+            finally:
+                wm.progress_end()
             action.use_fake_user = True  # the user's action stays in the file though no longer active
-            new = rig.apply_clip(obj, filled, f"{action.name}_filled", frame_start=first)
-            self.report({'INFO'}, f"Filled frames {s.gap_from + 1}..{s.gap_to - 1} of {action.name!r} as new action "
-                        f"{new.name!r}; {action.name!r} is kept")
+            new = write_filled_action(obj, action, out.bones, out.locations, out.quaternions, out.moving,
+                                      f"{action.name}_filled", frame_start=lo)
+            self.report({'INFO'}, f"Filled {len(gaps)} gap{'s' * (len(gaps) > 1)} ({s.gaps.strip()}) of "
+                        f"{action.name!r} as new action {new.name!r}; {action.name!r} is kept")
             if abs(fps - gen.fps) > 1e-3:  # the model's frames are 1/30 s apart whatever the scene plays
                 self.report({'WARNING'}, f"The scene plays {fps:g} fps, the model makes motion at {gen.fps:g} fps: the "
                             f"filled frames play at {fps / gen.fps:.2f}x speed (set the scene to {gen.fps:g} fps)")
             return {'FINISHED'}
 
         return reported(self, work)
+
+
+def _progress(context: bpy.types.Context):
+    def update(fraction: float) -> bool:
+        context.window_manager.progress_update(int(100 * fraction))
+        return True
+
+    return update
 
 
 classes = (GENANIM_OT_fill_gap,)

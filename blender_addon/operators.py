@@ -236,9 +236,15 @@ def export_action(fmt: str, path: Path, frame_range: tuple[int, int], name: str)
             bpy.ops.export_anim.bvh(filepath=str(path), frame_start=frame_range[0], frame_end=frame_range[1],
                                     rotate_mode='NATIVE', root_transform_only=False)
         elif fmt == 'FBX':
-            bpy.ops.export_scene.fbx(filepath=str(path), use_selection=True, object_types={'ARMATURE'},
-                                     add_leaf_bones=False, bake_anim=True, bake_anim_use_all_actions=False,
-                                     bake_anim_use_nla_strips=False)
+            scene = bpy.context.scene
+            own = scene.name
+            scene.name = name  # the exporter names the take after the scene; the scene's own name comes back
+            try:
+                bpy.ops.export_scene.fbx(filepath=str(path), use_selection=True, object_types={'ARMATURE'},
+                                         add_leaf_bones=False, bake_anim=True, bake_anim_use_all_actions=False,
+                                         bake_anim_use_nla_strips=False)
+            finally:
+                scene.name = own
         else:
             bpy.ops.export_scene.gltf(filepath=str(path), export_format='GLB', use_selection=True,
                                       export_animations=True, export_animation_mode='ACTIVE_ACTIONS',

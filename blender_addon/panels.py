@@ -61,14 +61,14 @@ class GENANIM_PT_generate(_Panel, bpy.types.Panel):
 
 
 class GENANIM_PT_fill_gap(_Panel, bpy.types.Panel):
-    bl_label = "Fill Gap"
+    bl_label = "Fill Gaps"
     bl_parent_id = "GENANIM_PT_main"
     bl_options = {'DEFAULT_CLOSED'}
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
-        _settings_column(layout, context, ("gap_from", "gap_to", "gap_labels", "seed"))
-        layout.label(text="Keeps the frames up to From and from To", icon='INFO')
+        _settings_column(layout, context, ("gaps", "gap_labels", "seed"))
+        layout.label(text="Makes the frames between From and To", icon='INFO')
         layout.operator("genanim.fill_gap", icon='IPO_EASE_IN_OUT')
 
 

@@ -61,8 +61,10 @@ class GenAnimSettings(bpy.types.PropertyGroup):
         default='ACTION',
     )
     frame_start: IntProperty(name="Start Frame", default=1, description="Scene frame of the clips' first frame")
-    gap_from: IntProperty(name="From", default=20, description="Last kept frame before the gap (scene frame)")
-    gap_to: IntProperty(name="To", default=50, description="First kept frame after the gap (scene frame)")
+    gaps: StringProperty(
+        name="Gaps", default="20-50",
+        description="Frame ranges to make, as From-To pairs (20-50, 80-110): From and To are kept, the frames "
+                    "between made. A From before the action's start or a To after its end extends the action to it")
     gap_labels: BoolProperty(name="Use Action and Style", default=False,
                              description="Fill the gap with the Generate panel's action and style (off: any)")
     armature_scale: FloatProperty(name="Scale", default=1.0, min=0.01, max=100.0,

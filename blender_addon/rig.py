@@ -12,8 +12,7 @@ from .core.motion.clip import Clip
 from .core.motion.skeleton import Skeleton
 from .core.retarget.armature_space import Y_UP_TO_Z_UP
 from .core.retarget.bone_map import JOINTS, REQUIRED, check_bone_map, detect_bone_map, preset_map
-from .core.retarget.reference import reference_pose
-from .core.retarget.retarget import retarget
+from .core.retarget.rig import Rig, to_rig
 
 
 def selected_armature(context: bpy.types.Context) -> bpy.types.Object:
@@ -37,14 +36,13 @@ def active_action(obj: bpy.types.Object, use: str) -> bpy.types.Action:
     return action
 
 
-def rig_bones(obj: bpy.types.Object) -> tuple[list[str], list[int], np.ndarray]:
-    """(names, parent indices, (B, 4, 4) armature-space rest matrices) of an armature's bones."""
+def rig_of(obj: bpy.types.Object) -> Rig:
+    """The armature's bones (names, parents, armature-space rest matrices) and axes, as core's retargeting sees them."""
     bones = list(obj.data.bones)
-    names = [b.name for b in bones]
+    names = tuple(b.name for b in bones)
     index = {n: i for i, n in enumerate(names)}
-    parents = [index[b.parent.name] if b.parent else -1 for b in bones]
-    rest = np.array([np.array(b.matrix_local) for b in bones])
-    return names, parents, rest
+    parents = tuple(index[b.parent.name] if b.parent else -1 for b in bones)
+    return Rig(names, parents, np.array([np.array(b.matrix_local) for b in bones]), rig_axes(obj))
 
 
 def fill_bone_map(obj: bpy.types.Object, preset: str) -> dict[str, str]:
@@ -97,9 +95,7 @@ def apply_clip(
     source_map = source_map_of(clip.skeleton)
     if source_map is not None:
         bone_map = {j: b for j, b in bone_map.items() if j in source_map}
-    names, parents, rest = rig_bones(obj)
-    pose = retarget(clip, reference_pose(clip.skeleton, clip), bone_map, names, parents, rest, rig_axes(obj),
-                    source_map)
+    pose = to_rig(clip, rig_of(obj), bone_map, source_map)
     return write_pose_action(
         obj, pose.bones, pose.locations, pose.quaternions, pose.moving, action_name,
         frame_start=frame_start, assign=assign,

@@ -118,7 +118,7 @@ def _clips(args: argparse.Namespace) -> int:
 
 def _inbetween(args: argparse.Namespace) -> int:
     from ..data.corpus import load_corpus
-    from .inbetween import BASELINES, benchmark, command_method
+    from .inbetween import BASELINES, benchmark, command_method, rig_transfer
     from .report import INBETWEEN_COLUMNS, write_report
     from .suite import real_set
 
@@ -131,6 +131,9 @@ def _inbetween(args: argparse.Namespace) -> int:
         gen = load_generator(args.model, args.device)
         methods[gen.name] = lambda clip, start, end: gen.inbetween(clip, start, end, steps=args.steps,
                                                                    temperature=args.temperature, samples=args.samples)
+        if args.rig_transfer:
+            methods[f"{gen.name} on a Mixamo rig"] = rig_transfer(gen, steps=args.steps, temperature=args.temperature,
+                                                                    samples=args.samples)
     if args.candidate:
         methods[args.name] = command_method(args.candidate)
         # A command per window is slow; score every method on the same evenly spread subset.
@@ -313,6 +316,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="fills --model draws per gap, one kept (default: the model's in-betweening setting)")
     q.add_argument("--split", default="val", choices=("val", "train"),
                    help="clips the windows are cut from (train: to choose settings away from the validation split)")
+    q.add_argument("--no-rig-transfer", dest="rig_transfer", action="store_false",
+                   help="skip the row of --model filling gaps on a Mixamo-proportioned rig (through two retargets)")
     q.add_argument("--gaps", type=int, nargs="+", default=[5, 15, 30])
     q.add_argument("--stride", type=int, default=40, help="frames between window starts")
     q.add_argument(

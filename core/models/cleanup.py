@@ -63,16 +63,16 @@ def pin_stance_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation,
     step = np.diff(feet, axis=0)  # (F-1, K, 2)
     speed = np.linalg.norm(step, axis=-1) * clip.fps  # (F-1, K)
     held = contacts[1:] & contacts[:-1] & (speed < MAX_PIN_SPEED * rep.leg_length)  # (F-1, K)
-    if span is not None:
-        held[: span[0]] = False
-        held[max(span[1] - 1, span[0]) :] = False
+    if span is not None:  # span[0] = -1: nothing kept before the span
+        held[: max(span[0], 0)] = False
+        held[max(span[1] - 1, span[0], 0) :] = False
     count = held.sum(1, keepdims=True)  # (F-1, 1)
     slide = (step * held[..., None]).sum(1) / np.maximum(count, 1)  # (F-1, 2)
     offset = np.zeros((clip.num_frames, 3))
     offset[1:, PLANE] = -np.cumsum(slide, axis=0)
     # Only the slow part (drift) moves the root: frame-to-frame foot noise would become root jitter.
     offset = smooth_time(offset, ROOT_SMOOTH)
-    offset -= offset[0 if span is None else span[0]]
+    offset -= offset[0 if span is None else max(span[0], 0)]
     p_rot, _ = parent_transform(rep, g_rot, g_pos)
     trans = clip.translations.copy()
     trans[:, rep.root] += (np.swapaxes(p_rot, -1, -2) @ offset[..., None])[..., 0]  # world shift in the parent's frame

@@ -44,7 +44,7 @@ before = set(bpy.data.actions)
 report["generate"] = error_of(bpy.ops.genanim.generate)
 report["generated_frames"] = [a.frame_range[1] - a.frame_range[0] for a in bpy.data.actions if a not in before]
 user = apply_clip(arm, load_clip(bvh).slice(0, 90), "my_walk", frame_start=1)
-s.gap_from, s.gap_to = 21, 51
+s.gaps = "21-51"
 report["fill_gap"] = error_of(bpy.ops.genanim.fill_gap)
 report["filled_is_new"] = arm.animation_data.action != user and user.name in bpy.data.actions
 s.model = "cvae"

@@ -2,85 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-# A Mixamo-named T-pose character 1.8 m tall (Z up, facing -Y, its left at +X): (bone, parent, head, tail).
-_MIXAMO_CENTRE = [
-    ("Hips", None, (0, 0, 1.0), (0, 0, 1.1)),
-    ("Spine", "Hips", (0, 0, 1.1), (0, 0, 1.22)),
-    ("Spine1", "Spine", (0, 0, 1.22), (0, 0, 1.34)),
-    ("Spine2", "Spine1", (0, 0, 1.34), (0, 0, 1.5)),
-    ("Neck", "Spine2", (0, 0, 1.5), (0, 0, 1.6)),
-    ("Head", "Neck", (0, 0, 1.6), (0, 0, 1.8)),
-]
-_MIXAMO_LEFT = [
-    ("LeftShoulder", "Spine2", (0.06, 0, 1.45), (0.18, 0, 1.45)),
-    ("LeftArm", "LeftShoulder", (0.18, 0, 1.45), (0.45, 0, 1.45)),
-    ("LeftForeArm", "LeftArm", (0.45, 0, 1.45), (0.70, 0, 1.45)),
-    ("LeftHand", "LeftForeArm", (0.70, 0, 1.45), (0.80, 0, 1.45)),
-    ("LeftUpLeg", "Hips", (0.09, 0, 0.95), (0.09, 0, 0.52)),
-    ("LeftLeg", "LeftUpLeg", (0.09, 0, 0.52), (0.09, 0, 0.08)),
-    ("LeftFoot", "LeftLeg", (0.09, 0, 0.08), (0.09, -0.12, 0.02)),
-    ("LeftToeBase", "LeftFoot", (0.09, -0.12, 0.02), (0.09, -0.2, 0.02)),
-]
+if str(Path(__file__).resolve().parents[2]) not in sys.path:  # run as a script by the install checks
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from core.retarget.standard_rigs import mixamo_arrays, mixamo_bones, rest_matrices  # noqa: E402
 
-
-def mixamo_bones(a_pose: bool = False) -> list[tuple[str, str | None, np.ndarray, np.ndarray]]:
-    """The rig's bones; `a_pose` lowers the arms 45 degrees about the shoulder joint."""
-    out = []
-    for name, parent, head, tail in _MIXAMO_CENTRE + _MIXAMO_LEFT:
-        head, tail = np.array(head, float), np.array(tail, float)
-        if a_pose and name in ("LeftArm", "LeftForeArm", "LeftHand"):
-            pivot = np.array([0.18, 0, 1.45])
-            c, s = np.cos(np.radians(-45)), np.sin(np.radians(-45))
-            turn = np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]])
-            head, tail = pivot + turn @ (head - pivot), pivot + turn @ (tail - pivot)
-        out.append((name, parent, head, tail))
-        if name.startswith("Left"):
-            mirror = np.array([-1.0, 1, 1])
-            out.append((name.replace("Left", "Right"), parent and parent.replace("Left", "Right"),
-                        head * mirror, tail * mirror))
-    return out
-
-
-def rest_matrices(heads: np.ndarray, tails: np.ndarray, rolls: np.ndarray) -> np.ndarray:
-    """Bone rest matrices laid out as Blender's: Y along the bone, any roll about it."""
-    rest = np.tile(np.eye(4), (len(heads), 1, 1))
-    for b, (h, t, roll) in enumerate(zip(heads, tails, rolls, strict=True)):
-        y = (t - h) / np.linalg.norm(t - h)
-        x = np.cross(y, [0.3, 0.5, 0.8])
-        x /= np.linalg.norm(x)
-        z = np.cross(x, y)
-        x, z = np.cos(roll) * x + np.sin(roll) * z, -np.sin(roll) * x + np.cos(roll) * z
-        rest[b, :3, :3] = np.stack([x, y, z], axis=1)
-        rest[b, :3, 3] = h
-    return rest
-
-
-def mixamo_arrays(a_pose: bool = False, roll_seed: int = 0) -> tuple[list[str], list[int], np.ndarray]:
-    """(names, parents, (B, 4, 4) rest matrices) of the Mixamo-named rig, bone rolls drawn at random."""
-    bones = mixamo_bones(a_pose)
-    names = [b[0] for b in bones]
-    parents = [names.index(b[1]) if b[1] else -1 for b in bones]
-    rolls = np.random.default_rng(roll_seed).uniform(-np.pi, np.pi, len(bones))
-    return names, parents, rest_matrices(np.array([b[2] for b in bones]), np.array([b[3] for b in bones]), rolls)
+__all__ = ["mixamo_arrays", "rest_matrices"]  # for the retargeting tests
 
 
 def rig_matrices(pose, names: list[str], parents: list[int], rest: np.ndarray) -> np.ndarray:
     """(F, B, 4, 4) armature-space bone matrices of a retargeted pose, composed as Blender does."""
-    num_f = len(pose.quaternions)
-    full = np.empty((num_f, len(names), 4, 4))
-    from core.motion.rotations import quat_to_matrix
+    from core.retarget.rig import Rig, pose_matrices
 
-    for b, p in enumerate(parents):
-        basis = np.tile(np.eye(4), (num_f, 1, 1))
-        if names[b] in pose.bones:
-            k = pose.bones.index(names[b])
-            basis[:, :3, :3] = quat_to_matrix(pose.quaternions[:, k])
-            basis[:, :3, 3] = pose.locations[:, k]
-        local = rest[b] if p < 0 else np.linalg.inv(rest[p]) @ rest[b]
-        full[:, b] = (local if p < 0 else full[:, p] @ local) @ basis
-    return full
+    return pose_matrices(Rig(tuple(names), tuple(parents), rest, np.eye(3)), pose)
 
 
 def tpose_clip(clip):
@@ -139,3 +77,50 @@ def build_rigify_metarig():
     addon_utils.enable("rigify", default_set=True)
     bpy.ops.object.armature_human_metarig_add()
     return bpy.context.active_object
+
+
+# MakeHuman's game_engine skeleton as MPFB2 builds it, 1.75 m, Z up, facing -Y: a root bone at the feet,
+# three spine bones and unmapped finger bones (bone, parent, head, tail).
+_MAKEHUMAN_CENTRE = [
+    ("root", None, (0, 0, 0), (0, 0.1, 0)),
+    ("pelvis", "root", (0, 0, 0.98), (0, 0, 1.06)),
+    ("spine_01", "pelvis", (0, 0, 1.06), (0, 0, 1.18)),
+    ("spine_02", "spine_01", (0, 0, 1.18), (0, 0, 1.30)),
+    ("spine_03", "spine_02", (0, 0, 1.30), (0, 0, 1.44)),
+    ("neck_01", "spine_03", (0, 0, 1.44), (0, 0, 1.55)),
+    ("head", "neck_01", (0, 0, 1.55), (0, 0, 1.75)),
+]
+_MAKEHUMAN_LEFT = [
+    ("clavicle_l", "spine_03", (0.03, 0, 1.40), (0.17, 0, 1.42)),
+    ("upperarm_l", "clavicle_l", (0.17, 0, 1.42), (0.42, 0, 1.28)),
+    ("lowerarm_l", "upperarm_l", (0.42, 0, 1.28), (0.64, 0, 1.14)),
+    ("hand_l", "lowerarm_l", (0.64, 0, 1.14), (0.72, 0, 1.09)),
+    ("index_01_l", "hand_l", (0.72, 0, 1.09), (0.76, 0, 1.06)),
+    ("thigh_l", "pelvis", (0.10, 0, 0.94), (0.10, 0, 0.52)),
+    ("calf_l", "thigh_l", (0.10, 0, 0.52), (0.10, 0.02, 0.09)),
+    ("foot_l", "calf_l", (0.10, 0.02, 0.09), (0.10, -0.11, 0.02)),
+    ("ball_l", "foot_l", (0.10, -0.11, 0.02), (0.10, -0.18, 0.02)),
+]
+
+
+def build_makehuman_rig(name: str = "MakeHuman"):
+    """MakeHuman's game_engine rig (A-pose arms, a root bone, fingers), assorted bone rolls."""
+    import bpy
+
+    arm = bpy.data.armatures.new(name)
+    obj = bpy.data.objects.new(name, arm)
+    bpy.context.scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode='EDIT')
+    bones = list(_MAKEHUMAN_CENTRE)
+    for bone, parent, head, tail in _MAKEHUMAN_LEFT:
+        bones.append((bone, parent, head, tail))
+        bones.append((bone[:-2] + "_r", parent[:-2] + "_r" if parent.endswith("_l") else parent,
+                      (-head[0], head[1], head[2]), (-tail[0], tail[1], tail[2])))
+    for k, (bone, parent, head, tail) in enumerate(bones):
+        eb = arm.edit_bones.new(bone)
+        eb.head, eb.tail, eb.roll = head, tail, (k * 0.7) % 3.0 - 1.5
+        if parent:
+            eb.parent = arm.edit_bones[parent]
+    bpy.ops.object.mode_set(mode='OBJECT')
+    return obj

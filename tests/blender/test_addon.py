@@ -244,6 +244,11 @@ def test_export_action_with_blenders_exporters(tmp_path: Path):
     exported = load_clip(tmp_path / "out.bvh")
     assert exported.num_frames == load_clip(WALK).num_frames
     assert set(exported.skeleton.names) == set(obj.data.bones.keys())
+    action, scene = obj.animation_data.action.name, bpy.context.scene.name
+    bpy.ops.import_scene.fbx(filepath=str(tmp_path / "out.fbx"))
+    takes = [a.name for a in bpy.data.actions if a.name != action]
+    assert takes and all(t.endswith(f"|{action}") for t in takes), takes  # the take is the action, not the scene
+    assert bpy.context.scene.name == scene
 
 
 def test_bad_input_is_reported_never_raised(tmp_path: Path):

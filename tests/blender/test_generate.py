@@ -12,7 +12,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 from conftest import SAMPLES  # noqa: E402
-from rigs import build_mixamo_rig, build_rigify_metarig  # noqa: E402
+from rigs import build_makehuman_rig, build_mixamo_rig, build_rigify_metarig  # noqa: E402
 
 import blender_addon  # noqa: E402
 from blender_addon import compat  # noqa: E402
@@ -180,7 +180,7 @@ def test_fill_gap_writes_a_new_action_and_keeps_the_users(gen):
     obj = bpy.context.active_object
     walk = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh").slice(0, 90)
     user = apply_clip(obj, walk, "my_walk", frame_start=1)
-    s = _settings(gen, gap_from=21, gap_to=51, seed=3)
+    s = _settings(gen, gaps="21-51", seed=3)
     assert bpy.ops.genanim.fill_gap() == {'FINISHED'}
     new = obj.animation_data.action
     assert new != user and user.name in bpy.data.actions and user.use_fake_user
@@ -202,7 +202,7 @@ def test_fill_gap_warns_when_the_scene_plays_another_frame_rate(gen, capfd):
     scene = bpy.context.scene
     before = scene.render.fps, scene.render.fps_base
     scene.render.fps, scene.render.fps_base = 24, 1.0
-    _settings(gen, gap_from=20, gap_to=40, gap_labels=False)
+    _settings(gen, gaps="20-40", gap_labels=False)
     try:
         assert bpy.ops.genanim.fill_gap() == {'FINISHED'}
     finally:
@@ -216,15 +216,111 @@ def test_fill_gap_reports_bad_input(gen):
     with pytest.raises(RuntimeError, match="has no active action"):
         bpy.ops.genanim.fill_gap()
     apply_clip(obj, load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh").slice(0, 40), "short", frame_start=1)
-    _settings(gen, gap_from=30, gap_to=60)
-    with pytest.raises(RuntimeError, match=r"inside the action's frames 1\.\.40"):
-        bpy.ops.genanim.fill_gap()
-    _settings(gen, gap_from=10, gap_to=20, gap_labels=True, action="moonwalk-backflip")
+    for gaps, why in (("50-60", r"at least one of them must be a frame of the action \(1\.\.40\)"),
+                      ("-5-60", "covers the whole action"), ("10 to 20", "cannot read '10'"),
+                      ("10-20, 15-30", "gaps overlap"), ("10-11", "needs a frame to fill")):
+        _settings(gen, gaps=gaps)
+        with pytest.raises(RuntimeError, match=why):
+            bpy.ops.genanim.fill_gap()
+    _settings(gen, gaps="10-20", gap_labels=True, action="moonwalk-backflip")
     with pytest.raises(RuntimeError, match="unknown action 'moonwalk-backflip'; known actions"):
         bpy.ops.genanim.fill_gap()
     rig = build_mixamo_rig()
     bpy.context.view_layer.objects.active = rig
-    rig.animation_data_create().action = bpy.data.actions["short"]
-    _settings(gen, gap_from=10, gap_to=20)
-    with pytest.raises(RuntimeError, match="not an armature of GenAnim's skeleton"):
+    rig.animation_data_create().action = bpy.data.actions["short"]  # keys GenAnim's bone names, not the rig's
+    _settings(gen, gaps="10-20")
+    with pytest.raises(RuntimeError, match="keys no location or rotation of 'Mixamo''s bones"):
         bpy.ops.genanim.fill_gap()
+
+
+def _blocking(obj, dense, every: int = 10):
+    """An animator's blocking action: `dense`'s values every `every` frames as Bezier keys (Blender's default
+    interpolation), in the bones' own rotation modes."""
+    action = bpy.data.actions.new("blocking")
+    slot = compat.new_action_slot(action, obj)
+    bag = compat.ensure_channelbag(action, slot)
+    start, end = (round(v) for v in dense.frame_range)
+    for fc in _fcurves(dense):
+        new = compat.new_fcurve(bag, fc.data_path, fc.array_index, fc.group.name if fc.group else "")
+        for f in range(start, end + 1, every):
+            new.keyframe_points.insert(f, fc.evaluate(f))
+    return action, slot, bag
+
+
+def _evaluated(obj, action, frames) -> np.ndarray:
+    """(F, B, 4, 4) armature-space pose matrices of every bone as Blender evaluates `action` at `frames`."""
+    compat.assign_action(obj, action, next(s for s in action.slots))
+    out = []
+    for f in frames:
+        bpy.context.scene.frame_set(int(f))
+        out.append([np.array(pb.matrix) for pb in obj.pose.bones])
+    return np.array(out)
+
+
+def _keys(action) -> dict:
+    return {(fc.data_path, fc.array_index): [tuple(k.co) + tuple(k.handle_left) + tuple(k.handle_right)
+                                              for k in fc.keyframe_points] for fc in _fcurves(action)}
+
+
+RIGS = {"mixamo": (build_mixamo_rig, "mixamorig:Spine1", "mixamorig:LeftFoot"),
+        "rigify": (build_rigify_metarig, "f_index.01.L", "foot.L"),
+        "makehuman": (build_makehuman_rig, "index_01_l", "foot_l")}
+
+
+@pytest.mark.parametrize("mode", ["XYZ", "QUATERNION"])
+@pytest.mark.parametrize("kind", sorted(RIGS))
+def test_fill_gaps_on_the_animators_own_rig_keeps_everything_they_made(gen, kind, mode):
+    """Fill Gaps on a production rig keyed in blocking poses (every 10 frames, Bezier): every kept frame
+    evaluates to the animator's pose, the gaps change, and the user's action, rotation modes, an unmapped
+    bone's keys, the scene's fps and frame range stay exactly as they were."""
+    build, unmapped, foot = RIGS[kind]
+    obj = build()
+    for pb in obj.pose.bones:
+        pb.rotation_mode = mode
+    dense = apply_clip(obj, load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh").slice(0, 91), "dense")
+    user, _, bag = _blocking(obj, dense)
+    bpy.data.actions.remove(dense)
+    prop = ROTATION_PROPERTY[mode][0]
+    finger = compat.new_fcurve(bag, f'pose.bones["{unmapped}"].{prop}', 1, unmapped)  # a key of its own
+    finger.keyframe_points.insert(1, 0.0)
+    finger.keyframe_points.insert(91, 0.4)
+    frames = np.arange(1, 92)
+    before = _evaluated(obj, user, frames)
+    keys = _keys(user)
+    scene = bpy.context.scene
+    scene_state = (scene.render.fps, scene.render.fps_base, scene.frame_start, scene.frame_end)
+    bpy.context.view_layer.objects.active = obj
+    _settings(gen, gaps="21-41, 61-81", seed=1)
+    assert bpy.ops.genanim.fill_gap() == {'FINISHED'}
+    new = obj.animation_data.action
+    assert new != user and user.use_fake_user and _keys(user) == keys
+    assert [pb.rotation_mode for pb in obj.pose.bones] == [mode] * len(obj.pose.bones)
+    assert (scene.render.fps, scene.render.fps_base, scene.frame_start, scene.frame_end) == scene_state
+    assert {k: v for k, v in _keys(new).items() if unmapped in k[0]} == \
+        {k: v for k, v in keys.items() if unmapped in k[0]}
+    after = _evaluated(obj, new, frames)
+    gap = np.zeros(len(frames), bool)
+    gap[21:40] = gap[61:80] = True  # frames 22..40 and 62..80
+    assert np.abs(after[~gap] - before[~gap]).max() < 1e-4
+    assert np.abs(after[gap] - before[gap]).max() > 0.01
+    b = [pb.name for pb in obj.pose.bones].index(foot)
+    rest_z = obj.data.bones[foot].head_local[2]
+    assert after[gap, b, 2, 3].min() < rest_z + 0.05  # the filled foot comes down to the floor
+
+
+def test_fill_gaps_extends_an_action_at_both_ends(gen):
+    obj = build_mixamo_rig()
+    for pb in obj.pose.bones:
+        pb.rotation_mode = "ZXY"
+    user = apply_clip(obj, load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh").slice(0, 60), "walk")
+    before = _evaluated(obj, user, np.arange(11, 61))
+    bpy.context.view_layer.objects.active = obj
+    _settings(gen, gaps="-9-11, 50-80")
+    assert bpy.ops.genanim.fill_gap() == {'FINISHED'}
+    new = obj.animation_data.action
+    assert tuple(round(v) for v in new.frame_range) == (-9, 80)
+    after = _evaluated(obj, new, np.arange(-9, 81))
+    assert np.abs(after[20:60] - before[:40]).max() < 1e-4  # frames 11..50 kept
+    hips = after[:, [pb.name for pb in obj.pose.bones].index("mixamorig:Hips"), :3, 3]
+    assert np.linalg.norm(hips[-1, :2] - hips[59, :2]) > 0.5  # the walk goes on after frame 50
+    assert np.linalg.norm(hips[20, :2] - hips[0, :2]) > 0.2  # and came from somewhere before frame 11
