@@ -7,7 +7,7 @@ import torch
 
 from ..motion.kinematics import forward_kinematics
 from ..motion.representation import MotionRepresentation
-from ..motion.rotations import sixd_to_matrix
+from ..motion.rotations import axis_angle_matrix, sixd_to_matrix
 
 
 def masked_mse(pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, vel_weight: float) -> torch.Tensor:
@@ -47,6 +47,8 @@ class PositionLoss:
                  max_frames: int = 50_000, min_spread: float = 0.02):
         lay, skel = rep.layout, rep.skeleton
         self.rot6d, self.height, self.root, self.parents = lay.rot6d, lay.root_height.start, rep.root, skel.parents
+        self.vel, self.yaw, self.contacts, self.feet = lay.root_vel.start, lay.yaw_rate.start, lay.contacts, rep.feet
+        self.step_unit = 0.01 * rep.leg_length  # about 1 cm a frame
         self.mean, self.std = torch.from_numpy(mean).float(), torch.from_numpy(std).float()  # (D,)
         self.offsets = torch.from_numpy(skel.offsets).float()  # (J, 3)
         self.offsets[rep.ancestors] = 0.0  # joints above the root stay at the origin: no error there
@@ -70,6 +72,30 @@ class PositionLoss:
         trans = self.offsets.to(x).expand(b, n, -1, -1).clone()  # (B, L, J, 3)
         trans[..., self.root, 1] = raw[..., self.height]
         return forward_kinematics(self.parents, rot, trans)[1]
+
+    def foot_steps(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, L, D) normalised features -> (B, L-1, K, 2) each foot joint's step across the floor from frame t
+        to t+1 in the world, root path included, in the heading frame of t: decoding puts the root at
+        X_t + R(yaw_t) p_t, so the step is R(yaw_t) (v_t + R(turn_t) p_t+1 - p_t) for the root's velocity v_t
+        and turn rate turn_t and the pose's positions p."""
+        raw = x * self.std.to(x) + self.mean.to(x)
+        p = self.positions(x)[:, :, self.feet]  # (B, L, K, 3)
+        turn = axis_angle_matrix(1, raw[:, :-1, self.yaw])  # (B, L-1, 3, 3)
+        v = torch.zeros_like(p[:, :-1, 0])  # (B, L-1, 3)
+        v[..., 0], v[..., 2] = raw[:, :-1, self.vel], raw[:, :-1, self.vel + 1]
+        step = v[:, :, None] + (turn[:, :, None] @ p[:, 1:, ..., None])[..., 0] - p[:, :-1]
+        return step[..., [0, 2]]
+
+    def foot_slide(self, pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """MSE of the feet's world steps (`foot_steps`) against the target's, in units of `step_unit`, over the
+        frames where the target's foot joint stands (its contact flag at t and t+1): the feature losses see
+        the root's path and the legs apart, so a foot may slide under a body whose every channel is nearly
+        right. pred, target (B, L, D) normalised; valid (B, L) bool."""
+        raw = target * self.std.to(target) + self.mean.to(target)
+        stand = (raw[..., self.contacts] > 0.5) & valid[..., None]  # (B, L, K)
+        w = (stand[:, 1:] & stand[:, :-1]).float()[..., None]  # (B, L-1, K, 1)
+        d = (self.foot_steps(pred) - self.foot_steps(target)) / self.step_unit
+        return (d**2 * w).sum() / (w.sum() * 2).clamp(min=1)
 
     def __call__(self, pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """pred, target (B, L, D) normalised; valid (B, L) bool."""

@@ -43,6 +43,7 @@ class TrainConfig:
     drift_weight: float = 0.0  # diffusion: weight of the loss on running sums of root velocity errors (drift_mse)
     root_weight: float = 0.0  # diffusion: weight of the extra MSE on the root trajectory's own channels
     pos_weight: float = 0.0  # diffusion: weight of the MSE of the pose's joint positions (PositionLoss)
+    foot_weight: float = 0.0  # diffusion: weight of the standing feet's world-step loss (PositionLoss.foot_slide)
     ema: float = 0.998
     augment: bool = True  # left/right mirroring with label swap
     seed: int = 0

@@ -146,8 +146,9 @@ class DiffusionFamily(_OneNetwork):
 
     def __init__(self, name, cfg, arch, dev, position_loss: PositionLoss | None = None):
         super().__init__(name, cfg, arch, dev)
-        if cfg.pos_weight and position_loss is None:
-            raise GenAnimError("pos_weight needs the skeleton's PositionLoss (make_family's position_loss)")
+        if (cfg.pos_weight or cfg.foot_weight) and position_loss is None:
+            raise GenAnimError("pos_weight and foot_weight need the skeleton's PositionLoss (make_family's "
+                               "position_loss)")
         self.position_loss = position_loss
         self.diffusion = Diffusion(self.model)
         if cfg.init_from:  # fine-tuning: start from a trained denoiser (both the trained and the EMA copy)
@@ -175,6 +176,8 @@ class DiffusionFamily(_OneNetwork):
             loss = loss + cfg.root_weight * masked_mse(pred[..., root], x0[..., root], valid_t, 0.0)
         if cfg.pos_weight:  # joint positions: a hip's rotation error moves the whole leg, a toe's almost nothing
             loss = loss + cfg.pos_weight * self.position_loss(pred, x0, valid_t)
+        if cfg.foot_weight:  # standing feet: the root's path and the legs must agree, or the feet slide
+            loss = loss + cfg.foot_weight * self.position_loss.foot_slide(pred, x0, valid_t)
         return loss
 
     def step(self, batch, rng, gen, lr, index):

@@ -213,7 +213,7 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
     voc = corpus.vocabulary
     torch.manual_seed(cfg.seed)  # same initial weights on every rank
     position_loss = None
-    if cfg.family == "diffusion" and cfg.pos_weight:
+    if cfg.family == "diffusion" and (cfg.pos_weight or cfg.foot_weight):
         position_loss = PositionLoss(representation_for(corpus.skeleton), stats.mean, stats.std, train_set.items)
     fam = make_family(cfg.family, cfg, train_set.dim, len(voc.actions), len(voc.styles), dev, position_loss)
     if fam.full_windows:
