@@ -17,7 +17,7 @@ from bpy.props import EnumProperty, FloatProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 from mathutils import Vector
 
-from . import rig
+from . import generator, rig
 from .armature import build_armature, fit_scene_to_clip, read_clip_action, skeleton_of
 from .core.errors import GenAnimError, RigError
 from .core.motion.clip import load_clip
@@ -54,7 +54,8 @@ def new_genanim_armature(context: bpy.types.Context, skeleton, name: str, scale:
 
 
 class GENANIM_OT_create_armature(bpy.types.Operator):
-    """Add GenAnim's skeleton as an armature at the 3D cursor (Z up, metres)"""
+    """Add the chosen model's skeleton (GenAnim's, or that of weights trained on your own library) as an armature at
+    the 3D cursor (Z up, metres)"""
 
     bl_idname = "genanim.create_armature"
     bl_label = "Create Armature"
@@ -70,7 +71,14 @@ class GENANIM_OT_create_armature(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         def work() -> set[str]:
-            obj = new_genanim_armature(context, default_skeleton(), self.name, self.scale)
+            skeleton = default_skeleton()
+            try:  # the skeleton Generate writes onto: a model trained on another library brings its own
+                own = generator.load(context, context.scene.genanim.model).skeleton
+            except GenAnimError as e:
+                self.report({'WARNING'}, f"{e}: building GenAnim's own skeleton")
+            else:
+                skeleton = skeleton if own.names == skeleton.names else own
+            obj = new_genanim_armature(context, skeleton, self.name, self.scale)
             self.report({'INFO'}, f"Created armature {obj.name!r} ({len(obj.data.bones)} bones)")
             return {'FINISHED'}
 

@@ -14,7 +14,9 @@ from bpy.props import (
     StringProperty,
 )
 
+from . import generator
 from .core.bodies.conditions import BUILDS
+from .core.errors import GenAnimError
 from .core.retarget.bone_map import PRESET_LABELS
 
 PRESET_ITEMS = [("AUTO", "Automatic", "Match bones by name (presets first)")] + [
@@ -33,11 +35,21 @@ def _is_armature(_self, obj: bpy.types.Object) -> bool:
     return obj.type == 'ARMATURE'
 
 
+def _labels(context: bpy.types.Context, kind: str) -> list[str]:
+    """The chosen model's action or style labels, offered as the field is typed in (none if it cannot load)."""
+    try:
+        return list(getattr(generator.load(context, context.scene.genanim.model), kind, None) or [])
+    except GenAnimError:
+        return []
+
+
 class GenAnimSettings(bpy.types.PropertyGroup):
     """What the GenAnim panels operate with, saved per scene."""
 
-    action: StringProperty(name="Action", default="walk", description="Action label, e.g. walk, run, wave-right-hand")
-    style: StringProperty(name="Style", default="normal", description="Style label, e.g. normal, happy, elderly")
+    action: StringProperty(name="Action", default="walk", search=lambda _s, context, _t: _labels(context, "actions"),
+                           description="Action label, e.g. walk, run, wave-right-hand (the list: the model's own)")
+    style: StringProperty(name="Style", default="normal", search=lambda _s, context, _t: _labels(context, "styles"),
+                          description="Style label, e.g. normal, happy, elderly (the list: the model's own)")
     seconds: FloatProperty(name="Duration", default=4.0, min=0.0, soft_min=0.5, max=60.0, unit='TIME_ABSOLUTE',
                            description="Length of each generated clip in seconds")
     variations: IntProperty(name="Variations", default=1, min=1, max=32,

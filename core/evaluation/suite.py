@@ -89,13 +89,14 @@ def real_set(corpus: Corpus, split: str, name: str | None = None) -> ClipSet:
 
 
 def load_folder(folder: str | Path) -> ClipSet:
-    """BVH clips of a folder with their labels, by `core.data.labels.FolderLabeller` (the corpora's rules:
-    a `.json` beside each clip with "action" and "style" names, as `generate` writes, a `labels.csv`, or
-    the file name pattern `dataset-N_{action}_{style}_{NNN}`); a clip without labels has none here."""
+    """BVH clips of a folder and its subfolders with their labels, by `core.data.labels.FolderLabeller` (the
+    corpora's rules: a `.json` beside each clip with "action" and "style" names, as `generate` writes, a
+    `labels.csv`, ACTION/STYLE/ folders, or the file name pattern `dataset-N_{action}_{style}_{NNN}`); a clip
+    without labels has none here."""
     folder = Path(folder)
     if not folder.is_dir():
         raise GenAnimError(f"{folder}: not a folder of BVH clips")
-    paths = sorted(folder.glob("*.bvh"))
+    paths = sorted(folder.rglob("*.bvh"))
     if not paths:
         raise GenAnimError(f"{folder}: no .bvh files")
     labeller = FolderLabeller(folder)
@@ -303,11 +304,12 @@ class Evaluator:
         emb, ref = out["embedding"], self.ref_out["embedding"]
         labels = np.array([a or "" for a in clip_set.actions])
         joint = (out["action"][:, :, None] * out["style"][:, None, :]).reshape(len(emb), -1)
-        fid = precision = recall = None
-        if not is_reference:
-            fid = metrics.fid(emb, ref)
-            precision, recall = metrics.precision_recall(ref, emb)
-        floor = self.floor(clip_set)
+        fid = precision = recall = floor = None
+        if len(emb) >= 2:  # a distribution's spread needs two clips: one clip has no FID (left blank)
+            floor = self.floor(clip_set)
+            if not is_reference:
+                fid = metrics.fid(emb, ref)
+                precision, recall = metrics.precision_recall(ref, emb)
         start, end = end_pose_distances(clip_set, self.reference)
         row = {
             "set": clip_set.name,

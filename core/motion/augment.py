@@ -125,6 +125,11 @@ def _fitting_reflections(skeleton: Skeleton, animated: tuple[bool, ...]) -> tupl
     return tuple(fits)
 
 
+def mirrorable(skeleton: Skeleton) -> bool:
+    """Whether the skeleton's names pair some joints left/right (`Skeleton.mirror_indices`): what mirroring needs."""
+    return bool((skeleton.mirror_indices() != np.arange(skeleton.num_joints)).any())
+
+
 def mirror(clip: Clip, world_axis: int = 0, poses: np.ndarray | None = None) -> Clip:
     """Left/right mirrored clip (see the module docstring); the skeleton is unchanged.
 

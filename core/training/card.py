@@ -149,7 +149,8 @@ def _curve(history: list[dict]) -> list[str]:
 
 
 def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_path: str | None = None,
-               fp16_note: str | None = None) -> str:
+               fp16_note: str | None = None, overrides: dict | None = None) -> str:
+    """The model card; `overrides`: settings the training command line gave over the config file's."""
     from .train import checkpoint_config
 
     cfg = checkpoint_config(checkpoint)
@@ -160,7 +161,8 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
     size = weights.stat().st_size
     dtype = {v.dtype for k, v in checkpoint["exported"].items() if v.is_floating_point()}
     config = config_path or "CONFIG.json"
-    command = f"python -m core train --model {family} --config {config} --out {run}"
+    command = f"python -m core train --model {family} --config {config} --out {run}" + "".join(
+        f" --{k} {v}" for k, v in (overrides or {}).items())
     export = f"python -m core export {run} --config {config} --out {weights}" + ("" if meta["fp16"] else " --fp32")
     facts = [
         ("file", f"`{weights.name}` ({size / 2**20:.1f} MiB, safetensors, "

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from ..errors import GenAnimError
 
+# Settings `train` takes from its command line over the config file's (the card's command repeats them).
+TRAIN_OVERRIDES = ("data", "steps")
+
 
 def _train(args: argparse.Namespace) -> int:
     from .config import TrainConfig
@@ -36,7 +39,7 @@ def _train(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from .card import model_card
     from .config import TrainConfig
-    from .train import CHECKPOINT, SAMPLING, config_differences, export_weights, load_checkpoint
+    from .train import CHECKPOINT, SAMPLING, checkpoint_config, config_differences, export_weights, load_checkpoint
 
     ck = Path(args.run)
     ck = ck / CHECKPOINT if ck.is_dir() else ck
@@ -45,10 +48,12 @@ def _export(args: argparse.Namespace) -> int:
     if ck.suffix == ".safetensors":
         raise GenAnimError(f"{ck}: already exported weights; export takes a run folder or its checkpoint file")
     checkpoint = load_checkpoint(ck)
-    sampling = None
+    sampling, overrides = None, {}
     if args.config:  # the card names this file in its training command: it must be the run's config
         cfg = TrainConfig.load(args.config).to_dict()
-        changed = config_differences(cfg, checkpoint)
+        trained = checkpoint_config(checkpoint)  # with what `train --data/--steps` set over the file
+        overrides = {k: trained[k] for k in TRAIN_OVERRIDES if trained[k] != cfg[k]}
+        changed = config_differences({**cfg, **overrides}, checkpoint)
         if changed:
             raise GenAnimError(f"{args.config} is not the config of {ck} (differs in {', '.join(changed)})")
         sampling = {k: cfg[k] for k in SAMPLING}
@@ -57,7 +62,7 @@ def _export(args: argparse.Namespace) -> int:
     meta = export_weights(ck, out, fp16=not args.fp32, sampling=sampling)
     card = out.with_suffix(".md")
     note = _fp16_effect(ck)
-    card.write_text(model_card(checkpoint, out, meta, str(ck.parent), args.config, note), encoding="utf-8")
+    card.write_text(model_card(checkpoint, out, meta, str(ck.parent), args.config, note, overrides), encoding="utf-8")
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, step {meta['trained_steps']}) and {card}")
     return 0
 
@@ -76,7 +81,8 @@ def _fp16_effect(checkpoint: Path) -> str:
         for f, half in zip(files, (False, True), strict=True):
             export_weights(checkpoint, f, fp16=half)
         gens = [load_generator(str(f), "cpu") for f in files]
-        action = "walk" if gens[0].conditional else None
+        actions = gens[0].actions
+        action = ("walk" if "walk" in actions else actions[0]) if gens[0].conditional else None
         clips = [g.generate(action, None, 4.0, count=4, seed=0) for g in gens]
     diff = np.stack([np.abs(a.global_positions() - b.global_positions()).max(axis=-1)
                      for a, b in zip(*clips, strict=True)])  # (clips, F, J)

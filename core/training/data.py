@@ -4,6 +4,7 @@ with label swap, label dropout and random CondMDI-style constraint masks."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Collection
 from typing import NamedTuple
 
@@ -11,7 +12,7 @@ import numpy as np
 
 from ..data.corpus import Corpus, FeatureStats
 from ..data.errors import DataError, LabelError
-from ..motion.augment import Mirror
+from ..motion.augment import Mirror, mirrorable
 from ..motion.representation import ROOT_TRAJECTORY, representation_for
 
 MIN_CROP = 16  # frames: the shortest random-length crop (half a second)
@@ -24,6 +25,11 @@ def encode_segments(corpus: Corpus, split: str, augment: bool, min_frames: int,
     skipped where the corpus has no mirrored action), and their action and style ids."""
     rep = representation_for(corpus.skeleton)
     voc = corpus.vocabulary
+    if augment and not mirrorable(corpus.skeleton):
+        warnings.warn(f"no left/right joint pairs found in the skeleton's names ({', '.join(corpus.skeleton.names[:6])}"
+                      ", ...; pairs are named like Left/Right, _L/_R, .L/.R, _l/_r, L_/R_): training without mirrored "
+                      "copies", stacklevel=2)
+        augment = False
     mirrored = Mirror(corpus.mirror_poses()) if augment else None
     raw: list[np.ndarray] = []  # each (F, D) float64
     action_ids, style_ids = [], []
