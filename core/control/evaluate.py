@@ -12,6 +12,7 @@ import numpy as np
 from ..evaluation.metrics import bone_length_error, foot_skating_rate, jitter
 from ..motion.clip import Clip
 from ..motion.representation import UP
+from ..motion.rotations import wrap_angle
 from .controller import Controller
 from .follow import demo_paths, follow, score_path
 
@@ -134,4 +135,70 @@ def score_paths(make: Callable[[np.ndarray, float], Clip], speeds=(1.4, 3.0)) ->
             rows.append({"path": name, "speed": sp, "frames": clip.num_frames, "distance_cm": sc.distance_cm,
                          "facing_deg": sc.facing_deg, "skating": sc.skating, "end_cm": sc.end_cm,
                          "jitter": sc.jitter, "ms_per_frame": ms})
+    return rows
+
+
+def follow_paths(seed: int = 0) -> dict[str, np.ndarray]:
+    """The path-following benchmark's ground paths (x, z metres): a 20 m straight line, a 3 m-radius circle,
+    a zig-zag of 2 m legs, an S-curve into a 90-degree corner, and two random smooth curves (`seed`)."""
+    t = np.linspace(0.0, 1.0, 200)
+    s_curve = np.stack([1.5 * np.sin(2 * np.pi * t), 6.0 * t], -1)
+    corner = s_curve[-1] + np.stack([np.linspace(0.0, 4.0, 41)[1:], np.zeros(40)], -1)
+    leg = 2.0 / math.sqrt(2)
+    paths = {
+        "straight 20 m": np.array([[0.0, 0.0], [0.0, 20.0]]),
+        "circle r=3 m": np.stack([3.0 - 3.0 * np.cos(2 * np.pi * t), 3.0 * np.sin(2 * np.pi * t)], -1),
+        "zig-zag 2 m legs": np.array([[leg * (i % 2), leg * i] for i in range(7)]),
+        "S-curve, 90 deg corner": np.concatenate([s_curve, corner]),
+    }
+    rng = np.random.default_rng(seed)
+    for k in range(2):  # heading wanders smoothly: turn rate a sum of slow sines, 12 m long
+        u = np.linspace(0.0, 12.0, 240)
+        rate = sum(rng.uniform(-0.4, 0.4) * np.sin(rng.uniform(0.2, 0.8) * u + rng.uniform(0, 2 * np.pi))
+                   for _ in range(3))
+        yaw = np.cumsum(rate) * (u[1] - u[0])
+        step = np.stack([np.sin(yaw), np.cos(yaw)], -1) * (u[1] - u[0])
+        paths[f"random curve {k + 1}"] = np.concatenate([[[0.0, 0.0]], np.cumsum(step, 0)])
+    return paths
+
+
+def straight_speed(clip: Clip, points_m: np.ndarray, margin_m: float = 1.5, window_m: float = 0.75,
+                   max_turn_deg: float = 10.0) -> float | None:
+    """Mean ground speed (m/s) of the root over the path's straight stretches: where the path's heading
+    turns less than `max_turn_deg` within `window_m` either side, `margin_m` away from its start and end.
+    None for a path without one."""
+    from ..motion.representation import representation_for
+    from .follow import Polyline, check_path
+
+    line = Polyline(check_path(points_m))
+    rep = representation_for(clip.skeleton)
+    root = clip.global_positions()[:, rep.root][:, [0, 2]] / 100.0  # metres
+    s, _, _ = line.closest(root)
+    _, before = line.at(s - window_m)
+    _, after = line.at(s + window_m)
+    straight = (np.degrees(np.abs(wrap_angle(after - before))) < max_turn_deg)
+    straight &= (s > margin_m) & (s < line.length - margin_m)
+    stride = max(1, int(round(0.5 * clip.fps)))  # displacement over half a second: one step, not its sway
+    v = np.linalg.norm(root[stride:] - root[:-stride], axis=-1) * clip.fps / stride
+    keep = straight[:-stride] & straight[stride:]
+    return float(v[keep].mean()) if keep.sum() > clip.fps else None
+
+
+def follow_benchmark(ctl: Controller, speeds=(1.0, 1.4, 2.0, 3.0), styles: list[str] | None = None,
+                     paths: dict[str, np.ndarray] | None = None) -> list[dict]:
+    """One row per path, speed and style: achieved speed on straight stretches over the asked one, distance
+    of the end from the path's end, mean distance from the path, mean facing error, foot skating, frames/s."""
+    rows = []
+    for name, pts in (paths or follow_paths()).items():
+        for sp in speeds:
+            for style in styles or ctl.styles:
+                notes: list[str] = []
+                t = time.perf_counter()
+                clip = follow(ctl, pts, style, sp, report=notes.append)
+                seconds = time.perf_counter() - t
+                sc = score_path(clip, pts)
+                v = straight_speed(clip, pts)
+                rows.append({"path": name, "speed": sp, "style": style, "speed_ratio": None if v is None else v / sp,
+                             "end_cm": sc.end_cm, "distance_cm": sc.distance_cm, "facing_deg": sc.facing_deg,
+                             "skating": sc.skating, "fps": clip.num_frames / seconds, "short": bool(notes)})
     return rows

@@ -24,6 +24,13 @@ from .controller import ControlError, Controller
 from .trajectory import METRE, TRAJ_FRAMES
 
 PULL = 0.1  # share of the lateral offset removed per frame
+# The network alone walks each style at a speed of its own (1.4 m/s asked, 0.55x reached on a straight line in
+# the elderly style), and the controller's velocity blending makes feet slide: the blend while moving grows
+# with how far the character's speed, averaged over a stride, is from the asked one (bench/bench_follow.py).
+SPEED_SLACK = 0.05  # a relative speed error the network is left to (the bar is 10%)
+BLEND_PER_ERROR = 4.0  # blend per relative speed error beyond the slack
+MAX_BLEND = 0.35
+STRIDE_S = 0.5  # seconds over which the character's speed is averaged (about a stride)
 STOP_BLEND = 0.3  # Controller.blend once the reference point has reached the end
 TURN = 0.05  # share of the heading error removed per frame
 SETTLE = 0.5  # seconds standing still at the end before the take ends
@@ -138,35 +145,39 @@ class Polyline:
 
 
 def follow(ctl: Controller, points_m: np.ndarray, style: str | None = "normal", speed: float = 1.4,
-           action: str | None = None, correct: bool = True, plant: bool = True, blend: float = 0.0,
+           action: str | None = None, correct: bool = True, plant: bool = True, blend: float | None = None,
            report: Callable[[str], None] | None = None) -> Clip:
     """A clip of the character going along `points_m` (N, 2) x, z metres at `speed` m/s and stopping at the end.
 
-    `blend`: the controller's velocity blending while moving (see Controller); at the end STOP_BLEND.
+    `blend`: the controller's velocity blending while moving (see Controller; default: by the speed error, see
+    BLEND_PER_ERROR); at the end STOP_BLEND.
     `report(message)`: told how far short of the end the take stopped, when it ran out of frames first.
     PathError for a path longer than MAX_PATH_M or one that needs more than MAX_TAKE_S at `speed`."""
     if not 0.1 <= speed <= 8.0:
         raise ControlError(f"speed {speed:g} m/s is outside 0.1 .. 8 m/s")
     line = Polyline(check_take(points_m, speed) * METRE)
     saved = ctl.blend
-    ctl.blend = blend
     try:
-        return _follow(ctl, line, style, speed, action, correct, plant, report)
+        return _follow(ctl, line, style, speed, action, correct, plant, report, blend)
     finally:
         ctl.blend = saved
 
 
 def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, action: str | None,
-            correct: bool, plant: bool, report: Callable[[str], None] | None) -> Clip:
+            correct: bool, plant: bool, report: Callable[[str], None] | None, blend: float | None) -> Clip:
     sid, aid = ctl.style_id(style), ctl.action_id(action, speed)
     _, yaw0 = line.at(np.array(0.0))
     ctl.reset((line.p[0, 0], line.p[0, 1], float(yaw0)))
     per_frame = speed * METRE / ctl.fps
     ahead = per_frame * np.array(TRAJ_FRAMES, np.float64)
-    s_ref, s_cur, still, after = 0.0, 0.0, 0, 0
+    s_ref, s_cur, still, after, v_mean = 0.0, 0.0, 0, 0, 0.0
     limit = int(min(SLACK * line.length / per_frame + 10 * ctl.fps, MAX_TAKE_S * ctl.fps))
     why = ""  # why the take ended short of the path's end
     for _ in range(limit):
+        v_mean += (float(np.linalg.norm(ctl.velocity)) - v_mean) / (STRIDE_S * ctl.fps)
+        if s_ref < line.length:
+            error = max(0.0, abs(speed - v_mean) / speed - SPEED_SLACK)
+            ctl.blend = blend if blend is not None else min(MAX_BLEND, BLEND_PER_ERROR * error)
         s_near, _, _ = line.closest(ctl.pos)
         s_cur = max(s_cur, float(s_near))  # never walk backwards along the path
         # The reference point moves at `speed` but stays near the character: it neither runs away from a
