@@ -49,15 +49,18 @@ def test_a_library_on_its_own_skeleton_trains_generates_and_is_judged(tmp_path, 
     assert "| gen " in table and "| strut " in table  # the generated set's row and its action's row
 
 
-def test_a_skeleton_without_left_right_names_trains_without_mirrors(tmp_path):
+def test_a_skeleton_without_left_right_or_foot_names_trains_without_mirrors_or_contacts(tmp_path):
     from core.data.corpus import load_corpus
     from core.training.data import encode_segments
 
     lib = build_library(tmp_path / "lib", "sidecar")
     for path in lib.glob("*.bvh"):  # sides named so no convention pairs them: "upperarm_a", "upperarm_b"
-        path.write_text(path.read_text().replace("_l\n", "_a\n").replace("_r\n", "_b\n"))
+        text = path.read_text().replace("_l\n", "_a\n").replace("_r\n", "_b\n")
+        path.write_text(text.replace("foot_", "sole_"))  # and no joint named foot, toe or ankle
     corpus = load_corpus(str(lib), cache=tmp_path / "cache")
     assert "upperarm_a" in corpus.skeleton.names
-    with pytest.warns(UserWarning, match="no left/right joint pairs"):
+    with pytest.warns(UserWarning) as warned:
         raw, actions, _ = encode_segments(corpus, "train", augment=True, min_frames=1)
+    said = " ".join(str(w.message) for w in warned)
+    assert "no left/right joint pairs" in said and "no foot joints" in said
     assert len(raw) == len(corpus.segments("train"))  # each take once: no mirrored copies

@@ -30,6 +30,9 @@ def encode_segments(corpus: Corpus, split: str, augment: bool, min_frames: int,
                       ", ...; pairs are named like Left/Right, _L/_R, .L/.R, _l/_r, L_/R_): training without mirrored "
                       "copies", stacklevel=2)
         augment = False
+    if not rep.feet:
+        warnings.warn("no foot joints found in the skeleton's names (none named foot, toe or ankle): training "
+                      "without foot contacts, and generated feet are not held on the floor", stacklevel=2)
     mirrored = Mirror(corpus.mirror_poses()) if augment else None
     raw: list[np.ndarray] = []  # each (F, D) float64
     action_ids, style_ids = [], []
