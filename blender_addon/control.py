@@ -16,11 +16,12 @@ import numpy as np
 from bpy.props import FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from . import prefs, rig
-from .armature import armature_conversion, built_by_genanim, is_genanim_armature
+from .armature import armature_conversion, is_genanim_armature
 from .core.errors import GenAnimError
 from .core.retarget.armature_space import clip_to_pose_basis
 from .core.retarget.reference import reference_pose
 from .core.retarget.retarget import retarget
+from .core.retarget.rig import source_path
 from .operators import reported
 
 _loaded: dict[str, object] = {}
@@ -47,8 +48,11 @@ def load_controller(context: bpy.types.Context):
     return _loaded[path]
 
 
-def curve_path(curve: bpy.types.Object, armature: bpy.types.Object, context: bpy.types.Context) -> np.ndarray:
-    """(N, 2) x, z metres of the evaluated curve (its first spline) in the armature's data frame (Y up)."""
+def curve_path(curve: bpy.types.Object, armature: bpy.types.Object, context: bpy.types.Context,
+               skeleton) -> tuple[np.ndarray, float]:
+    """((N, 2) x, z metres, the armature's metres per metre of the clip): where the hips of a clip of
+    `skeleton` go (data frame, Y up) so that the armature's hips go along the evaluated curve (its first
+    spline); another rig than GenAnim's moves on its own scale (see `core.retarget.rig.source_path`)."""
     if curve.type != 'CURVE':
         raise GenAnimError(f"{curve.name!r} is a {curve.type.lower()}, not a curve")
     ev = curve.evaluated_get(context.evaluated_depsgraph_get())
@@ -64,9 +68,12 @@ def curve_path(curve: bpy.types.Object, armature: bpy.types.Object, context: bpy
     world = pts[order] @ np.array(curve.matrix_world)[:3, :3].T + np.array(curve.matrix_world)[:3, 3]
     inv = np.linalg.inv(np.array(armature.matrix_world))
     local = world @ inv[:3, :3].T + inv[:3, 3]  # armature space
-    axes, scale = _armature_axes(armature)
-    data = local @ axes / scale  # data space (Y up, cm): axes.T @ p / scale, row form
-    return data[:, [0, 2]] / 100.0
+    if not is_genanim_armature(armature, skeleton):
+        data, scale = source_path(local, rig.rig_of(armature), rig.bone_map_of(armature), skeleton)
+        return data / 100.0, 100.0 * scale
+    axes, scale, _ = armature_conversion(armature.data, [])
+    data = local @ np.asarray(axes, np.float64) / scale  # data space (Y up, cm): axes.T @ p / scale, row form
+    return data[:, [0, 2]] / 100.0, 100.0 * scale
 
 
 def _chain(n: int, edges: np.ndarray) -> np.ndarray:
@@ -89,14 +96,6 @@ def _chain(n: int, edges: np.ndarray) -> np.ndarray:
         prev = order[-1]
         order.append(nxt[0])
     return np.array(order)
-
-
-def _armature_axes(obj: bpy.types.Object) -> tuple[np.ndarray, float]:
-    """(data->armature axes, scale) of a GenAnim armature; other rigs: their Y-up to Z-up axes in metres."""
-    if built_by_genanim(obj):
-        axes, scale, _ = armature_conversion(obj.data, [])
-        return np.asarray(axes, np.float64), scale
-    return rig.rig_axes(obj), 0.01
 
 
 def _pick_curve(context: bpy.types.Context) -> bpy.types.Object:
@@ -123,10 +122,9 @@ class GENANIM_OT_follow_path(bpy.types.Operator):
             follow = importlib.import_module(f"{__package__}.core.control.follow")
             ctl = load_controller(context)
             ctl.style_id(s.style.strip() or None)
-            points = follow.check_path(curve_path(curve, target, context), f"The curve {curve.name!r}")
-            clip = follow.follow(ctl, points, s.style.strip() or None, s.speed)
-            if not is_genanim_armature(target, clip.skeleton):
-                rig.bone_map_of(target)
+            points, scale = curve_path(curve, target, context, ctl.skeleton)
+            points = follow.check_path(points, f"The curve {curve.name!r}")
+            clip = follow.follow(ctl, points, s.style.strip() or None, s.speed / scale)  # the speed is the rig's
             action = rig.apply_clip(target, clip, f"follow_{curve.name}_{s.style or 'any'}",
                                     frame_start=s.frame_start)
             self.report({'INFO'}, f"{target.name!r} follows {curve.name!r}: new action {action.name!r}, "

@@ -21,7 +21,7 @@ from ..motion.rotations import quat_to_matrix
 from ..motion.skeleton import Skeleton
 from .armature_space import _rigid_inverse, pose_basis_to_clip
 from .reference import reference_pose
-from .retarget import RigPose, retarget
+from .retarget import RigPose, leg_length, retarget
 
 
 @dataclass(frozen=True)
@@ -124,3 +124,18 @@ def to_skeleton(clip: Clip, skeleton: Skeleton, source_map: Mapping[str, str]) -
     loc, quat = full_bases(target, pose)
     return pose_basis_to_clip(skeleton, target.rest, loc, quat, clip.fps, np.eye(3), 1.0, ref_rot, clip.name)
 
+
+
+def source_path(points: np.ndarray, rig: Rig, bone_map: Mapping[str, str],
+                skeleton: Skeleton) -> tuple[np.ndarray, float]:
+    """(N, 3) armature-space points a rig's hips should pass -> ((N, 2) ground points (x, z, the data's units)
+    that a clip of `skeleton` (GenAnim's) must take its hips through for `to_rig` to put the rig's hips
+    there, rig units per data unit): retargeting moves the rig's hips from their rest place by the source's
+    travel times the ratio of leg lengths (see `retarget`)."""
+    index = {n: i for i, n in enumerate(rig.names)}
+    heads = rig.rest[:, :3, 3]
+    _, ref_pos = forward_kinematics(skeleton.parents, *(np.asarray(p, np.float64) for p in reference_pose(skeleton)))
+    scale = leg_length({j: heads[index[b]] for j, b in bone_map.items()}) / leg_length(
+        {j: ref_pos[skeleton.names.index(j)] for j in bone_map if j in skeleton.names})
+    data = (np.asarray(points, np.float64) - heads[index[bone_map["Hips"]]]) @ rig.axes / scale
+    return data[:, [0, 2]], scale

@@ -122,6 +122,29 @@ def test_follow_path_on_a_bezier_curve_meets_the_bars():
     assert np.linalg.norm(got[0, 0, :2] - line[0]) < 0.1 and np.linalg.norm(got[-1, 0, :2] - line[-1]) < 0.5
 
 
+def test_follow_path_lands_a_mixamo_rig_on_the_curve():
+    """Another rig (Mixamo names and proportions, at 1.8 m) walks on the curve itself, on its own scale, and stops
+    at the curve's end."""
+    arm = build_mixamo_rig()
+    curve = _bezier([(0.0, 0.0), (1.5, 2.5), (0.0, 5.0), (-1.5, 7.5)])
+    _select(arm, curve)
+    s = bpy.context.scene.genanim_control
+    s.style, s.speed = "normal", 1.4
+    assert bpy.ops.genanim.follow_path() == {'FINISHED'}
+    action = arm.animation_data.action
+    start, end = (round(v) for v in action.frame_range)
+    hips = []
+    for f in range(start, end + 1):
+        bpy.context.scene.frame_set(f)
+        hips.append((arm.matrix_world @ arm.pose.bones["mixamorig:Hips"].head)[:2])
+    hips = np.array(hips)
+    line = _polyline(curve)
+    dist, _ = _closest(line, hips)
+    print(f"Mixamo rig: distance {100 * dist.mean():.1f} cm, end {100 * np.linalg.norm(hips[-1] - line[-1]):.1f} cm")
+    assert dist.mean() < 0.05
+    assert np.linalg.norm(hips[0] - line[0]) < 0.1 and np.linalg.norm(hips[-1] - line[-1]) < 0.3
+
+
 def test_follow_path_without_a_curve_says_so():
     bpy.ops.genanim.create_armature()
     with pytest.raises(RuntimeError, match="Select a curve object"):
