@@ -181,8 +181,8 @@ class PuppeteerRun:
         return 'RUNNING'
 
     def show(self) -> None:
-        """Pose the armature in the controller's current frame (live display, no keys)."""
-        clip = self.ctl.pose()
+        """Pose the armature in the controller's current frame, standing feet held (live display, no keys)."""
+        clip = self.session.pose()
         obj = self.target
         if self.genanim_rig:
             names = clip.skeleton.names

@@ -224,3 +224,26 @@ def test_follow_rejects_settings_out_of_range(tmp_path, capsys, flag, value, wor
     out = tmp_path / "walk.bvh"
     assert main(["follow", str(path), flag, value, "--out", str(out)]) == 2
     assert words in capsys.readouterr().err and not out.exists()
+
+
+def test_puppeteer_live_pose_holds_the_standing_feet(ctl):
+    """The live pose (what the viewport shows while steering) keeps a standing ankle where it stood."""
+    from core.control.puppeteer import PuppeteerSession
+
+    speeds = {}
+    for held in (True, False):
+        s = PuppeteerSession(ctl, "normal")
+        s.event("W", "PRESS")
+        pos, flags = [], []
+        for i in range(150):
+            if i == 75:
+                s.event("D", "PRESS")
+            ctl.step(s.velocity, s.style)
+            pos.append((s.pose() if held else ctl.pose()).global_positions()[0])
+            flags.append(ctl.frames[-1][ctl.rep.layout.contacts] > 0.5)
+        ankles = [k for k, j in enumerate(ctl.rep.feet) if "toe" not in ctl.skeleton.names[j].lower()]
+        g = np.array(pos)[:, np.array(ctl.rep.feet)[ankles]][..., [0, 2]]
+        f = np.array(flags)[:, ankles]
+        speed = np.linalg.norm(np.diff(g, axis=0), axis=-1) * ctl.fps  # (F-1, 2) cm/s
+        speeds[held] = speed[f[1:] & f[:-1]].mean()
+    assert speeds[True] < 15 and speeds[False] > 3 * speeds[True], speeds

@@ -23,6 +23,49 @@ WALK_SPEED, RUN_SPEED = 1.4, 3.5  # m/s
 MAX_FRAMES_PER_TICK = 6  # a stalled UI does not make the character catch up in one jump
 
 
+class LiveFeet:
+    """Feet held on the floor in the live pose, frame by frame (the kept take is cleaned as a whole instead).
+
+    While the controller's frame flags a foot joint as standing, its ankle stays where it stood when the
+    contact began (its height as generated), by two-bone leg IK of the live pose; when the flag drops, the
+    correction fades out over EASE frames so the foot does not jump."""
+
+    EASE = 4
+
+    def __init__(self, ctl: Controller):
+        self.rep = ctl.rep
+        parents = ctl.skeleton.parents
+        self.legs = []  # (contact column, hip, knee, ankle) of each ankle with a hip and knee above it
+        for k, ankle in enumerate(self.rep.feet):
+            knee = int(parents[ankle])
+            hip = int(parents[knee]) if knee >= 0 else -1
+            if hip > self.rep.root and "toe" not in ctl.skeleton.names[ankle].lower():
+                self.legs.append((k, hip, knee, ankle))
+        self.pins: dict[int, np.ndarray] = {}  # ankle -> (3,) position it is held at
+        self.fading: dict[int, tuple[np.ndarray, int]] = {}  # ankle -> (last offset, frames left)
+
+    def __call__(self, pose: Clip, contacts: np.ndarray) -> Clip:
+        """The one-frame `pose` with the standing feet held; contacts (K,) bool of the rep's foot joints."""
+        from ..models.cleanup import PLANE, leg_ik
+
+        g = pose.global_positions()[0]
+        for k, hip, knee, ankle in self.legs:
+            offset = np.zeros(3)
+            if contacts[k]:
+                pin = self.pins.setdefault(ankle, g[ankle].copy())
+                offset[PLANE] = pin[PLANE] - g[ankle, PLANE]
+                self.fading[ankle] = (offset, self.EASE)
+            else:
+                self.pins.pop(ankle, None)
+                last, left = self.fading.pop(ankle, (offset, 0))
+                if left > 0:
+                    offset = last * left / (self.EASE + 1)
+                    self.fading[ankle] = (last, left - 1)
+            if np.abs(offset).max() > 1e-6:
+                leg_ik(pose, hip, knee, ankle, np.array([0]), (g[ankle] + offset)[None])
+        return pose
+
+
 class PuppeteerSession:
     """Live control of one take. `view_yaw`: the data-space yaw (radians, 0 = +Z) that "forward" points to."""
 
@@ -37,6 +80,7 @@ class PuppeteerSession:
         self.run = False
         self._clock = 0.0
         ctl.reset(start)
+        self.feet = LiveFeet(ctl)
 
     # --- input -----------------------------------------------------------------------
 
@@ -89,6 +133,11 @@ class PuppeteerSession:
         for _ in range(n):
             self.ctl.step(v, self.style)
         return n
+
+    def pose(self) -> Clip:
+        """The current frame for live display, its standing feet held on the floor (`LiveFeet`)."""
+        contacts = self.ctl.frames[-1][self.ctl.rep.layout.contacts] > 0.5
+        return self.feet(self.ctl.pose(), contacts)
 
     def play(self, script: list[tuple[float, str, str, bool]]) -> str:
         """Drive the session from (seconds after the previous event, kind, value, shift) tuples, as the

@@ -194,6 +194,33 @@ def test_scripted_puppeteer_take_keys_every_mapped_bone(make_rig):
     assert np.linalg.norm(track[-1, :2] - track[0, :2]) > 200  # it went somewhere (cm)
 
 
+def test_puppeteer_live_pose_keeps_standing_feet_still():
+    """In the viewport, not only in the kept take: a foot the controller says stands stays where it is."""
+    from blender_addon.control import PuppeteerRun
+
+    bpy.ops.genanim.create_armature()
+    obj = bpy.context.active_object
+    run = PuppeteerRun(bpy.context)
+    rep = run.ctl.rep
+    ankles = ("Foot_L", "Foot_R")
+    cols = [rep.feet.index(rep.skeleton.names.index(n)) for n in ankles]
+    run.handle("W", "PRESS")
+    pos, standing = [], []
+    for i in range(150):
+        if i == 75:
+            run.handle("D", "PRESS")  # and a turn
+        if run.tick(1 / 30) == 1:  # one controller frame, shown
+            bpy.context.view_layer.update()
+            pos.append([(obj.matrix_world @ obj.pose.bones[n].head)[:2] for n in ankles])
+            standing.append(run.ctl.frames[-1][rep.layout.contacts][cols] > 0.5)
+    run.restore()
+    speed = np.linalg.norm(np.diff(np.array(pos), axis=0), axis=-1) * 30.0  # (F-1, 2) m/s
+    held = np.array(standing)[1:] & np.array(standing)[:-1]
+    assert held.sum() > 30
+    print(f"live standing ankles: {100 * speed[held].mean():.1f} cm/s")
+    assert speed[held].mean() < 0.15
+
+
 def test_cancelled_puppeteer_leaves_no_new_data():
     from blender_addon.control import PuppeteerRun
 
