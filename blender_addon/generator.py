@@ -13,6 +13,7 @@ from . import prefs
 from .core.errors import GenAnimError
 
 _loaded: dict[tuple[str, str, str], object] = {}
+_info: dict[tuple[str, int], tuple[object, list[str], list[str]]] = {}
 
 
 def resolve_model(context: bpy.types.Context, model: str) -> tuple[str, Path]:
@@ -51,6 +52,23 @@ def load(context: bpy.types.Context, model: str):
     return _loaded[key]
 
 
+def model_info(context: bpy.types.Context, model: str) -> tuple[object, list[str], list[str]]:
+    """(skeleton, actions, styles) of `model` from its weights file's metadata alone: no network is built, so
+    nothing imports PyTorch (Create Armature and the label lists stay light)."""
+    name, folder = resolve_model(context, model)
+    path = Path(name) if name.endswith(".safetensors") else folder / f"{name}.safetensors"
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _info:
+        weights = importlib.import_module(f"{__package__}.core.models.weights")
+        _, meta = weights.read_weights(path)
+        if "skeleton" not in meta or "vocabulary" not in meta:
+            raise GenAnimError(f"{path} is not a motion model (no skeleton or labels in its metadata)")
+        labels = meta["vocabulary"]
+        _info[key] = (weights.skeleton_from_json(meta["skeleton"]), list(labels["actions"]), list(labels["styles"]))
+    return _info[key]
+
+
 def clear() -> None:
     """Forget loaded generators (their memory goes back when the add-on is disabled)."""
     _loaded.clear()
+    _info.clear()

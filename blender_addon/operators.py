@@ -73,7 +73,7 @@ class GENANIM_OT_create_armature(bpy.types.Operator):
         def work() -> set[str]:
             skeleton = default_skeleton()
             try:  # the skeleton Generate writes onto: a model trained on another library brings its own
-                own = generator.load(context, context.scene.genanim.model).skeleton
+                own = generator.model_info(context, context.scene.genanim.model)[0]
             except GenAnimError as e:
                 self.report({'WARNING'}, f"{e}: building GenAnim's own skeleton")
             else:

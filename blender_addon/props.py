@@ -36,11 +36,12 @@ def _is_armature(_self, obj: bpy.types.Object) -> bool:
 
 
 def _labels(context: bpy.types.Context, kind: str) -> list[str]:
-    """The chosen model's action or style labels, offered as the field is typed in (none if it cannot load)."""
+    """The chosen model's action or style labels, offered as the field is typed in (none if it cannot be read)."""
     try:
-        return list(getattr(generator.load(context, context.scene.genanim.model), kind, None) or [])
+        _, actions, styles = generator.model_info(context, context.scene.genanim.model)
     except GenAnimError:
         return []
+    return actions if kind == "actions" else styles
 
 
 class GenAnimSettings(bpy.types.PropertyGroup):

@@ -19,7 +19,9 @@ from core.retarget.reference import default_skeleton, make_reference, reference_
 from core.retarget.retarget import leg_length, retarget
 
 sys.path.insert(0, str(Path(__file__).parent / "blender"))
-from rigs import mixamo_arrays, rest_matrices, rig_matrices, tpose_clip  # noqa: E402
+from rigs import rig_matrices, tpose_clip  # noqa: E402
+
+from core.retarget.standard_rigs import mixamo_arrays, rest_matrices  # noqa: E402
 
 WALK = "dataset-2_walk_normal_001.bvh"
 MIXAMO = {j: b.removeprefix("mixamorig:") for j, b in PRESETS["MIXAMO"].items()}

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-if str(Path(__file__).resolve().parents[2]) not in sys.path:  # run as a script by the install checks
+# Run as a script by the install checks, which must not import the repository's `core` before they have
+# looked whether the installed add-on leaks one: the functions below import it when called.
+if str(Path(__file__).resolve().parents[2]) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from core.retarget.standard_rigs import mixamo_arrays, mixamo_bones, rest_matrices  # noqa: E402
-
-__all__ = ["mixamo_arrays", "rest_matrices"]  # for the retargeting tests
 
 
 def rig_matrices(pose, names: list[str], parents: list[int], rest: np.ndarray) -> np.ndarray:
@@ -28,12 +27,12 @@ def tpose_clip(clip):
     from core.motion.rotations import matrix_to_quat
     from core.motion.skeleton import Skeleton
     from core.retarget.armature_space import Y_UP_TO_Z_UP as C
-    from core.retarget.bone_map import PRESETS
     from core.retarget.reference import reference_pose
     from core.retarget.retarget import retarget
+    from core.retarget.standard_rigs import MIXAMO_MAP as bone_map
+    from core.retarget.standard_rigs import mixamo_arrays
 
     names, parents, rest = mixamo_arrays()
-    bone_map = {j: b.removeprefix("mixamorig:") for j, b in PRESETS["MIXAMO"].items()}
     full = rig_matrices(retarget(clip, reference_pose(clip.skeleton), bone_map, names, parents, rest),
                         names, parents, rest)
     g_rot = C.T @ full[..., :3, :3] @ np.swapaxes(rest[:, :3, :3], -1, -2) @ C  # rest rotations are identity
@@ -52,6 +51,8 @@ def tpose_clip(clip):
 def build_mixamo_rig(name: str = "Mixamo", a_pose: bool = False, prefix: str = "mixamorig:"):
     """A Mixamo-named armature with assorted bone rolls (as imported rigs have), connected chains."""
     import bpy
+
+    from core.retarget.standard_rigs import mixamo_bones
 
     arm = bpy.data.armatures.new(name)
     obj = bpy.data.objects.new(name, arm)
