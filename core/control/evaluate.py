@@ -138,6 +138,31 @@ def score_paths(make: Callable[[np.ndarray, float], Clip], speeds=(1.4, 3.0)) ->
     return rows
 
 
+def real_facing(corpus=None, split: str = "val", min_speed: float = 0.5) -> dict[tuple[str, str], float]:
+    """{(action, style): mean |heading - direction of travel| in degrees} of real walks and runs while they move
+    faster than `min_speed` m/s (the facing yardstick on real data: a pelvis sways and some styles walk
+    crabwise). Travel is the root's displacement over half a second, heading the root's (`rep.heading`)."""
+    from ..data.corpus import load_corpus
+    from ..motion.representation import representation_for
+
+    corpus = corpus or load_corpus("bandai-namco")
+    rep = representation_for(corpus.skeleton)
+    half = int(round(0.25 * corpus.fps))
+    found: dict[tuple[str, str], list[np.ndarray]] = {}
+    for seg in corpus.segments(split):
+        info = corpus.clips[seg.clip]
+        if info.action not in ("walk", "run") or seg.num_frames <= 2 * half:
+            continue
+        g_rot, g_pos = corpus.segment_clip(seg).global_transforms()
+        root = g_pos[:, rep.root][:, [0, 2]] / 100.0
+        d = root[2 * half :] - root[: -2 * half]
+        moving = np.linalg.norm(d, axis=-1) * corpus.fps / (2 * half) > min_speed
+        heading = rep.heading(g_rot[half:-half, rep.root])
+        err = np.degrees(np.abs(wrap_angle(heading - np.arctan2(d[:, 0], d[:, 1]))))
+        found.setdefault((info.action, info.style), []).append(err[moving])
+    return {k: float(np.concatenate(v).mean()) for k, v in found.items() if sum(map(len, v))}
+
+
 def follow_paths(seed: int = 0) -> dict[str, np.ndarray]:
     """The path-following benchmark's ground paths (x, z metres): a 20 m straight line, a 3 m-radius circle,
     a zig-zag of 2 m legs, an S-curve into a 90-degree corner, and two random smooth curves (`seed`)."""
