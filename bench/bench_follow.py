@@ -6,7 +6,8 @@ style, with the shipped controller. Prints a Markdown table, one row per path an
 Bars (the interactive control v2 issue): speed on straight stretches within 10% of the asked one, end within
 30 cm of the path's end, mean distance from the path <= 10 cm, mean facing error <= 10 degrees, foot skating
 <= 1.5x real walks (speeds below 2.2 m/s) or runs (the evaluation suite's metric, validation takes). Facing is
-shown beside real walks' or runs' own (the same measure on the validation takes of that style).
+shown beside real walks' or runs' own (the same measure on the validation takes of that style). Ends standing:
+the last half second has the root and every foot joint slower than 0.1 m/s.
 frames/s: whole takes, cleanup included, one CPU thread.
 """
 
@@ -46,8 +47,8 @@ def main() -> int:
           f"{real['walk']:.3f}, runs {real['run']:.3f}\n")
     print("| path | m/s | speed on straights / asked (min-max) | end cm (max) | path distance cm (max) | "
           "facing deg (max) | real facing of that style and gait, deg | skating / real (max) | frames/s (median) | "
-          "bars met |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "ends standing | bars met |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     met_all = 0
     for (path, sp) in dict.fromkeys((r["path"], r["speed"]) for r in rows):
         group = [r for r in rows if r["path"] == path and r["speed"] == sp]
@@ -63,7 +64,7 @@ def main() -> int:
               f"{max(r['distance_cm'] for r in group):.1f} | {worst['facing_deg']:.1f} ({worst['style']}) | "
               f"{worst['facing_real']:.1f} | "
               f"{max(r['skating_ratio'] for r in group):.2f} | {np.median([r['fps'] for r in group]):.0f} | "
-              f"{met} of {len(group)} |")
+              f"{sum(r['stands'] for r in group)} of {len(group)} | {met} of {len(group)} |")
     print(f"\nAll bars met by {met_all} of {len(rows)} takes.")
     return 0
 

@@ -209,10 +209,20 @@ def straight_speed(clip: Clip, points_m: np.ndarray, margin_m: float = 1.5, wind
     return float(v[keep].mean()) if keep.sum() > clip.fps else None
 
 
+def ends_standing(clip: Clip, seconds: float = 0.5, still: float = 0.1) -> bool:
+    """Whether the clip's last `seconds` stand: root and every foot joint slower than `still` m/s on the ground."""
+    from ..motion.representation import representation_for
+
+    rep = representation_for(clip.skeleton)
+    g = clip.global_positions()[-max(2, int(round(seconds * clip.fps))) :][:, [rep.root, *rep.feet]][..., [0, 2]]
+    return bool((np.linalg.norm(np.diff(g, axis=0), axis=-1) * clip.fps / 100.0 < still).all())
+
+
 def follow_benchmark(ctl: Controller, speeds=(1.0, 1.4, 2.0, 3.0), styles: list[str] | None = None,
                      paths: dict[str, np.ndarray] | None = None) -> list[dict]:
     """One row per path, speed and style: achieved speed on straight stretches over the asked one, distance
-    of the end from the path's end, mean distance from the path, mean facing error, foot skating, frames/s."""
+    of the end from the path's end, mean distance from the path, mean facing error, foot skating, frames/s,
+    whether it ends standing (`ends_standing`)."""
     rows = []
     for name, pts in (paths or follow_paths()).items():
         for sp in speeds:
@@ -225,5 +235,6 @@ def follow_benchmark(ctl: Controller, speeds=(1.0, 1.4, 2.0, 3.0), styles: list[
                 v = straight_speed(clip, pts)
                 rows.append({"path": name, "speed": sp, "style": style, "speed_ratio": None if v is None else v / sp,
                              "end_cm": sc.end_cm, "distance_cm": sc.distance_cm, "facing_deg": sc.facing_deg,
-                             "skating": sc.skating, "fps": clip.num_frames / seconds, "short": bool(notes)})
+                             "skating": sc.skating, "fps": clip.num_frames / seconds, "short": bool(notes),
+                             "stands": ends_standing(clip)})
     return rows
