@@ -247,3 +247,21 @@ def test_puppeteer_live_pose_holds_the_standing_feet(ctl):
         speed = np.linalg.norm(np.diff(g, axis=0), axis=-1) * ctl.fps  # (F-1, 2) cm/s
         speeds[held] = speed[f[1:] & f[:-1]].mean()
     assert speeds[True] < 15 and speeds[False] > 3 * speeds[True], speeds
+
+
+def test_follow_yardsticks_on_real_clips(tmp_path):
+    """The benchmark's own measures on real takes: a bow ends standing, a walk take (the data's end mid-stride)
+    does not; real walks face their travel within a band, measured the way generated walks are."""
+    from core.control.evaluate import ends_standing, follow_paths, real_facing, straight_speed
+    from core.data.corpus import load_corpus
+
+    walk = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    assert ends_standing(load_clip(SAMPLES / "dataset-1_bow_happy_001.bvh")) and not ends_standing(walk)
+    facing = real_facing(load_corpus(str(SAMPLES), cache=tmp_path / "cache"), split="train")
+    assert 2.0 < facing[("walk", "normal")] < 20.0
+    assert set(follow_paths()) >= {"straight 20 m", "circle r=3 m", "zig-zag 2 m legs", "S-curve, 90 deg corner"}
+    # A straight walk's own speed over its straight middle: what the bench compares with the asked speed.
+    g = walk.global_positions()[:, representation_for(walk.skeleton).root][:, [0, 2]] / 100.0
+    line = np.stack([g[0], g[-1]])
+    v = straight_speed(walk, line, margin_m=0.5)
+    assert v is not None and 0.8 < v < 1.8
