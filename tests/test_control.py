@@ -168,6 +168,9 @@ def test_follow_meets_the_bars(ctl, name, speed):
         real.append(foot_skating_rate(c.global_positions(), representation_for(c.skeleton).feet, c.fps))
     assert s.distance_cm < 10 and s.facing_deg < 15 and s.skating <= 1.5 * np.mean(real), (s, np.mean(real))
     assert s.end_cm < 50
+    from core.control.evaluate import ends_standing
+
+    assert ends_standing(clip)  # at rest, not mid-stride
     root0 = clip.global_positions()[0, ctl.rep.root][[0, 2]]
     assert np.linalg.norm(root0 - pts[0] * 100) < 1e-6  # starts on the first point
 

@@ -205,6 +205,16 @@ class Controller:
         raw[r6] = np.concatenate([b1, b2]) @ np.kron(np.eye(2), yaw_matrix(-h).T)  # both columns turned by -h
         return raw
 
+    def settle(self, weight: float) -> None:
+        """Take the current frame `weight` of the way to the standing frame the take started from, root at rest
+        and feet down (the data's walks and runs never stop: the network alone does not come to rest)."""
+        raw = self.frames[-1] + weight * (self.start_frame - self.frames[-1])
+        raw[ROOT_MOTION] *= 1.0 - weight
+        raw[self.rep.layout.contacts] = 1.0
+        raw = self._sanitise(raw)
+        self.frames[-1] = raw
+        self._cur = ((raw - self.mean) / self.std).astype(np.float32)[None]
+
     def nudge(self, d_pos: np.ndarray, d_yaw: float = 0.0) -> None:
         """Move the current root by (2,) cm and turn it by radians (explicit corrections, kept in the take)."""
         self.pos = self.pos + np.asarray(d_pos, np.float64)

@@ -33,7 +33,8 @@ MAX_BLEND = 0.35
 STRIDE_S = 0.5  # seconds over which the character's speed is averaged (about a stride)
 STOP_BLEND = 0.3  # Controller.blend once the reference point has reached the end
 TURN = 0.05  # share of the heading error removed per frame
-SETTLE = 0.5  # seconds standing still at the end before the take ends
+SETTLE = 0.5  # seconds over which the character eases into standing once slow at the path's end
+HOLD = 0.5  # seconds it then stands before the take ends
 MAX_SETTLE = 2.0  # seconds after the reference point reached the end, at most
 LEASH = (0.3 * METRE, 0.5 * METRE)  # how far the reference point may trail / lead the character
 # Bounds on the work one path asks for (about 1,000 frames a second on one CPU thread): a path file that is
@@ -170,7 +171,7 @@ def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, ac
     ctl.reset((line.p[0, 0], line.p[0, 1], float(yaw0)))
     per_frame = speed * METRE / ctl.fps
     ahead = per_frame * np.array(TRAJ_FRAMES, np.float64)
-    s_ref, s_cur, still, after, v_mean = 0.0, 0.0, 0, 0, 0.0
+    s_ref, s_cur, still, after, v_mean, settled = 0.0, 0.0, 0, 0, 0.0, 0
     limit = int(min(SLACK * line.length / per_frame + 10 * ctl.fps, MAX_TAKE_S * ctl.fps))
     why = ""  # why the take ended short of the path's end
     for _ in range(limit):
@@ -200,8 +201,11 @@ def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, ac
             ctl.blend = max(ctl.blend, STOP_BLEND)  # the model stands still poorly: help it stop at the end
             after += 1
             still = still + 1 if np.linalg.norm(ctl.velocity) < 0.2 else 0
-            if still > SETTLE * ctl.fps or after > MAX_SETTLE * ctl.fps:
-                break
+            if still or after > MAX_SETTLE * ctl.fps:  # slow at the end: ease into standing, then stop
+                settled += 1
+                ctl.settle(min(1.0, settled / (SETTLE * ctl.fps)))
+                if settled > SETTLE * ctl.fps + HOLD * ctl.fps:
+                    break
     else:
         seconds = limit / ctl.fps
         why = (f"the take hit its limit of {seconds:.4g} s, the character going {s_cur / METRE / seconds:.2g} m/s on "
