@@ -268,3 +268,15 @@ def test_follow_yardsticks_on_real_clips(tmp_path):
     line = np.stack([g[0], g[-1]])
     v = straight_speed(walk, line, margin_m=0.5)
     assert v is not None and 0.8 < v < 1.8
+
+
+def test_puppet_left_alone_comes_to_rest(ctl):
+    """Keys released, the character stands (the data's walks never stop, so the network alone shuffles on)."""
+    from core.control.evaluate import ends_standing
+
+    s = PuppeteerSession(ctl, "normal")
+    assert s.play([(0.0, "W", "PRESS", False), (3.0, "W", "RELEASE", False), (2.0, "X", "PRESS", False)]) == 'RUNNING'
+    take = s.take()
+    assert ends_standing(take)
+    track = np.array(ctl.track)
+    assert np.linalg.norm(track[-1, :2] - track[0, :2]) > 200  # it walked first (cm)

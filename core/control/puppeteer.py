@@ -21,6 +21,7 @@ NUMBERS = ("ONE", "TWO", "THREE", "FOUR", "FIVE", "SIX", "SEVEN", "EIGHT", "NINE
 STYLE_KEYS = ("normal", "active", "feminine", "youthful", "masculine", "exhausted", "elderly", "happy", "sad")
 WALK_SPEED, RUN_SPEED = 1.4, 3.5  # m/s
 MAX_FRAMES_PER_TICK = 6  # a stalled UI does not make the character catch up in one jump
+SETTLE_S = 0.5  # seconds over which a character left alone eases into standing
 
 
 class LiveFeet:
@@ -79,6 +80,7 @@ class PuppeteerSession:
         self.held: set[str] = set()
         self.run = False
         self._clock = 0.0
+        self._rest = 0  # frames since the character came to rest with no key held
         ctl.reset(start)
         self.feet = LiveFeet(ctl)
 
@@ -132,6 +134,11 @@ class PuppeteerSession:
         v = self.velocity
         for _ in range(n):
             self.ctl.step(v, self.style)
+            # No key held and the character slow: it eases into standing (the network alone shuffles on).
+            slow = not v.any() and float(np.linalg.norm(self.ctl.velocity)) < 0.2
+            self._rest = self._rest + 1 if slow else 0
+            if self._rest:
+                self.ctl.settle(min(1.0, self._rest / (SETTLE_S * self.ctl.fps)))
         return n
 
     def pose(self) -> Clip:
