@@ -25,9 +25,11 @@ from .trajectory import METRE, TRAJ_FRAMES
 
 PULL = 0.1  # share of the lateral offset removed per frame
 # The network alone walks each style at a speed of its own (1.4 m/s asked, 0.55x reached on a straight line in
-# the elderly style), and the controller's velocity blending makes feet slide: the blend while moving grows
-# with how far the character's speed, averaged over a stride, is from the asked one (bench/bench_follow.py).
+# the elderly style) and some crabwise (the elderly walk faces 14 degrees off its travel, real elderly walks 6),
+# and the controller's velocity blending makes feet slide: the blend while moving grows with how far the
+# character's speed and facing, averaged over a stride, are from the asked ones (bench/bench_follow.py).
 SPEED_SLACK = 0.05  # a relative speed error the network is left to (the bar is 10%)
+FACING_SLACK = math.radians(5.0)  # a facing error (radians, averaged over a stride) the network is left to
 BLEND_PER_ERROR = 4.0  # blend per relative speed error beyond the slack
 MAX_BLEND = 0.35
 STRIDE_S = 0.5  # seconds over which the character's speed is averaged (about a stride)
@@ -171,15 +173,16 @@ def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, ac
     ctl.reset((line.p[0, 0], line.p[0, 1], float(yaw0)))
     per_frame = speed * METRE / ctl.fps
     ahead = per_frame * np.array(TRAJ_FRAMES, np.float64)
-    s_ref, s_cur, still, after, v_mean, settled = 0.0, 0.0, 0, 0, 0.0, 0
+    s_ref, s_cur, still, after, v_mean, face_mean, settled = 0.0, 0.0, 0, 0, 0.0, 0.0, 0
     limit = int(min(SLACK * line.length / per_frame + 10 * ctl.fps, MAX_TAKE_S * ctl.fps))
     why = ""  # why the take ended short of the path's end
     for _ in range(limit):
+        s_near, _, tan_near = line.closest(ctl.pos)
         v_mean += (float(np.linalg.norm(ctl.velocity)) - v_mean) / (STRIDE_S * ctl.fps)
+        face_mean += (abs(float(wrap_angle(ctl.yaw - tan_near))) - face_mean) / (STRIDE_S * ctl.fps)
         if s_ref < line.length:
-            error = max(0.0, abs(speed - v_mean) / speed - SPEED_SLACK)
+            error = max(abs(speed - v_mean) / speed - SPEED_SLACK, face_mean - FACING_SLACK, 0.0)
             ctl.blend = blend if blend is not None else min(MAX_BLEND, BLEND_PER_ERROR * error)
-        s_near, _, _ = line.closest(ctl.pos)
         s_cur = max(s_cur, float(s_near))  # never walk backwards along the path
         # The reference point moves at `speed` but stays near the character: it neither runs away from a
         # slow start nor lets the character overtake it (then the desired trajectory says: slow down).
