@@ -124,7 +124,8 @@ class GENANIM_OT_follow_path(bpy.types.Operator):
             ctl.style_id(s.style.strip() or None)
             points, scale = curve_path(curve, target, context, ctl.skeleton)
             points = follow.check_path(points, f"The curve {curve.name!r}")
-            clip = follow.follow(ctl, points, s.style.strip() or None, s.speed / scale)  # the speed is the rig's
+            clip = follow.follow(ctl, points, s.style.strip() or None, s.speed / scale,  # the speed is the rig's
+                                 report=lambda message: self.report({'WARNING'}, f"{curve.name!r}: {message}"))
             action = rig.apply_clip(target, clip, f"follow_{curve.name}_{s.style or 'any'}",
                                     frame_start=s.frame_start)
             self.report({'INFO'}, f"{target.name!r} follows {curve.name!r}: new action {action.name!r}, "

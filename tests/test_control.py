@@ -280,3 +280,25 @@ def test_puppet_left_alone_comes_to_rest(ctl):
     assert ends_standing(take)
     track = np.array(ctl.track)
     assert np.linalg.norm(track[-1, :2] - track[0, :2]) > 200  # it walked first (cm)
+
+
+def test_follow_says_when_it_went_slower_than_asked(ctl, monkeypatch):
+    """A take that cannot keep the asked speed still arrives, and says what it changed (here a network made
+    to walk at 60% of its pace, the blend that would correct it switched off)."""
+    import core.control.follow as follow_module
+    from core.motion.representation import ROOT_MOTION
+
+    monkeypatch.setattr(follow_module, "MAX_BLEND", 0.0)
+    step = ctl.step_trajectory
+
+    def slow(*args, **kwargs):
+        raw = step(*args, **kwargs)
+        ctl.frames[-1][ROOT_MOTION] *= 0.6
+        return raw
+
+    monkeypatch.setattr(ctl, "step_trajectory", slow)
+    said: list[str] = []
+    path = np.array([[0.0, 0.0], [0.0, 10.0]])
+    clip = follow(ctl, path, "normal", 1.4, report=said.append)
+    assert score_path(clip, path).end_cm < 30
+    assert said and "m/s on average instead of 1.4 m/s" in said[0], said

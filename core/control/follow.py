@@ -28,7 +28,8 @@ PULL = 0.1  # share of the lateral offset removed per frame
 # the elderly style) and some crabwise (the elderly walk faces 14 degrees off its travel, real elderly walks 6),
 # and the controller's velocity blending makes feet slide: the blend while moving grows with how far the
 # character's speed and facing, averaged over a stride, are from the asked ones (bench/bench_follow.py).
-SPEED_SLACK = 0.05  # a relative speed error the network is left to (the bar is 10%)
+SPEED_BAR = 0.10  # a take whose average speed falls further below the asked one says so
+SPEED_SLACK = 0.05  # a relative speed error the network is left to (half the bar)
 FACING_SLACK = math.radians(5.0)  # a facing error (radians, averaged over a stride) the network is left to
 BLEND_PER_ERROR = 4.0  # blend per relative speed error beyond the slack
 MAX_BLEND = 0.35
@@ -173,7 +174,7 @@ def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, ac
     ctl.reset((line.p[0, 0], line.p[0, 1], float(yaw0)))
     per_frame = speed * METRE / ctl.fps
     ahead = per_frame * np.array(TRAJ_FRAMES, np.float64)
-    s_ref, s_cur, still, after, v_mean, face_mean, settled = 0.0, 0.0, 0, 0, 0.0, 0.0, 0
+    s_ref, s_cur, still, after, v_mean, face_mean, settled, moving = 0.0, 0.0, 0, 0, 0.0, 0.0, 0, 0
     limit = int(min(SLACK * line.length / per_frame + 10 * ctl.fps, MAX_TAKE_S * ctl.fps))
     why = ""  # why the take ended short of the path's end
     for _ in range(limit):
@@ -184,6 +185,7 @@ def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, ac
             error = max(abs(speed - v_mean) / speed - SPEED_SLACK, face_mean - FACING_SLACK, 0.0)
             ctl.blend = blend if blend is not None else min(MAX_BLEND, BLEND_PER_ERROR * error)
         s_cur = max(s_cur, float(s_near))  # never walk backwards along the path
+        moving += s_cur < line.length - LEASH[1]  # frames until the character is near the end
         # The reference point moves at `speed` but stays near the character: it neither runs away from a
         # slow start nor lets the character overtake it (then the desired trajectory says: slow down).
         s_ref = float(np.clip(s_ref + per_frame, s_cur - LEASH[0], s_cur + LEASH[1]))
@@ -217,6 +219,11 @@ def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, ac
     if why and report is not None and short > LEASH[1] / METRE:  # never silently short of the end
         report(f"stopped {short:.3g} m short of the path's end (reached {s_cur / METRE:.4g} of "
                f"{line.length / METRE:.4g} m): {why}; try a smoother path or another --speed")
+    elif report is not None and moving and line.length > LEASH[1]:
+        average = (line.length - LEASH[1]) / moving * ctl.fps / METRE
+        if average < (1 - SPEED_BAR) * speed:  # what it changed, said
+            report(f"went {average:.2g} m/s on average instead of {speed:g} m/s (slower in the path's turns, or "
+                   "the style's own pace)")
     return ctl.take(f"follow_{style or 'any'}_{speed:g}", plant=plant)
 
 
