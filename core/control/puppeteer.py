@@ -34,14 +34,9 @@ class LiveFeet:
     EASE = 4
 
     def __init__(self, ctl: Controller):
-        self.rep = ctl.rep
-        parents = ctl.skeleton.parents
-        self.legs = []  # (contact column, hip, knee, ankle) of each ankle with a hip and knee above it
-        for k, ankle in enumerate(self.rep.feet):
-            knee = int(parents[ankle])
-            hip = int(parents[knee]) if knee >= 0 else -1
-            if hip > self.rep.root and "toe" not in ctl.skeleton.names[ankle].lower():
-                self.legs.append((k, hip, knee, ankle))
+        from ..models.cleanup import leg_chains
+
+        self.legs = leg_chains(ctl.rep)  # (contact column, hip, knee, ankle)
         self.pins: dict[int, np.ndarray] = {}  # ankle -> (3,) position it is held at
         self.fading: dict[int, tuple[np.ndarray, int]] = {}  # ankle -> (last offset, frames left)
 

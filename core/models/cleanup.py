@@ -111,6 +111,19 @@ def ground_contacts(clip: Clip, rep: MotionRepresentation, predicted: np.ndarray
     return predicted.astype(bool) | (low & (foot_speed < root_speed[:, None]))
 
 
+def leg_chains(rep: MotionRepresentation) -> list[tuple[int, int, int, int]]:
+    """(contact column, hip, knee, ankle) of each foot joint of `rep` that ends a leg: toes follow their ankle,
+    and a chain without a hip and a knee below the root is not a leg."""
+    parents, names = rep.skeleton.parents, rep.skeleton.names
+    out = []
+    for k, ankle in enumerate(rep.feet):
+        knee = int(parents[ankle])
+        hip = int(parents[knee]) if knee >= 0 else -1
+        if hip > rep.root and "toe" not in names[ankle].lower():
+            out.append((k, hip, knee, ankle))
+    return out
+
+
 def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span: tuple[int, int] | None = None,
                ease: int = 8, hinges: Hinges | None = None) -> Clip:
     """Clip whose ankles stay put during their predicted contacts (F, K bool), by two-bone leg IK.
@@ -119,15 +132,10 @@ def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span
     frames either side blend from the generated motion into the pin and back. `span` = (a, b):
     touch frames a+1 .. b-1 only. Knees among `hinges` bend about their own axis only."""
     out = Clip(clip.skeleton, clip.rotations.copy(), clip.translations.copy(), clip.fps, clip.name)
-    parents = clip.skeleton.parents
     num_f = clip.num_frames
     lo, hi = (0, num_f) if span is None else (span[0] + 1, span[1])
     feet = out.global_positions()  # (F, J, 3); each leg's IK leaves the other feet where they are
-    for k, ankle in enumerate(rep.feet):
-        knee = int(parents[ankle])
-        hip = int(parents[knee]) if knee >= 0 else -1
-        if hip <= rep.root or "toe" in clip.skeleton.names[ankle].lower():
-            continue  # toes follow their ankle; a chain without hip and knee is not a leg
+    for k, hip, knee, ankle in leg_chains(rep):
         pos = feet[:, ankle]  # (F, 3)
         offset = np.zeros((num_f, 3))
         weight = np.zeros(num_f)

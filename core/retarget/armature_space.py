@@ -176,6 +176,24 @@ def clip_to_pose_basis(
     return locations, quats
 
 
+def posed_matrices(rest_matrices: np.ndarray, parents, locations: np.ndarray, quaternions: np.ndarray,
+                   order=None) -> np.ndarray:
+    """(F, B, 4, 4) armature-space bone matrices of pose-bone bases ((F, B, 3) locations, (F, B, 4)
+    quaternions), composed as Blender does: Mfull_b = Mfull_p Rest_p^-1 Rest_b basis_b (roots: Rest_b basis_b).
+    `order`: bone indices, parents first (default: the bones' own order, parents already first)."""
+    rest = np.asarray(rest_matrices, dtype=np.float64)
+    basis = np.zeros(np.shape(locations)[:2] + (4, 4))
+    basis[..., :3, :3] = quat_to_matrix(normalize(np.asarray(quaternions, dtype=np.float64)))
+    basis[..., :3, 3] = locations
+    basis[..., 3, 3] = 1.0
+    full = np.empty_like(basis)
+    for b in range(len(rest)) if order is None else order:
+        p = parents[b]
+        local = rest[b] if p < 0 else _rigid_inverse(rest[p]) @ rest[b]
+        full[:, b] = (local if p < 0 else full[:, p] @ local) @ basis[:, b]
+    return full
+
+
 def pose_basis_to_clip(
     skeleton: Skeleton,
     rest_matrices: np.ndarray,
@@ -190,14 +208,7 @@ def pose_basis_to_clip(
     """The inverse of `clip_to_pose_basis`: pose-bone bases ((F, J, 3), (F, J, 4)) -> a clip of `skeleton`."""
     rest = np.asarray(rest_matrices, dtype=np.float64)
     c = np.asarray(axes, dtype=np.float64)
-    basis = np.zeros(locations.shape[:2] + (4, 4))
-    basis[..., :3, :3] = quat_to_matrix(normalize(np.asarray(quaternions, dtype=np.float64)))
-    basis[..., :3, 3] = locations
-    basis[..., 3, 3] = 1.0
-    full = np.empty_like(basis)
-    for j, p in enumerate(skeleton.parents):  # Blender's composition, root to leaves
-        local = rest[j] if p < 0 else _rigid_inverse(rest[p]) @ rest[j]
-        full[:, j] = (local if p < 0 else full[:, p] @ local) @ basis[:, j]
+    full = posed_matrices(rest, skeleton.parents, locations, quaternions)
     g_rot = c.T @ full[..., :3, :3] @ np.swapaxes(rest[:, :3, :3], -1, -2) @ c
     if rest_rotations is not None:
         g_rot = g_rot @ np.asarray(rest_rotations, dtype=np.float64)

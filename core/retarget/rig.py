@@ -17,11 +17,10 @@ import numpy as np
 from ..errors import RigError
 from ..motion.clip import Clip
 from ..motion.kinematics import forward_kinematics
-from ..motion.rotations import quat_to_matrix
 from ..motion.skeleton import Skeleton
-from .armature_space import _rigid_inverse, pose_basis_to_clip
+from .armature_space import pose_basis_to_clip, posed_matrices
 from .reference import reference_pose
-from .retarget import RigPose, leg_length, retarget
+from .retarget import RigPose, _topological, leg_length, retarget
 
 
 @dataclass(frozen=True)
@@ -41,15 +40,7 @@ class Rig:
 
     def order(self) -> list[int]:
         """Bone indices, parents before children."""
-        order: list[int] = []
-        pending = [b for b, p in enumerate(self.parents) if p < 0]
-        while pending:
-            b = pending.pop(0)
-            order.append(b)
-            pending.extend(c for c, p in enumerate(self.parents) if p == b)
-        if len(order) != len(self.names):
-            raise RigError("the rig's bone parents form a loop")
-        return order
+        return _topological(self.parents)
 
     def skeleton(self) -> Skeleton:
         """A skeleton of the rig's bones (parents first) resting as the rig rests, in data axes and rig units."""
@@ -77,17 +68,7 @@ def full_bases(rig: Rig, pose: RigPose) -> tuple[np.ndarray, np.ndarray]:
 
 def pose_matrices(rig: Rig, pose: RigPose) -> np.ndarray:
     """(F, B, 4, 4) armature-space bone matrices of `pose`, composed as Blender does."""
-    loc, quat = full_bases(rig, pose)
-    basis = np.zeros(loc.shape[:2] + (4, 4))
-    basis[..., :3, :3] = quat_to_matrix(quat)
-    basis[..., :3, 3] = loc
-    basis[..., 3, 3] = 1.0
-    full = np.empty_like(basis)
-    for b in rig.order():
-        p = rig.parents[b]
-        local = rig.rest[b] if p < 0 else _rigid_inverse(rig.rest[p]) @ rig.rest[b]
-        full[:, b] = (local if p < 0 else full[:, p] @ local) @ basis[:, b]
-    return full
+    return posed_matrices(rig.rest, rig.parents, *full_bases(rig, pose), rig.order())
 
 
 def rig_clip(rig: Rig, pose: RigPose, fps: float, name: str = "") -> Clip:
@@ -123,7 +104,6 @@ def to_skeleton(clip: Clip, skeleton: Skeleton, source_map: Mapping[str, str]) -
                     target.parents, target.rest, np.eye(3), source_map)
     loc, quat = full_bases(target, pose)
     return pose_basis_to_clip(skeleton, target.rest, loc, quat, clip.fps, np.eye(3), 1.0, ref_rot, clip.name)
-
 
 
 def source_path(points: np.ndarray, rig: Rig, bone_map: Mapping[str, str],

@@ -90,6 +90,7 @@ def fill_rig_gaps(gen, rig: Rig, bone_map: Mapping[str, str], pose: RigPose, fps
     index = [pose.bones.index(b) for b in back.bones]
     loc0, q0 = pose.locations[:, index], pose.quaternions[:, index]
     loc, quat = loc0.copy(), q0.copy()
+    moved = back.moving  # the bones whose location the retarget keys (the hips)
     for a, b in gaps:
         frames = np.arange(a + 1, b)
         ends = [f for f in (a, b) if 0 <= f < len(q0)]
@@ -102,7 +103,6 @@ def fill_rig_gaps(gen, rig: Rig, bone_map: Mapping[str, str], pose: RigPose, fps
         else:
             q_fix, l_fix = q_fix[0][None], l_fix[0][None]
         quat[frames] = normalize(quat_mul(q_fix, back.quaternions[frames]))
-        moved = back.moving
         loc[np.ix_(frames, moved)] = (back.locations[frames] + l_fix)[:, moved]
     dots = np.sum(quat[1:] * quat[:-1], axis=-1)  # sign-continuous, as keys interpolate
     quat[1:] *= np.cumprod(np.where(dots < 0, -1.0, 1.0), axis=0)[..., None]
