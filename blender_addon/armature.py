@@ -32,6 +32,7 @@ from .core.retarget.armature_space import (
     quat_to_rotation,
     rotation_to_quat,
 )
+from .core.retarget.retarget import RigPose
 
 # Stored on the armature data so later writes use the conversion it was built with.
 _PROP_SCALE = "genanim_scale"
@@ -186,16 +187,21 @@ def write_clip_action(
     file does not drop it. The armature must mirror the clip's skeleton, as
     `build_armature` makes it.
     """
-    skel = clip.skeleton
-    _check_rig(obj, skel)
-    bones = obj.data.bones
-    rest = np.array([np.array(bones[n].matrix_local) for n in skel.names])
-    axes, scale, rest_rot = armature_conversion(obj.data, skel.names)
-    locations, quats = clip_to_pose_basis(clip, rest, axes, scale, rest_rot)
+    _check_rig(obj, clip.skeleton)
+    pose = clip_pose(obj, clip)
     return write_pose_action(
-        obj, skel.names, locations, quats, animated_joints(locations), action_name,
+        obj, pose.bones, pose.locations, pose.quaternions, pose.moving, action_name,
         frame_start=frame_start, assign=assign,
     )
+
+
+def clip_pose(obj: bpy.types.Object, clip: Clip) -> RigPose:
+    """`clip`'s pose-bone bases on armature `obj` built for its skeleton (`build_armature`), every joint a bone;
+    the bones that need location keys flagged as moving (`animated_joints`)."""
+    names = clip.skeleton.names
+    rest = np.array([np.array(obj.data.bones[n].matrix_local) for n in names])
+    locations, quats = clip_to_pose_basis(clip, rest, *armature_conversion(obj.data, names))
+    return RigPose(list(names), locations, quats, animated_joints(locations))
 
 
 def write_pose_action(

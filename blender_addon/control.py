@@ -16,9 +16,8 @@ import numpy as np
 from bpy.props import FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from . import prefs, rig
-from .armature import armature_conversion, is_genanim_armature
+from .armature import armature_conversion, clip_pose, is_genanim_armature
 from .core.errors import GenAnimError
-from .core.retarget.armature_space import clip_to_pose_basis
 from .core.retarget.reference import reference_pose
 from .core.retarget.retarget import retarget
 from .core.retarget.rig import source_path
@@ -186,15 +185,11 @@ class PuppeteerRun:
         clip = self.session.pose()
         obj = self.target
         if self.genanim_rig:
-            names = clip.skeleton.names
-            rest = np.array([np.array(obj.data.bones[n].matrix_local) for n in names])
-            axes, scale, rest_rot = armature_conversion(obj.data, names)
-            loc, quat = clip_to_pose_basis(clip, rest, axes, scale, rest_rot)
-            bones = names
+            pose = clip_pose(obj, clip)
         else:
             r = self.rig
             pose = retarget(clip, self.reference, self.bone_map, r.names, r.parents, r.rest, r.axes, plant_feet=False)
-            bones, loc, quat = pose.bones, pose.locations, pose.quaternions
+        bones, loc, quat = pose.bones, pose.locations, pose.quaternions
         for i, name in enumerate(bones):
             pb = obj.pose.bones[name]
             pb.rotation_mode = 'QUATERNION'

@@ -16,14 +16,13 @@ import numpy as np
 from . import generator, rig
 from .armature import (
     action_frames,
-    armature_conversion,
+    clip_pose,
     is_genanim_armature,
     read_clip_action,
     read_pose_bases,
     write_filled_action,
 )
 from .core.errors import GenAnimError
-from .core.retarget.armature_space import animated_joints, clip_to_pose_basis
 from .core.retarget.retarget import RigPose
 from .core.retarget.rig_fill import fill_gaps, fill_rig_gaps, frame_gaps, parse_gaps
 from .operators import reported
@@ -54,11 +53,8 @@ class GENANIM_OT_fill_gap(bpy.types.Operator):
             wm.progress_begin(0, 100)
             try:
                 if is_genanim_armature(obj, gen.skeleton):
-                    skel = gen.skeleton
-                    filled = fill_gaps(gen, read_clip_action(obj, skel, action, fps, frames), gaps, *labels, **options)
-                    rest = np.array([np.array(obj.data.bones[n].matrix_local) for n in skel.names])
-                    loc, quat = clip_to_pose_basis(filled, rest, *armature_conversion(obj.data, skel.names))
-                    out = RigPose(list(skel.names), loc, quat, animated_joints(loc))
+                    clip = read_clip_action(obj, gen.skeleton, action, fps, frames)
+                    out = clip_pose(obj, fill_gaps(gen, clip, gaps, *labels, **options))
                 else:
                     bone_map = rig.bone_map_of(obj)
                     r = rig.rig_of(obj)

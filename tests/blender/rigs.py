@@ -24,50 +24,43 @@ def tpose_clip(clip):
     """`clip` carried by a T-pose skeleton with Mixamo's names (no prefix) and proportions, in cm, Y up:
     what a BVH from another source looks like (its rest pose is a T-pose, unlike GenAnim's)."""
     from core.motion.clip import Clip
-    from core.motion.rotations import matrix_to_quat
     from core.motion.skeleton import Skeleton
-    from core.retarget.armature_space import Y_UP_TO_Z_UP as C
-    from core.retarget.reference import reference_pose
-    from core.retarget.retarget import retarget
-    from core.retarget.standard_rigs import MIXAMO_MAP as bone_map
-    from core.retarget.standard_rigs import mixamo_arrays
+    from core.retarget.rig import rig_clip, to_rig
+    from core.retarget.standard_rigs import MIXAMO_MAP, mixamo_rig
 
-    names, parents, rest = mixamo_arrays()
-    full = rig_matrices(retarget(clip, reference_pose(clip.skeleton), bone_map, names, parents, rest),
-                        names, parents, rest)
-    g_rot = C.T @ full[..., :3, :3] @ np.swapaxes(rest[:, :3, :3], -1, -2) @ C  # rest rotations are identity
-    g_pos = full[..., :3, 3] @ C / 0.01
-    heads = rest[:, :3, 3] @ C / 0.01
-    offsets = np.array([heads[b] - (heads[p] if p >= 0 else 0) for b, p in enumerate(parents)])
-    rot = np.empty_like(g_rot)
-    trans = np.broadcast_to(offsets, g_pos.shape).copy()
-    for b, p in enumerate(parents):
-        rot[:, b] = g_rot[:, b] if p < 0 else np.swapaxes(g_rot[:, p], -1, -2) @ g_rot[:, b]
-        if p < 0:
-            trans[:, b] = g_pos[:, b]
-    return Clip(Skeleton(tuple(names), np.array(parents), offsets), matrix_to_quat(rot), trans, clip.fps, "tpose")
+    rig = mixamo_rig()
+    metres = rig_clip(rig, to_rig(clip, rig, MIXAMO_MAP), clip.fps)
+    skel = metres.skeleton
+    return Clip(Skeleton(skel.names, skel.parents, 100.0 * skel.offsets), metres.rotations,
+                100.0 * metres.translations, clip.fps, "tpose")
 
 
-def build_mixamo_rig(name: str = "Mixamo", a_pose: bool = False, prefix: str = "mixamorig:"):
-    """A Mixamo-named armature with assorted bone rolls (as imported rigs have), connected chains."""
+def _build_armature(name: str, bones, rolls, connected=lambda bone: False):
+    """An armature object of `bones` (name, parent, head, tail) with bone rolls `rolls`, made active."""
     import bpy
-
-    from core.retarget.standard_rigs import mixamo_bones
 
     arm = bpy.data.armatures.new(name)
     obj = bpy.data.objects.new(name, arm)
     bpy.context.scene.collection.objects.link(obj)
     bpy.context.view_layer.objects.active = obj
     bpy.ops.object.mode_set(mode='EDIT')
-    rolls = np.linspace(-2.5, 2.5, 22)
-    for k, (bone, parent, head, tail) in enumerate(mixamo_bones(a_pose)):
-        eb = arm.edit_bones.new(prefix + bone)
-        eb.head, eb.tail, eb.roll = head, tail, rolls[k]
+    for (bone, parent, head, tail), roll in zip(bones, rolls, strict=True):
+        eb = arm.edit_bones.new(bone)
+        eb.head, eb.tail, eb.roll = head, tail, roll
         if parent:
-            eb.parent = arm.edit_bones[prefix + parent]
-            eb.use_connect = bone not in ("LeftShoulder", "RightShoulder", "LeftUpLeg", "RightUpLeg")
+            eb.parent = arm.edit_bones[parent]
+            eb.use_connect = connected(bone)
     bpy.ops.object.mode_set(mode='OBJECT')
     return obj
+
+
+def build_mixamo_rig(name: str = "Mixamo", a_pose: bool = False, prefix: str = "mixamorig:"):
+    """A Mixamo-named armature with assorted bone rolls (as imported rigs have), connected chains."""
+    from core.retarget.standard_rigs import mixamo_bones
+
+    bones = [(prefix + b, parent and prefix + parent, head, tail) for b, parent, head, tail in mixamo_bones(a_pose)]
+    loose = {prefix + b for b in ("LeftShoulder", "RightShoulder", "LeftUpLeg", "RightUpLeg")}
+    return _build_armature(name, bones, np.linspace(-2.5, 2.5, len(bones)), lambda bone: bone not in loose)
 
 
 def build_rigify_metarig():
@@ -106,22 +99,9 @@ _MAKEHUMAN_LEFT = [
 
 def build_makehuman_rig(name: str = "MakeHuman"):
     """MakeHuman's game_engine rig (A-pose arms, a root bone, fingers), assorted bone rolls."""
-    import bpy
-
-    arm = bpy.data.armatures.new(name)
-    obj = bpy.data.objects.new(name, arm)
-    bpy.context.scene.collection.objects.link(obj)
-    bpy.context.view_layer.objects.active = obj
-    bpy.ops.object.mode_set(mode='EDIT')
     bones = list(_MAKEHUMAN_CENTRE)
     for bone, parent, head, tail in _MAKEHUMAN_LEFT:
         bones.append((bone, parent, head, tail))
         bones.append((bone[:-2] + "_r", parent[:-2] + "_r" if parent.endswith("_l") else parent,
                       (-head[0], head[1], head[2]), (-tail[0], tail[1], tail[2])))
-    for k, (bone, parent, head, tail) in enumerate(bones):
-        eb = arm.edit_bones.new(bone)
-        eb.head, eb.tail, eb.roll = head, tail, (k * 0.7) % 3.0 - 1.5
-        if parent:
-            eb.parent = arm.edit_bones[parent]
-    bpy.ops.object.mode_set(mode='OBJECT')
-    return obj
+    return _build_armature(name, bones, [(k * 0.7) % 3.0 - 1.5 for k in range(len(bones))])
