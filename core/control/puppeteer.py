@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..models.cleanup import PLANE, leg_chains, leg_ik
 from ..motion.clip import Clip
 from .controller import Controller
 
@@ -34,16 +35,12 @@ class LiveFeet:
     EASE = 4
 
     def __init__(self, ctl: Controller):
-        from ..models.cleanup import leg_chains
-
         self.legs = leg_chains(ctl.rep)  # (contact column, hip, knee, ankle)
         self.pins: dict[int, np.ndarray] = {}  # ankle -> (3,) position it is held at
         self.fading: dict[int, tuple[np.ndarray, int]] = {}  # ankle -> (last offset, frames left)
 
     def __call__(self, pose: Clip, contacts: np.ndarray) -> Clip:
         """The one-frame `pose` with the standing feet held; contacts (K,) bool of the rep's foot joints."""
-        from ..models.cleanup import PLANE, leg_ik
-
         g = pose.global_positions()[0]
         for k, hip, knee, ankle in self.legs:
             offset = np.zeros(3)
