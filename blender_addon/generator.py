@@ -64,7 +64,8 @@ def model_info(context: bpy.types.Context, model: str) -> tuple[object, list[str
         if "skeleton" not in meta or "vocabulary" not in meta:
             raise GenAnimError(f"{path} is not a motion model (no skeleton or labels in its metadata)")
         labels = meta["vocabulary"]
-        _info[key] = (weights.skeleton_from_json(meta["skeleton"]), list(labels["actions"]), list(labels["styles"]))
+        skeleton = importlib.import_module(f"{__package__}.core.motion.skeleton").Skeleton
+        _info[key] = (skeleton.from_json(meta["skeleton"]), list(labels["actions"]), list(labels["styles"]))
     return _info[key]
 
 

@@ -121,7 +121,6 @@ class Generator:
     batch = 32
 
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict, device: str, path: Path, backend: str):
-        from .models.weights import skeleton_from_json
 
         self.path = path
         self.name = path.stem
@@ -131,7 +130,7 @@ class Generator:
         self.vocabulary = Vocabulary.from_json(meta["vocabulary"])
         self.actions: list[str] = list(self.vocabulary.actions)
         self.styles: list[str] = list(self.vocabulary.styles)
-        self.skeleton: Skeleton = skeleton_from_json(meta["skeleton"])
+        self.skeleton: Skeleton = Skeleton.from_json(meta["skeleton"])
         self.fps: float = float(meta["fps"])
         self.window = int(meta["window"])
         self.rep = representation_for(self.skeleton)
@@ -571,6 +570,7 @@ def _check_args(args: argparse.Namespace) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from .data.skeleton_notes import SKELETON_NOTES, write_skeleton_notes
     from .motion.clip import save_clip
 
     out = check_writable(args.out, folder=True)
@@ -587,7 +587,8 @@ def _generate(args: argparse.Namespace) -> int:
         jobs = [(args.action, args.style, args.seconds, args.seed + i) for i in range(args.count)]
         names = [f"{args.action or 'any'}_{args.style or 'any'}_seed{sd}" for *_, sd in jobs]
     paths = [out / f"{n}.bvh" for n in names]
-    check_outputs([q for p in paths for q in (p, p.with_suffix(".json"))], args.overwrite)
+    notes = [out / SKELETON_NOTES] if gen.skeleton.mirror_pairs or gen.skeleton.foot_joints else []
+    check_outputs([q for p in paths for q in (p, p.with_suffix(".json"))] + notes, args.overwrite)
     for a, s, seconds, _ in jobs:  # unknown labels and settings out of range fail before any work
         gen._label_ids(a, s)
         gen.check(seconds, None if args.like else args.count, args.guidance, args.steps)
@@ -610,6 +611,7 @@ def _generate(args: argparse.Namespace) -> int:
             path.with_suffix(".json").write_text(json.dumps(side, indent=2), encoding="utf-8")
             if not args.like:
                 print(path)
+        write_skeleton_notes(out, gen.skeleton)  # the library's pairs and feet travel with its clips
     bar.close()
     if args.like:
         print(f"wrote {len(paths)} clips to {out}")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.errors import MotionDataError
 from core.motion.clip import Clip, load_clip
 from core.motion.representation import MotionRepresentation, encode
 from core.motion.rotations import axis_angle_matrix, matrix_to_quat, quat_mul
+from core.motion.skeleton import Skeleton
 
 TOL_CM = 0.01  # 0.1 mm
 
@@ -71,3 +73,33 @@ def test_walking_moves_forward_and_contacts_alternate(sample_paths):
     left, right = contacts[:, 0], contacts[:, 2]  # Foot_L, Foot_R
     assert 0.2 < left.mean() < 0.9 and 0.2 < right.mean() < 0.9
     assert ((left == 0) & (right == 0)).mean() < 0.1  # walking has almost no flight phase
+
+
+def _legs(left: str, right: str, foot: str = "Foot") -> Skeleton:
+    """Pelvis with a spine and two two-bone legs; the left leg at +x (the representation's left)."""
+    names = ("Pelvis", "Spine", f"{left}Thigh", f"{left}{foot}", f"{right}Thigh", f"{right}{foot}")
+    offsets = [[0, 90, 0], [0, 10, 0], [10, -5, 0], [0, -80, 0], [-10, -5, 0], [0, -80, 0]]
+    return Skeleton(names, np.array([-1, 0, 0, 2, 0, 4]), np.array(offsets, float))
+
+
+@pytest.mark.parametrize("left,right", [("Bip01 L ", "Bip01 R "), ("Bip01_L_", "Bip01_R_"), ("L", "R"),
+                                        ("mixamorig:Left", "mixamorig:Right")])
+def test_side_naming_conventions_pair_joints_and_find_the_left(left, right):
+    skel = _legs(left, right)
+    assert list(skel.mirror_indices()) == [0, 1, 4, 5, 2, 3]
+    rep = MotionRepresentation(skel)
+    assert rep.across[0] > 0.99  # left is +x: the left thigh was recognised as left, not the first child
+    swapped = _legs(right, left)  # the right leg now comes first among the pelvis's children
+    assert MotionRepresentation(swapped).across[0] < -0.99
+
+
+def test_given_pairs_and_feet_replace_what_the_names_say():
+    skel = _legs("A", "B", foot="Sole")  # no convention pairs A/B, no joint named foot, toe or ankle
+    assert list(skel.mirror_indices()) == list(range(6)) and MotionRepresentation(skel).feet == []
+    noted = skel.annotated([["BThigh", "AThigh"], ["BSole", "ASole"]], ["ASole", "BSole"])  # B is the left
+    assert list(noted.mirror_indices()) == [0, 1, 4, 5, 2, 3]
+    rep = MotionRepresentation(noted)
+    assert rep.feet == [3, 5] and rep.across[0] < -0.99
+    assert Skeleton.from_json(noted.to_json()).mirror_pairs == noted.mirror_pairs  # weights keep them
+    with pytest.raises(MotionDataError, match="unknown joint 'CSole'"):
+        skel.annotated(foot_joints=["CSole"])

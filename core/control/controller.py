@@ -26,6 +26,7 @@ from ..errors import GenAnimError
 from ..motion.clip import Clip
 from ..motion.representation import ROOT_MOTION, representation_for
 from ..motion.rotations import wrap_angle, yaw_matrix
+from ..motion.skeleton import Skeleton
 from ..runtime.controller import NumpyControllerNet
 from .trajectory import METRE, TRAJ_FRAMES, control_vector
 
@@ -73,12 +74,11 @@ class Controller:
     It steps with numpy alone (`core.runtime.controller`), torch installed or not."""
 
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict, seed: int = 0):
-        from ..models.weights import skeleton_from_json
 
         self.meta = meta
         self.vocabulary = Vocabulary.from_json(meta["vocabulary"])
         self.styles = list(self.vocabulary.styles)
-        self.skeleton = skeleton_from_json(meta["skeleton"])
+        self.skeleton = Skeleton.from_json(meta["skeleton"])
         self.rep = representation_for(self.skeleton)
         self.fps = float(meta["fps"])
         self.net = NumpyControllerNet({k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")},

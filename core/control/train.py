@@ -164,7 +164,7 @@ def standing_frame(corpus) -> np.ndarray:
 
 def export(run: str | Path, out: str | Path, half: bool = True) -> Path:
     """Weights file (safetensors; fp16 tensors when `half`) from a run folder."""
-    from ..models.weights import save_weights, skeleton_to_json
+    from ..models.weights import save_weights
 
     run = Path(run)
     if not (run / "checkpoint.pt").is_file():
@@ -179,7 +179,7 @@ def export(run: str | Path, out: str | Path, half: bool = True) -> Path:
     tensors["stats.std"] = torch.from_numpy(stats["std"])
     tensors["start.frame"] = torch.from_numpy(standing_frame(corpus)).float()
     meta = {"kind": "controller", "model": info["model"], "vocabulary": info["vocabulary"], "fps": info["fps"],
-            "skeleton": skeleton_to_json(corpus.skeleton), "step": info["step"], "minutes": info["minutes"],
+            "skeleton": corpus.skeleton.to_json(), "step": info["step"], "minutes": info["minutes"],
             "config": info["config"], "actions_trained": info["actions_trained"]}
     save_weights(out, tensors, meta)
     return Path(out)

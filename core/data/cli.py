@@ -19,9 +19,12 @@ def _table(title: str, counts: Counter, frames: Counter, fps: float) -> list[str
 
 def corpus_stats(path: str, progress: bool = False) -> dict:
     """Clip, frame and label counts of a corpus source (folder, archive or `bandai-namco`)."""
+    from ..motion.representation import representation_for
     from .corpus import load_corpus
 
     corpus = load_corpus(path, progress=progress, warn_unlabelled=False)  # listed below instead
+    skel = corpus.skeleton
+    mirror = skel.mirror_indices()
     frames: dict[str, Counter] = {k: Counter() for k in ("action", "style", "dataset")}
     for c in corpus.clips:
         for key, counter in frames.items():
@@ -32,7 +35,12 @@ def corpus_stats(path: str, progress: bool = False) -> dict:
         "frames": corpus.num_frames,
         "fps": round(corpus.fps, 3),
         "hours": round(corpus.hours, 4),
-        "joints": corpus.skeleton.num_joints,
+        "joints": skel.num_joints,
+        # What mirroring and contacts will use: given in the folder's skeleton.json, else found from the names.
+        "mirror_pairs": [[skel.names[j], skel.names[m]] for j, m in enumerate(mirror) if j < m],
+        "mirror_pairs_from": "skeleton.json" if skel.mirror_pairs else "joint names",
+        "foot_joints": [skel.names[j] for j in representation_for(skel).feet],
+        "foot_joints_from": "skeleton.json" if skel.foot_joints else "joint names",
         "train_frames": sum(s.num_frames for s in corpus.segments("train")),
         "val_frames": sum(s.num_frames for s in corpus.segments("val")),
         **{f"clips_per_{k}": dict(sorted(corpus.counts(k).items())) for k in frames},
@@ -50,6 +58,10 @@ def _stats(args: argparse.Namespace) -> int:
     print(f"clips: {s['clips']}  frames: {s['frames']}  hours: {s['hours']:.3f}  fps: {s['fps']:g}", end="")
     print(f"  joints: {s['joints']}")
     print(f"split: {s['train_frames']} train frames, {s['val_frames']} validation frames")
+    pairs = ", ".join("/".join(p) for p in s["mirror_pairs"]) or "none: no mirroring (name them in skeleton.json)"
+    print(f"left/right pairs ({s['mirror_pairs_from']}): {pairs}")
+    feet = ", ".join(s["foot_joints"]) or "none: no foot contacts (name them in skeleton.json)"
+    print(f"foot joints ({s['foot_joints_from']}): {feet}")
     for key in ("dataset", "action", "style"):
         print()
         print("\n".join(_table(key, Counter(s[f"clips_per_{key}"]), Counter(s[f"frames_per_{key}"]), s["fps"])))

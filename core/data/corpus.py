@@ -57,6 +57,7 @@ from ..motion.skeleton import Skeleton
 from .archives import REPO_ROOT, archive_dest, archive_stem, cache_root, extract_archive
 from .errors import CorpusError, DataError, LabelError
 from .labels import FolderLabeller, LabelLists, Vocabulary
+from .skeleton_notes import annotate, read_skeleton_notes
 
 CACHE_VERSION = 1
 KEYWORD = "bandai-namco"
@@ -528,6 +529,9 @@ def load_corpus(
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache is rebuilt below
     corpus = corpus or _build(srcs, base, dest, workers, progress)
+    for src in srcs:  # notes are read on every load: cheap, and the cache stays the clips' own
+        if src.is_dir():
+            corpus.skeleton = annotate(corpus.skeleton, read_skeleton_notes(src))
     if warn_unlabelled and corpus.unlabelled:
         where = " ".join(str(s) for s in srcs)
         print(f"warning: {len(corpus.unlabelled)} clip(s) of {where} have no labels and are left out; "
@@ -539,14 +543,7 @@ def _read_packed(dest: Path) -> Corpus:
     idx = json.loads((dest / "index.json").read_text(encoding="utf-8"))
     if idx.get("version") != CACHE_VERSION:
         raise ValueError("old cache version")
-    sk = idx["skeleton"]
-    skel = Skeleton(
-        tuple(sk["names"]),
-        np.array(sk["parents"]),
-        np.array(sk["offsets"]),
-        {int(k): np.array(v) for k, v in sk["end_sites"].items()},
-        tuple(tuple(c) for c in sk["channels"]),
-    )
+    skel = Skeleton.from_json(idx["skeleton"])
     rot = np.load(dest / "rotations.npy", mmap_mode="r")
     trans = np.load(dest / "translations.npy", mmap_mode="r")
     clips = [ClipInfo(**c) for c in idx["clips"]]
@@ -681,13 +678,7 @@ def _pack(
             "sources": sources,
             "frames": start,
             "fps": fps,
-            "skeleton": {
-                "names": list(ref.names),
-                "parents": ref.parents.tolist(),
-                "offsets": ref.offsets.tolist(),
-                "end_sites": {str(k): v.tolist() for k, v in ref.end_sites.items()},
-                "channels": [list(c) for c in ref.channels],
-            },
+            "skeleton": ref.to_json(),
             "vocabulary": vocab.to_json(),
             "clips": [asdict(c) for c in clips],
             "unlabelled": [list(u) for u in unlabelled],

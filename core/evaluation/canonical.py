@@ -66,7 +66,8 @@ def hip_pair(clip: Clip) -> tuple[int, int, int]:
     mirror = clip.skeleton.mirror_indices()
     pair = [c for c in clip.skeleton.children(rep.root) if mirror[c] != c]
     if not pair:
-        raise GenAnimError(f"{clip.name or 'clip'}: the skeleton has no left/right hip joints to face by")
+        raise GenAnimError(f"{clip.name or 'clip'}: the skeleton has no left/right hip joints to face by "
+                            "(name the pairs in the library's skeleton.json: mirror_pairs)")
     left = float(rep.across @ (clip.skeleton.offsets[pair[0]] - clip.skeleton.offsets[mirror[pair[0]]])) > 0
     first = pair[0] if left else int(mirror[pair[0]])
     return rep.root, first, int(mirror[first])

@@ -34,6 +34,7 @@ import numpy as np
 from ..data.corpus import Corpus, Segment
 from ..data.errors import LabelError
 from ..data.labels import FolderLabeller, read_sidecar_json
+from ..data.skeleton_notes import annotate, read_skeleton_notes
 from ..errors import GenAnimError
 from ..motion.clip import Clip, load_clip
 from ..motion.representation import representation_for
@@ -100,9 +101,11 @@ def load_folder(folder: str | Path) -> ClipSet:
     if not paths:
         raise GenAnimError(f"{folder}: no .bvh files")
     labeller = FolderLabeller(folder)
+    notes = read_skeleton_notes(folder)
     clips, actions, styles, takes = [], [], [], []
     for p in paths:
         clip = load_clip(p)
+        clip.skeleton = annotate(clip.skeleton, notes)
         clip.name = p.stem
         clips.append(clip)
         try:

@@ -10,31 +10,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import GenAnimError
-from ..motion.skeleton import Skeleton
 from ..runtime.safetensors import read_safetensors
 
 if TYPE_CHECKING:
     import torch
-
-
-def skeleton_to_json(skel: Skeleton) -> dict:
-    return {
-        "names": list(skel.names),
-        "parents": skel.parents.tolist(),
-        "offsets": skel.offsets.tolist(),
-        "end_sites": {str(k): np.asarray(v).tolist() for k, v in skel.end_sites.items()},
-        "channels": [list(c) for c in skel.channels],
-    }
-
-
-def skeleton_from_json(d: dict) -> Skeleton:
-    return Skeleton(
-        tuple(d["names"]),
-        np.array(d["parents"]),
-        np.array(d["offsets"]),
-        {int(k): np.array(v) for k, v in d["end_sites"].items()},
-        tuple(tuple(c) for c in d["channels"]),
-    )
 
 
 def save_weights(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict) -> None:

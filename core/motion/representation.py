@@ -73,13 +73,14 @@ class MotionRepresentation:
         mirror = skeleton.mirror_indices()
         pair = [c for c in children[self.root] if mirror[c] != c]
         if len(pair) >= 2:
-            left = [c for c in pair if re.search(r"(_L|\.L|_l|Left|left)$|^L_", skeleton.names[c])]
+            left = [c for c in pair if skeleton.is_left(c)]
             first = left[0] if left else pair[0]
             across = skeleton.offsets[first] - skeleton.offsets[mirror[first]]
         else:
             across = np.array([1.0, 0.0, 0.0])
         self.across = normalize(across)  # root-local left direction
-        self.feet = [j for j in range(skeleton.num_joints) if _FOOT.search(skeleton.names[j])]
+        self.feet = ([skeleton.index(n) for n in skeleton.foot_joints] if skeleton.foot_joints
+                     else [j for j in range(skeleton.num_joints) if _FOOT.search(skeleton.names[j])])
         self.leg_length = self._leg_length()
         num_j, num_k = skeleton.num_joints, len(self.feet)
         self.layout = Layout(

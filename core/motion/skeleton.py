@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -18,7 +19,11 @@ _SIDE_PATTERNS = (
     (re.compile(r"Left"), "Right"), (re.compile(r"Right"), "Left"),
     (re.compile(r"left"), "right"), (re.compile(r"right"), "left"),
     (re.compile(r"^L_"), "R_"), (re.compile(r"^R_"), "L_"),
+    # 3ds Max Biped ("Bip01 L Thigh", "Bip01_R_Foot") and initials ("LThigh", "RFoot").
+    (re.compile(r"(?<=[ _])L(?=[ _])"), "R"), (re.compile(r"(?<=[ _])R(?=[ _])"), "L"),
+    (re.compile(r"^L(?=[A-Z])"), "R"), (re.compile(r"^R(?=[A-Z])"), "L"),
 )
+_LEFT = re.compile(r"(_L|\.L|_l)$|Left|left|^L_|(?<=[ _])L(?=[ _])|^L(?=[A-Z])")
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,6 +40,9 @@ class Skeleton:
     offsets: np.ndarray  # (J, 3) rest offset in the parent's frame
     end_sites: dict[int, np.ndarray] = field(default_factory=dict)
     channels: tuple[tuple[str, ...], ...] = ()
+    # Given by the user (a library's skeleton.json, a training config) where the names do not tell:
+    mirror_pairs: tuple[tuple[str, str], ...] = ()  # left/right joint pairs; () = found from the names
+    foot_joints: tuple[str, ...] = ()  # joints whose floor contacts count; () = found from the names
 
     def __post_init__(self) -> None:
         parents = np.asarray(self.parents, dtype=np.int64)
@@ -44,6 +52,11 @@ class Skeleton:
             raise ValueError("joints must be ordered so that parents[j] < j")
         if len(self.names) != len(parents) or len(parents) != len(self.offsets):
             raise ValueError("names, parents and offsets must have one entry per joint")
+        pairs = tuple((str(a), str(b)) for a, b in self.mirror_pairs)
+        object.__setattr__(self, "mirror_pairs", pairs)
+        object.__setattr__(self, "foot_joints", tuple(str(n) for n in self.foot_joints))
+        for name in [n for pair in pairs for n in pair] + list(self.foot_joints):
+            self.index(name)  # an unknown name is an error that lists the skeleton's joints
 
     @property
     def num_joints(self) -> int:
@@ -66,6 +79,10 @@ class Skeleton:
     def mirror_indices(self) -> np.ndarray:
         """(J,) index of each joint's left/right counterpart (itself for centre joints)."""
         out = np.arange(self.num_joints)
+        if self.mirror_pairs:
+            for a, b in self.mirror_pairs:
+                out[self.index(a)], out[self.index(b)] = self.index(b), self.index(a)
+            return out
         for j, name in enumerate(self.names):
             for pat, repl in _SIDE_PATTERNS:
                 if pat.search(name):
@@ -74,6 +91,44 @@ class Skeleton:
                         out[j] = self.names.index(other)
                         break
         return out
+
+    def annotated(self, mirror_pairs: Sequence[Sequence[str]] | None = None,
+                  foot_joints: Sequence[str] | None = None) -> Skeleton:
+        """This skeleton with the given left/right pairs and foot joints (None keeps what it has)."""
+        pairs = self.mirror_pairs if mirror_pairs is None else tuple(map(tuple, mirror_pairs))
+        return replace(self, mirror_pairs=pairs, foot_joints=self.foot_joints if foot_joints is None else foot_joints)
+
+    def to_json(self) -> dict:
+        d = {
+            "names": list(self.names),
+            "parents": self.parents.tolist(),
+            "offsets": self.offsets.tolist(),
+            "end_sites": {str(k): np.asarray(v).tolist() for k, v in self.end_sites.items()},
+            "channels": [list(c) for c in self.channels],
+        }
+        if self.mirror_pairs:
+            d["mirror_pairs"] = [list(p) for p in self.mirror_pairs]
+        if self.foot_joints:
+            d["foot_joints"] = list(self.foot_joints)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> Skeleton:
+        return cls(
+            tuple(d["names"]),
+            np.array(d["parents"]),
+            np.array(d["offsets"]),
+            {int(k): np.array(v) for k, v in d["end_sites"].items()},
+            tuple(tuple(c) for c in d["channels"]),
+            tuple(tuple(p) for p in d.get("mirror_pairs", ())),
+            tuple(d.get("foot_joints", ())),
+        )
+
+    def is_left(self, j: int) -> bool:
+        """Whether joint `j` is on the body's left: the first of a given pair, else by its name."""
+        if self.mirror_pairs:
+            return self.names[j] in {a for a, _ in self.mirror_pairs}
+        return bool(_LEFT.search(self.names[j]))
 
     def signature(self) -> str:
         """Short hash of names, parents and offsets (mm precision): equal for the same skeleton."""

@@ -73,7 +73,10 @@ class TrainConfig:
         names = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
-            raise GenAnimError(f"unknown training settings {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+            where = ("; left/right pairs and foot joints belong to the data: list them in the library folder's "
+                     "skeleton.json" if {"mirror_pairs", "foot_joints"} & set(unknown) else "")
+            raise GenAnimError(f"unknown training settings {', '.join(unknown)}; known: {', '.join(sorted(names))}"
+                               + where)
         return cls(**d)
 
     @classmethod

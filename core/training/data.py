@@ -26,13 +26,15 @@ def encode_segments(corpus: Corpus, split: str, augment: bool, min_frames: int,
     rep = representation_for(corpus.skeleton)
     voc = corpus.vocabulary
     if augment and not mirrorable(corpus.skeleton):
-        warnings.warn(f"no left/right joint pairs found in the skeleton's names ({', '.join(corpus.skeleton.names[:6])}"
-                      ", ...; pairs are named like Left/Right, _L/_R, .L/.R, _l/_r, L_/R_): training without mirrored "
-                      "copies", stacklevel=2)
+        names = ", ".join(corpus.skeleton.names[:6])
+        warnings.warn(f"no left/right joint pairs found in the skeleton's names ({names}, ...; pairs are named like "
+                      "Left/Right, _L/_R, .L/.R, _l/_r, L_/R_, or listed as mirror_pairs in the library's "
+                      "skeleton.json): training without mirrored copies", stacklevel=2)
         augment = False
     if not rep.feet:
-        warnings.warn("no foot joints found in the skeleton's names (none named foot, toe or ankle): training "
-                      "without foot contacts, and generated feet are not held on the floor", stacklevel=2)
+        warnings.warn("no foot joints found in the skeleton's names (none named foot, toe or ankle, and no "
+                      "foot_joints in the library's skeleton.json): training without foot contacts, and generated "
+                      "feet are not held on the floor", stacklevel=2)
     mirrored = Mirror(corpus.mirror_poses()) if augment else None
     raw: list[np.ndarray] = []  # each (F, D) float64
     action_ids, style_ids = [], []

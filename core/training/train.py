@@ -24,7 +24,7 @@ import torch.distributed as dist
 from ..data.corpus import FeatureStats, load_corpus
 from ..errors import GenAnimError
 from ..models.losses import PositionLoss
-from ..models.weights import load_weights, save_weights, skeleton_to_json
+from ..models.weights import load_weights, save_weights
 from ..motion.hinges import Hinges, find_hinges, hinges_to_json
 from ..motion.representation import representation_for
 from ..motion.rotations import quat_to_matrix
@@ -235,7 +235,7 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
             "step": step, "elapsed": elapsed, "history": history, "config": cfg.to_dict(),
             "architecture": fam.arch.to_dict(), "state": fam.state(), "exported": fam.exported.state_dict(),
             "stats_mean": torch.from_numpy(stats.mean), "stats_std": torch.from_numpy(stats.std),
-            "vocabulary": voc.to_json(), "skeleton": skeleton_to_json(corpus.skeleton), "fps": corpus.fps,
+            "vocabulary": voc.to_json(), "skeleton": corpus.skeleton.to_json(), "fps": corpus.fps,
         }, ck_path)
 
     def validate() -> float:
