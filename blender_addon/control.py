@@ -13,7 +13,7 @@ import time
 
 import bpy
 import numpy as np
-from bpy.props import FloatProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import BoolProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from . import prefs, rig
 from .armature import armature_conversion, clip_pose, is_genanim_armature
@@ -32,6 +32,9 @@ class GenAnimControlSettings(bpy.types.PropertyGroup):
     style: StringProperty(name="Style", default="normal", description="Style label, e.g. normal, elderly, active")
     speed: FloatProperty(name="Speed", default=1.4, min=0.1, max=8.0, unit='VELOCITY',
                          description="Speed along the path in metres per second (above 2.2 m/s the character runs)")
+    backwards: BoolProperty(name="Backwards", default=False,
+                            description="Walk the path backwards, facing away from its direction (the data's backward "
+                                        "walks go up to about 1.2 m/s)")
     frame_start: IntProperty(name="Start Frame", default=1, description="Scene frame of the take's first frame")
     model: StringProperty(name="Model", default="", subtype='FILE_PATH',
                           description="Controller weights (.safetensors); empty: the shipped controller")
@@ -124,6 +127,7 @@ class GENANIM_OT_follow_path(bpy.types.Operator):
             points, scale = curve_path(curve, target, context, ctl.skeleton)
             points = follow.check_path(points, f"The curve {curve.name!r}")
             clip = follow.follow(ctl, points, s.style.strip() or None, s.speed / scale,  # the speed is the rig's
+                                 "walk-back" if s.backwards else None,
                                  report=lambda message: self.report({'WARNING'}, f"{curve.name!r}: {message}"))
             action = rig.apply_clip(target, clip, f"follow_{curve.name}_{s.style or 'any'}",
                                     frame_start=s.frame_start)
@@ -298,7 +302,7 @@ class GENANIM_PT_control(bpy.types.Panel):
         layout.use_property_split = True
         col = layout.column()
         s = context.scene.genanim_control
-        for prop in ("style", "speed", "frame_start", "model"):
+        for prop in ("style", "speed", "backwards", "frame_start", "model"):
             col.prop(s, prop)
         layout.operator("genanim.follow_path", icon='CURVE_PATH')
         layout.operator("genanim.puppeteer", icon='PLAY')

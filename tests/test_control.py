@@ -175,6 +175,28 @@ def test_follow_meets_the_bars(ctl, name, speed):
     assert np.linalg.norm(root0 - pts[0] * 100) < 1e-6  # starts on the first point
 
 
+def test_follow_walks_a_path_backwards_facing_away_from_it(ctl):
+    from core.control.evaluate import ends_standing
+    from core.evaluation.metrics import foot_skating_rate
+
+    t = np.linspace(0, np.pi / 2, 20)
+    pts = np.stack([1.5 - 1.5 * np.cos(t), 1.5 * np.sin(t)], -1)  # a quarter circle, 2.4 m
+    clip = follow(ctl, pts, "normal", 0.8, "walk-back")
+    s = score_path(clip, pts, "walk-back")
+    real = np.mean([foot_skating_rate(c.global_positions(), representation_for(c.skeleton).feet, c.fps)
+                    for c in (load_clip(SAMPLES / f) for f in ("dataset-2_walk_normal_001.bvh",
+                                                                "dataset-1_walk_old_001.bvh"))])
+    assert s.distance_cm < 10 and s.facing_deg < 10 and s.end_cm < 30 and s.skating <= 1.5 * real, (s, real)
+    assert ends_standing(clip)
+    g_rot, g_pos = clip.global_transforms()  # travel against the hips' own heading: really backwards
+    root = g_pos[:, ctl.rep.root][:, [0, 2]]
+    step = np.diff(root, axis=0)
+    heading = ctl.rep.heading(g_rot[1:, ctl.rep.root])
+    along = (step * np.stack([np.sin(heading), np.cos(heading)], -1)).sum(-1)
+    moving = np.linalg.norm(step, axis=-1) * clip.fps > 30  # cm/s
+    assert moving.sum() > clip.fps and (along[moving] < 0).mean() > 0.95
+
+
 def test_follow_cli_writes_a_bvh(tmp_path, capsys):
     if not WEIGHTS.is_file():
         pytest.skip("no weights/controller.safetensors yet")

@@ -48,7 +48,7 @@ def _follow(args: argparse.Namespace) -> int:
                   report=lambda message: print(f"warning: {args.path}: {message}", file=sys.stderr))
     with output_folder(out.parent):
         save_clip(clip, out)
-    score = score_path(clip, points)
+    score = score_path(clip, points, args.action)
     print(out)
     print(json.dumps({"frames": clip.num_frames, "seconds": round(clip.num_frames / clip.fps, 2),
                       "mean_distance_cm": round(score.distance_cm, 2), "mean_facing_deg": round(score.facing_deg, 2),
@@ -74,7 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("--style", default="normal")
     f.add_argument("--speed", type=float, default=1.4,
                    help=f"metres per second, {MIN_SPEED:g} to {MAX_SPEED:g} (above 2.2 it runs)")
-    f.add_argument("--action", help="action label (default: walk or run by speed)")
+    f.add_argument("--action", help="action label (default: walk or run by speed; walk-back walks the path "
+                                    "backwards, facing away from it)")
     f.add_argument("--out", required=True, help="output BVH file")
     f.add_argument("--model", help="controller weights (default: weights/controller.safetensors)")
     f.add_argument("--seed", type=int, default=0)

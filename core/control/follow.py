@@ -2,7 +2,8 @@
 
 The desired trajectory each frame is read off the path ahead of the character: from the arc length
 of the character's closest path point, points `speed * k / fps` further along (clamped at the end, so
-the character slows down and stops there), facing along the path. A small explicit correction pulls
+the character slows down and stops there), facing along the path (away from it for walk-back, which
+walks it backwards: `FACING_OFFSET`). A small explicit correction pulls
 the root towards the path each frame (a share of the lateral offset and of the heading error; it
 is part of the take and of the reported numbers, see `follow(..., correct=False)` for without).
 """
@@ -46,6 +47,9 @@ MAX_PATH_M = 1000.0  # length of a path, metres
 MAX_POINTS = 100_000  # points of a path file
 MAX_TAKE_S = 900.0  # seconds of motion one take may need at its speed (15 minutes)
 SLACK = 2.0  # the take may last this many times the path's length at `speed` (a slow start, tight corners)
+# Actions that go along the path facing away from its tangent (radians added to it). The data's walk-left and
+# walk-right are forward walks veering 10-30 degrees, not side steps: there is no side-stepping to follow with.
+FACING_OFFSET = {"walk-back": math.pi}
 
 
 class PathError(ControlError):
@@ -170,8 +174,9 @@ def follow(ctl: Controller, points_m: np.ndarray, style: str | None = "normal", 
 def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, action: str | None,
             correct: bool, plant: bool, report: Callable[[str], None] | None, blend: float | None) -> Clip:
     sid, aid = ctl.style_id(style), ctl.action_id(action, speed)
+    offset = FACING_OFFSET.get(action or "", 0.0)
     _, yaw0 = line.at(np.array(0.0))
-    ctl.reset((line.p[0, 0], line.p[0, 1], float(yaw0)))
+    ctl.reset((line.p[0, 0], line.p[0, 1], float(yaw0) + offset))
     per_frame = speed * METRE / ctl.fps
     ahead = per_frame * np.array(TRAJ_FRAMES, np.float64)
     s_ref, s_cur, still, after, v_mean, face_mean, settled, moving = 0.0, 0.0, 0, 0, 0.0, 0.0, 0, 0
@@ -180,7 +185,7 @@ def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, ac
     for _ in range(limit):
         s_near, _, tan_near = line.closest(ctl.pos)
         v_mean += (float(np.linalg.norm(ctl.velocity)) - v_mean) / (STRIDE_S * ctl.fps)
-        face_mean += (abs(float(wrap_angle(ctl.yaw - tan_near))) - face_mean) / (STRIDE_S * ctl.fps)
+        face_mean += (abs(float(wrap_angle(ctl.yaw - tan_near - offset))) - face_mean) / (STRIDE_S * ctl.fps)
         if s_ref < line.length:
             error = max(abs(speed - v_mean) / speed - SPEED_SLACK, face_mean - FACING_SLACK, 0.0)
             ctl.blend = blend if blend is not None else min(MAX_BLEND, BLEND_PER_ERROR * error)
@@ -191,7 +196,7 @@ def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, ac
         s_ref = float(np.clip(s_ref + per_frame, s_cur - LEASH[0], s_cur + LEASH[1]))
         s_ref = min(s_ref, line.length)
         fut_pos, fut_yaw = line.at(s_ref + ahead)
-        fut_yaw = ctl.yaw + wrap_angle(fut_yaw - ctl.yaw)
+        fut_yaw = ctl.yaw + wrap_angle(fut_yaw + offset - ctl.yaw)
         ctl.step_trajectory(fut_pos, fut_yaw, sid, aid)
         if correct:
             foot, tan = line.at(np.array(s_cur))
@@ -201,7 +206,7 @@ def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, ac
                 d_pos = -PULL * float(off @ normal) * normal
             else:  # past the end: towards the end point
                 d_pos = -PULL * off
-            ctl.nudge(d_pos, -TURN * float(wrap_angle(ctl.yaw - tan)))
+            ctl.nudge(d_pos, -TURN * float(wrap_angle(ctl.yaw - tan - offset)))
         if s_ref >= line.length:
             ctl.blend = max(ctl.blend, STOP_BLEND)  # the model stands still poorly: help it stop at the end
             after += 1
@@ -236,8 +241,9 @@ class PathScore:
     jitter: float  # mean jerk of the joints, cm/s^3 (evaluation suite metric)
 
 
-def score_path(clip: Clip, points_m: np.ndarray) -> PathScore:
-    """The path-following bars for a clip generated along `points_m`."""
+def score_path(clip: Clip, points_m: np.ndarray, action: str | None = None) -> PathScore:
+    """The path-following bars for a clip generated along `points_m` (facing: against the tangent turned by
+    the action's FACING_OFFSET)."""
     from ..motion.representation import representation_for
 
     rep = representation_for(clip.skeleton)
@@ -247,7 +253,7 @@ def score_path(clip: Clip, points_m: np.ndarray) -> PathScore:
     s, dist, tan = line.closest(root)
     heading = rep.heading(g_rot[:, rep.root])
     moving = s < line.length - 1e-6  # at the end the tangent no longer constrains the facing
-    facing = np.degrees(np.abs(wrap_angle(heading - tan)))[moving]
+    facing = np.degrees(np.abs(wrap_angle(heading - tan - FACING_OFFSET.get(action or "", 0.0))))[moving]
     skate = foot_skating_rate(g_pos, rep.feet, clip.fps)
     end = float(np.linalg.norm(root[-1] - line.p[-1]))
     return PathScore(float(dist.mean()), float(facing.mean()) if len(facing) else 0.0, skate, end,

@@ -145,6 +145,32 @@ def test_follow_path_lands_a_mixamo_rig_on_the_curve():
     assert np.linalg.norm(hips[0] - line[0]) < 0.1 and np.linalg.norm(hips[-1] - line[-1]) < 0.3
 
 
+def test_follow_path_backwards_walks_the_curve_facing_away_from_it():
+    arm = build_mixamo_rig()
+    curve = _bezier([(0.0, 0.0), (0.0, 1.5), (0.0, 3.0)])
+    _select(arm, curve)
+    s = bpy.context.scene.genanim_control
+    s.style, s.speed, s.backwards = "normal", 0.8, True
+    try:
+        assert bpy.ops.genanim.follow_path() == {'FINISHED'}
+    finally:
+        s.backwards = False
+    start, end = (round(v) for v in arm.animation_data.action.frame_range)
+    got = []
+    for f in range(start, end + 1):
+        bpy.context.scene.frame_set(f)
+        got.append([(arm.matrix_world @ arm.pose.bones[n].head)[:2]
+                    for n in ("mixamorig:Hips", "mixamorig:LeftUpLeg", "mixamorig:RightUpLeg")])
+    got = np.array(got)  # (F, 3, 2) world metres on the ground
+    across = got[:, 1] - got[:, 2]
+    fwd = np.stack([across[:, 1], -across[:, 0]], -1)
+    step = np.diff(got[:, 0], axis=0)
+    moving = np.linalg.norm(step, axis=-1) * 30 > 0.3  # m/s
+    along = (step * fwd[1:]).sum(-1)
+    assert moving.sum() > 30 and (along[moving] < 0).mean() > 0.95  # going where its back is
+    assert np.linalg.norm(got[-1, 0] - _polyline(curve)[-1]) < 0.3
+
+
 def test_follow_path_without_a_curve_says_so():
     bpy.ops.genanim.create_armature()
     with pytest.raises(RuntimeError, match="Select a curve object"):

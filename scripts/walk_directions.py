@@ -1,0 +1,52 @@
+"""Which way the corpus's walks go relative to where the walker faces, and how fast: what Follow Path's
+walking backwards (`--action walk-back`) and the lack of side-stepping rest on.
+
+    python scripts/walk_directions.py [--data bandai-namco]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core.data.corpus import load_corpus  # noqa: E402
+from core.motion.representation import representation_for  # noqa: E402
+from core.motion.rotations import wrap_angle  # noqa: E402
+
+MOVING = 20.0  # cm/s: frames slower than this have no direction of travel
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default="bandai-namco")
+    args = ap.parse_args()
+    corpus = load_corpus(args.data, progress=True)
+    rep = representation_for(corpus.skeleton)
+    print("| action | takes | angle between travel and facing, median (10-90%) | speed median (90%) m/s |")
+    print("|---|---|---|---|")
+    for action in ("walk", "walk-back", "walk-left", "walk-right"):
+        offsets, speeds = [], []
+        for i, info in enumerate(corpus.clips):
+            if info.action != action:
+                continue
+            g_rot, g_pos = corpus.clip(i).global_transforms()
+            step = np.diff(g_pos[:, rep.root][:, [0, 2]], axis=0) * corpus.fps  # (F-1, 2) cm/s
+            speed = np.linalg.norm(step, axis=-1)
+            travel = np.arctan2(step[:, 0], step[:, 1])
+            off = np.degrees(np.abs(wrap_angle(travel - rep.heading(g_rot[1:, rep.root]))))
+            offsets.append(off[speed > MOVING])
+            speeds.append(speed[speed > MOVING] / 100.0)
+        if not offsets:
+            continue
+        o, s = np.concatenate(offsets), np.concatenate(speeds)
+        p10, p50, p90 = np.percentile(o, [10, 50, 90])
+        print(f"| {action} | {len(offsets)} | {p50:.0f} ({p10:.0f} to {p90:.0f}) deg | "
+              f"{np.median(s):.2f} ({np.percentile(s, 90):.2f}) |")
+
+
+if __name__ == "__main__":
+    main()
