@@ -324,3 +324,47 @@ def test_follow_says_when_it_went_slower_than_asked(ctl, monkeypatch):
     clip = follow(ctl, path, "normal", 1.4, report=said.append)
     assert score_path(clip, path).end_cm < 30
     assert said and "m/s on average instead of 1.4 m/s" in said[0], said
+
+
+def test_speed_profile_slows_into_sharp_corners_only_and_ramps():
+    from core.control.follow import MAX_SLOW, RAMP, SLOW_K, Polyline, speed_profile
+    from core.control.trajectory import METRE
+
+    corner = Polyline(np.array([[0.0, 0.0], [0.0, 6.0], [6.0, 6.0]]) * METRE)  # one 90-degree corner
+    for speed in (1.1, 3.0):
+        s, v = speed_profile(corner, speed)
+        at = v[np.argmin(np.abs(s - 6.0 * METRE))]
+        assert at == pytest.approx(speed * (1 - min(MAX_SLOW, SLOW_K * speed**2) * 0.5), rel=0.01)
+        assert v[0] == pytest.approx(speed) and v[-1] == pytest.approx(speed)  # full speed away from it
+        assert np.abs(np.diff(v)).max() <= RAMP * (s[1] - s[0]) / METRE + 1e-9
+    assert speed_profile(corner, 1.1)[1].min() > 0.9 * 1.1  # walks barely slow, as the data's turns
+    circle = Polyline(np.stack([3 * np.sin(np.linspace(0, 6, 200)), 3 * np.cos(np.linspace(0, 6, 200))], -1) * METRE)
+    assert speed_profile(circle, 1.4)[1].min() > 0.99 * 1.4  # a smooth curve is no corner
+
+
+def test_follow_slows_into_the_corners_of_a_zig_zag_and_says_so(ctl):
+    from core.control.evaluate import follow_paths
+
+    pts = follow_paths()["zig-zag 2 m legs"]
+    said: list[str] = []
+    clip = follow(ctl, pts, "normal", 3.0, report=said.append)
+    root = clip.global_positions()[:, ctl.rep.root][:, [0, 2]] / 100.0
+    speed = np.linalg.norm(np.diff(root, axis=0), axis=-1) * clip.fps
+    near = np.linalg.norm(root[1:, None] - pts[None, 1:-1], axis=-1).min(-1)  # to the nearest corner, m
+    assert speed[near < 0.3].mean() < 0.8 * speed[(near > 1.0) & (speed > 1.0)].mean()
+    assert said and "instead of 3 m/s" in said[0]
+
+
+def test_a_walk_faster_than_the_style_goes_keeps_its_feet(ctl):
+    """Asked for 2 m/s, an old person's walk is made at the network's pace and played faster: the speed is
+    reached and the feet do not slide more than real walks' allow."""
+    from core.control.evaluate import straight_speed
+    from core.evaluation.metrics import foot_skating_rate
+
+    pts = np.array([[0.0, 0.0], [0.0, 10.0]])
+    clip = follow(ctl, pts, "old", 2.0)
+    real = np.mean([foot_skating_rate(c.global_positions(), representation_for(c.skeleton).feet, c.fps)
+                    for c in (load_clip(SAMPLES / f) for f in ("dataset-2_walk_normal_001.bvh",
+                                                                "dataset-1_walk_old_001.bvh"))])
+    assert abs(straight_speed(clip, pts) / 2.0 - 1) < 0.1
+    assert score_path(clip, pts).skating <= 1.5 * real and score_path(clip, pts).end_cm < 30

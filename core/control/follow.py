@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluation.metrics import foot_skating_rate, jitter
+from ..motion.augment import time_warp
 from ..motion.clip import Clip
 from ..motion.rotations import wrap_angle
 from .controller import ControlError, Controller
@@ -30,10 +31,10 @@ PULL = 0.1  # share of the lateral offset removed per frame
 # and the controller's velocity blending makes feet slide: the blend while moving grows with how far the
 # character's speed and facing, averaged over a stride, are from the asked ones (bench/bench_follow.py).
 SPEED_BAR = 0.10  # a take whose average speed falls further below the asked one says so
-SPEED_SLACK = 0.05  # a relative speed error the network is left to (half the bar)
+SPEED_SLACK = 0.03  # a relative speed error the network is left to (under a third of the bar)
 FACING_SLACK = math.radians(5.0)  # a facing error (radians, averaged over a stride) the network is left to
 BLEND_PER_ERROR = 4.0  # blend per relative speed error beyond the slack
-MAX_BLEND = 0.35
+MAX_BLEND = 0.5
 STRIDE_S = 0.5  # seconds over which the character's speed is averaged (about a stride)
 STOP_BLEND = 0.3  # Controller.blend once the reference point has reached the end
 TURN = 0.05  # share of the heading error removed per frame
@@ -50,6 +51,19 @@ SLACK = 2.0  # the take may last this many times the path's length at `speed` (a
 # Actions that go along the path facing away from its tangent (radians added to it). The data's walk-left and
 # walk-right are forward walks veering 10-30 degrees, not side steps: there is no side-stepping to follow with.
 FACING_OFFSET = {"walk-back": math.pi}
+# The fastest the network is asked to walk or run (m/s): pushing the data's slow styles faster than that, the
+# velocity blend dragged their feet past the skating bar (walks at 2 m/s, runs at 3, bench/bench_follow.py); a
+# take asked for more is made at this speed and played faster (`time_warp`): quicker steps, feet still planted.
+NET_SPEED = {"walk": 1.4, "run": 2.7}
+# Slowing into sharp turns and speeding up out of them, as people do, the more the faster they go (sideways
+# acceleration grows with speed squared): where the path turns by theta within CORNER_M either side, the asked
+# speed v times 1 - min(MAX_SLOW, SLOW_K v^2) sin^2(theta / 2). A 90-degree corner: 0.93 at the data's 1.1 m/s
+# walks, as its walks with a turn slow (0.92-0.97, `python scripts/walk_directions.py`); 0.6 at 3 m/s runs.
+# The speed changes by at most RAMP m/s per metre of path.
+CORNER_M = 0.5
+SLOW_K = 0.12
+MAX_SLOW = 0.8
+RAMP = 1.0
 
 
 class PathError(ControlError):
@@ -164,38 +178,48 @@ def follow(ctl: Controller, points_m: np.ndarray, style: str | None = "normal", 
     if not 0.1 <= speed <= 8.0:
         raise ControlError(f"speed {speed:g} m/s is outside 0.1 .. 8 m/s")
     line = Polyline(check_take(points_m, speed) * METRE)
+    aid = ctl.action_id(action, speed)
+    gait = ctl.vocabulary.actions[aid]
+    warp = max(1.0, speed / NET_SPEED[gait]) if gait in NET_SPEED else 1.0
     saved = ctl.blend
     try:
-        return _follow(ctl, line, style, speed, action, correct, plant, report, blend)
+        clip = _follow(ctl, line, style, speed / warp, warp, aid, action, correct, plant, report, blend)
     finally:
         ctl.blend = saved
+    return time_warp(clip, warp) if warp > 1.0 else clip
 
 
-def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, action: str | None,
-            correct: bool, plant: bool, report: Callable[[str], None] | None, blend: float | None) -> Clip:
-    sid, aid = ctl.style_id(style), ctl.action_id(action, speed)
+def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, warp: float, aid: int,
+            action: str | None, correct: bool, plant: bool, report: Callable[[str], None] | None,
+            blend: float | None) -> Clip:
+    """`follow` at the network's `speed`, for a take to be played `warp` times faster (the times and speeds
+    reported are the played ones)."""
+    sid = ctl.style_id(style)
     offset = FACING_OFFSET.get(action or "", 0.0)
     _, yaw0 = line.at(np.array(0.0))
     ctl.reset((line.p[0, 0], line.p[0, 1], float(yaw0) + offset))
+    grid, profile = speed_profile(line, speed * warp)
+    profile /= warp  # corners slow the played speed; the network goes `warp` times slower
     per_frame = speed * METRE / ctl.fps
-    ahead = per_frame * np.array(TRAJ_FRAMES, np.float64)
     s_ref, s_cur, still, after, v_mean, face_mean, settled, moving = 0.0, 0.0, 0, 0, 0.0, 0.0, 0, 0
-    limit = int(min(SLACK * line.length / per_frame + 10 * ctl.fps, MAX_TAKE_S * ctl.fps))
+    limit = int(min(SLACK * line.length / per_frame + 10 * ctl.fps, MAX_TAKE_S * ctl.fps * warp))
     why = ""  # why the take ended short of the path's end
     for _ in range(limit):
         s_near, _, tan_near = line.closest(ctl.pos)
         v_mean += (float(np.linalg.norm(ctl.velocity)) - v_mean) / (STRIDE_S * ctl.fps)
         face_mean += (abs(float(wrap_angle(ctl.yaw - tan_near - offset))) - face_mean) / (STRIDE_S * ctl.fps)
+        here = float(np.interp(s_ref, grid, profile))  # m/s the path asks for at the reference point
         if s_ref < line.length:
-            error = max(abs(speed - v_mean) / speed - SPEED_SLACK, face_mean - FACING_SLACK, 0.0)
+            error = max(abs(here - v_mean) / here - SPEED_SLACK, face_mean - FACING_SLACK, 0.0)
             ctl.blend = blend if blend is not None else min(MAX_BLEND, BLEND_PER_ERROR * error)
         s_cur = max(s_cur, float(s_near))  # never walk backwards along the path
         moving += s_cur < line.length - LEASH[1]  # frames until the character is near the end
-        # The reference point moves at `speed` but stays near the character: it neither runs away from a
+        # The reference point moves at the profile's speed but stays near the character: it neither runs away from a
         # slow start nor lets the character overtake it (then the desired trajectory says: slow down).
-        s_ref = float(np.clip(s_ref + per_frame, s_cur - LEASH[0], s_cur + LEASH[1]))
+        step = here * METRE / ctl.fps
+        s_ref = float(np.clip(s_ref + step, s_cur - LEASH[0], s_cur + LEASH[1]))
         s_ref = min(s_ref, line.length)
-        fut_pos, fut_yaw = line.at(s_ref + ahead)
+        fut_pos, fut_yaw = line.at(s_ref + step * np.array(TRAJ_FRAMES, np.float64))
         fut_yaw = ctl.yaw + wrap_angle(fut_yaw + offset - ctl.yaw)
         ctl.step_trajectory(fut_pos, fut_yaw, sid, aid)
         if correct:
@@ -211,25 +235,37 @@ def _follow(ctl: Controller, line: Polyline, style: str | None, speed: float, ac
             ctl.blend = max(ctl.blend, STOP_BLEND)  # the model stands still poorly: help it stop at the end
             after += 1
             still = still + 1 if np.linalg.norm(ctl.velocity) < 0.2 else 0
-            if still or after > MAX_SETTLE * ctl.fps:  # slow at the end: ease into standing, then stop
+            if still or after > MAX_SETTLE * ctl.fps * warp:  # slow at the end: ease into standing, then stop
                 settled += 1
-                ctl.settle(min(1.0, settled / (SETTLE * ctl.fps)))
-                if settled > SETTLE * ctl.fps + HOLD * ctl.fps:
+                ctl.settle(min(1.0, settled / (SETTLE * ctl.fps * warp)))
+                if settled > (SETTLE + HOLD) * ctl.fps * warp:
                     break
     else:
-        seconds = limit / ctl.fps
+        seconds = limit / ctl.fps / warp
         why = (f"the take hit its limit of {seconds:.4g} s, the character going {s_cur / METRE / seconds:.2g} m/s on "
-               f"average instead of {speed:g} m/s (sharp turns or a speed the model cannot hold)")
+               f"average instead of {speed * warp:g} m/s (sharp turns or a speed the model cannot hold)")
     short = (line.length - s_cur) / METRE
     if why and report is not None and short > LEASH[1] / METRE:  # never silently short of the end
         report(f"stopped {short:.3g} m short of the path's end (reached {s_cur / METRE:.4g} of "
                f"{line.length / METRE:.4g} m): {why}; try a smoother path or another --speed")
     elif report is not None and moving and line.length > LEASH[1]:
-        average = (line.length - LEASH[1]) / moving * ctl.fps / METRE
-        if average < (1 - SPEED_BAR) * speed:  # what it changed, said
-            report(f"went {average:.2g} m/s on average instead of {speed:g} m/s (slower in the path's turns, or "
-                   "the style's own pace)")
-    return ctl.take(f"follow_{style or 'any'}_{speed:g}", plant=plant)
+        average = (line.length - LEASH[1]) / moving * ctl.fps / METRE * warp
+        if average < (1 - SPEED_BAR) * speed * warp:  # what it changed, said
+            report(f"went {average:.2g} m/s on average instead of {speed * warp:g} m/s (slower in the path's turns, "
+                   "or the style's own pace)")
+    return ctl.take(f"follow_{style or 'any'}_{speed * warp:g}", plant=plant)
+
+
+def speed_profile(line: Polyline, speed: float, step_cm: float = 5.0) -> tuple[np.ndarray, np.ndarray]:
+    """(arc lengths cm, speeds m/s) along `line` (cm): `speed`, slowed into sharp turns (SLOW_K, RAMP)."""
+    s = np.arange(0.0, line.length + step_cm, step_cm)
+    _, before = line.at(s - CORNER_M * METRE)
+    _, after = line.at(s + CORNER_M * METRE)
+    v = speed * (1.0 - min(MAX_SLOW, SLOW_K * speed**2) * np.sin(wrap_angle(after - before) / 2.0) ** 2)
+    ramp = RAMP * np.arange(len(v)) * step_cm / METRE  # m/s gained over the path so far
+    v = np.minimum.accumulate(v - ramp) + ramp  # speed up after a corner ...
+    v = (np.minimum.accumulate((v + ramp)[::-1]) - ramp[::-1])[::-1]  # ... and slow down before it
+    return s, v
 
 
 @dataclass
