@@ -16,7 +16,7 @@ from core.control.data import root_track  # noqa: E402
 from core.control.follow import PathError, demo_paths, follow, read_path, score_path  # noqa: E402
 from core.control.puppeteer import PuppeteerSession  # noqa: E402
 from core.control.trajectory import control_vector  # noqa: E402
-from core.motion.clip import load_clip  # noqa: E402
+from core.motion.clip import Clip, load_clip  # noqa: E402
 from core.motion.representation import representation_for  # noqa: E402
 from core.motion.rotations import yaw_matrix  # noqa: E402
 
@@ -368,3 +368,28 @@ def test_a_walk_faster_than_the_style_goes_keeps_its_feet(ctl):
                                                                 "dataset-1_walk_old_001.bvh"))])
     assert abs(straight_speed(clip, pts) / 2.0 - 1) < 0.1
     assert score_path(clip, pts).skating <= 1.5 * real and score_path(clip, pts).end_cm < 30
+
+
+def test_turn_yardstick_tells_a_real_plant_and_turn_from_a_swivel():
+    """A real walk with a turn pivots over most of a second, much of it on one planted foot; the same walk
+    turned instantly at one frame (everything after it rotated about the pelvis) is a swivel."""
+    from core.control.evaluate import turn_at
+    from core.motion.augment import rotate_vertical
+
+    real = load_clip(SAMPLES / "dataset-2_walk-turn-left_elderly_001.bvh")
+    rep = representation_for(real.skeleton)
+    rate = np.abs(np.diff(np.unwrap(rep.heading(real.global_transforms()[0][:, rep.root]))))
+    middle = int(np.argmax(np.convolve(rate, np.ones(16), "same")))
+    seconds, share = turn_at(real, middle)
+    assert seconds > 0.5 and share > 0.4, (seconds, share)
+
+    walk = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    k = walk.num_frames // 2
+    pelvis = walk.global_positions()[k, representation_for(walk.skeleton).root]
+    after = rotate_vertical(walk.slice(k, walk.num_frames), np.pi / 2)  # about the origin ...
+    shift = pelvis - rotate_vertical(walk.slice(k, k + 1), np.pi / 2).global_positions()[0, rep.root]
+    after.translations[:, 0] += shift * np.array([1.0, 0.0, 1.0])  # ... moved back under the pelvis
+    swivel = Clip(walk.skeleton, np.concatenate([walk.rotations[:k], after.rotations]),
+                  np.concatenate([walk.translations[:k], after.translations]), walk.fps)
+    seconds, _ = turn_at(swivel, k)
+    assert seconds < 0.1, seconds

@@ -163,6 +163,68 @@ def real_facing(corpus=None, split: str = "val", min_speed: float = 0.5) -> dict
     return {k: float(np.concatenate(v).mean()) for k, v in found.items() if sum(map(len, v))}
 
 
+def turn_at(clip: Clip, frame: int, window_s: float = 1.0) -> tuple[float, float]:
+    """(seconds, share) of the turn around `frame`: how long the root's heading takes for the middle 80% of
+    its change within `window_s` either side, and the largest share of that change made while one foot stays
+    planted (a side's foot joints in contact, `MotionRepresentation.foot_contacts`): a plant-and-turn pivots
+    on one foot, a swivel turns between footfalls."""
+    from ..motion.representation import representation_for
+
+    rep = representation_for(clip.skeleton)
+    w = int(round(window_s * clip.fps))
+    lo, hi = max(0, frame - w), min(clip.num_frames, frame + w + 1)
+    g_rot, g_pos = clip.slice(lo, hi).global_transforms()
+    turned = np.unwrap(rep.heading(g_rot[:, rep.root]))
+    turned -= turned[0]
+    if abs(turned[-1]) < 1e-6:
+        return 0.0, 0.0
+    part = turned / turned[-1]
+    seconds = (int(np.argmax(part > 0.9)) - int(np.argmax(part > 0.1))) / clip.fps
+    contacts = rep.foot_contacts(g_pos, clip.fps)  # (W, K)
+    left = np.array([clip.skeleton.is_left(j) for j in rep.feet], bool)
+    best = 0.0
+    for side in (left, ~left):
+        planted = np.r_[False, contacts[:, side].any(1), False].astype(int)
+        starts, ends = np.nonzero(np.diff(planted) == 1)[0], np.nonzero(np.diff(planted) == -1)[0] - 1
+        for a, b in zip(starts, ends, strict=True):
+            best = max(best, abs(turned[b] - turned[a]) / abs(turned[-1]))
+    return seconds, best
+
+
+def corner_turns(clip: Clip, points_m: np.ndarray, sharper_deg: float = 60.0) -> list[tuple[float, float]]:
+    """`turn_at` each corner of the path (a polyline vertex) sharper than `sharper_deg`, centred on the frame
+    nearest the corner, over up to a second either side (less where the next corner comes sooner)."""
+    from ..motion.representation import representation_for
+
+    d = np.diff(points_m, axis=0)
+    turn = np.degrees(np.abs(wrap_angle(np.diff(np.arctan2(d[:, 0], d[:, 1])))))
+    corners = points_m[1:-1][turn > sharper_deg]
+    if not len(corners):
+        return []
+    root = clip.global_positions()[:, representation_for(clip.skeleton).root][:, [0, 2]] / 100.0
+    frames = np.array([int(np.argmin(np.linalg.norm(root - c, axis=-1))) for c in corners])
+    gap = np.diff(frames).min() if len(frames) > 1 else 2 * clip.fps
+    return [turn_at(clip, int(f), min(1.0, 0.5 * gap / clip.fps)) for f in frames]
+
+
+def real_turns(corpus=None, split: str = "val") -> list[tuple[float, float]]:
+    """`turn_at` the fastest turn of each real walk with a turn (walk-turn-left, walk-turn-right) of a split."""
+    from ..data.corpus import load_corpus
+    from ..motion.representation import representation_for
+
+    corpus = corpus or load_corpus("bandai-namco")
+    rep = representation_for(corpus.skeleton)
+    half = int(round(0.25 * corpus.fps))
+    out = []
+    for seg in corpus.segments(split):
+        if corpus.clips[seg.clip].action not in ("walk-turn-left", "walk-turn-right"):
+            continue
+        clip = corpus.segment_clip(seg)
+        rate = np.abs(np.diff(np.unwrap(rep.heading(clip.global_transforms()[0][:, rep.root]))))
+        out.append(turn_at(clip, int(np.argmax(np.convolve(rate, np.ones(2 * half), "same")))))
+    return out
+
+
 def follow_paths(seed: int = 0) -> dict[str, np.ndarray]:
     """The path-following benchmark's ground paths (x, z metres): a 20 m straight line, a 3 m-radius circle,
     a zig-zag of 2 m legs, an S-curve into a 90-degree corner, and two random smooth curves (`seed`)."""
@@ -222,7 +284,7 @@ def follow_benchmark(ctl: Controller, speeds=(1.0, 1.4, 2.0, 3.0), styles: list[
                      paths: dict[str, np.ndarray] | None = None) -> list[dict]:
     """One row per path, speed and style: achieved speed on straight stretches over the asked one, distance
     of the end from the path's end, mean distance from the path, mean facing error, foot skating, frames/s,
-    whether it ends standing (`ends_standing`)."""
+    whether it ends standing (`ends_standing`), and how it turns at sharp corners (`corner_turns`)."""
     rows = []
     for name, pts in (paths or follow_paths()).items():
         for sp in speeds:
@@ -236,5 +298,5 @@ def follow_benchmark(ctl: Controller, speeds=(1.0, 1.4, 2.0, 3.0), styles: list[
                 rows.append({"path": name, "speed": sp, "style": style, "speed_ratio": None if v is None else v / sp,
                              "end_cm": sc.end_cm, "distance_cm": sc.distance_cm, "facing_deg": sc.facing_deg,
                              "skating": sc.skating, "fps": clip.num_frames / seconds, "short": bool(notes),
-                             "stands": ends_standing(clip)})
+                             "stands": ends_standing(clip), "corners": corner_turns(clip, pts)})
     return rows
