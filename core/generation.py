@@ -121,7 +121,6 @@ class Generator:
     batch = 32
 
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict, device: str, path: Path, backend: str):
-
         self.path = path
         self.name = path.stem
         self.meta = meta

@@ -74,7 +74,6 @@ class Controller:
     It steps with numpy alone (`core.runtime.controller`), torch installed or not."""
 
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict, seed: int = 0):
-
         self.meta = meta
         self.vocabulary = Vocabulary.from_json(meta["vocabulary"])
         self.styles = list(self.vocabulary.styles)

@@ -40,7 +40,7 @@ class Skeleton:
     offsets: np.ndarray  # (J, 3) rest offset in the parent's frame
     end_sites: dict[int, np.ndarray] = field(default_factory=dict)
     channels: tuple[tuple[str, ...], ...] = ()
-    # Given by the user (a library's skeleton.json, a training config) where the names do not tell:
+    # Given by the user where the names do not tell (a library's skeleton.json; weights keep them):
     mirror_pairs: tuple[tuple[str, str], ...] = ()  # left/right joint pairs; () = found from the names
     foot_joints: tuple[str, ...] = ()  # joints whose floor contacts count; () = found from the names
 
