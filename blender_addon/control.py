@@ -33,8 +33,8 @@ class GenAnimControlSettings(bpy.types.PropertyGroup):
     speed: FloatProperty(name="Speed", default=1.4, min=0.1, max=8.0, unit='VELOCITY',
                          description="Speed along the path in metres per second (above 2.2 m/s the character runs)")
     backwards: BoolProperty(name="Backwards", default=False,
-                            description="Walk the path backwards, facing away from its direction (the data's backward "
-                                        "walks go up to about 1.2 m/s)")
+                            description="Walk the path backwards, facing away from its direction (above 1 m/s with "
+                                        "quicker steps: the data's backward walks are slow)")
     frame_start: IntProperty(name="Start Frame", default=1, description="Scene frame of the take's first frame")
     model: StringProperty(name="Model", default="", subtype='FILE_PATH',
                           description="Controller weights (.safetensors); empty: the shipped controller")

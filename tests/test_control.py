@@ -393,3 +393,19 @@ def test_turn_yardstick_tells_a_real_plant_and_turn_from_a_swivel():
                   np.concatenate([walk.translations[:k], after.translations]), walk.fps)
     seconds, _ = turn_at(swivel, k)
     assert seconds < 0.1, seconds
+
+
+def test_a_fast_backward_walk_is_quicker_steps_not_sliding_feet(ctl):
+    """Backward walks in the data are slow; asked for 2 m/s, one is made at the network's backward pace and
+    played faster: the speed is reached and the feet stay within real walks' sliding."""
+    from core.control.evaluate import straight_speed
+    from core.evaluation.metrics import foot_skating_rate
+
+    pts = np.array([[0.0, 0.0], [0.0, 6.0]])
+    clip = follow(ctl, pts, "happy", 2.0, "walk-back")
+    s = score_path(clip, pts, "walk-back")
+    real = np.mean([foot_skating_rate(c.global_positions(), representation_for(c.skeleton).feet, c.fps)
+                    for c in (load_clip(SAMPLES / f) for f in ("dataset-2_walk_normal_001.bvh",
+                                                                "dataset-1_walk_old_001.bvh"))])
+    assert s.facing_deg < 10 and s.end_cm < 30 and s.skating <= 1.5 * real, (s, real)
+    assert straight_speed(clip, pts, margin_m=1.0) > 0.9 * 2.0

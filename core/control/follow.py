@@ -51,10 +51,11 @@ SLACK = 2.0  # the take may last this many times the path's length at `speed` (a
 # Actions that go along the path facing away from its tangent (radians added to it). The data's walk-left and
 # walk-right are forward walks veering 10-30 degrees, not side steps: there is no side-stepping to follow with.
 FACING_OFFSET = {"walk-back": math.pi}
-# The fastest the network is asked to walk or run (m/s): pushing the data's slow styles faster than that, the
-# velocity blend dragged their feet past the skating bar (walks at 2 m/s, runs at 3, bench/bench_follow.py); a
-# take asked for more is made at this speed and played faster (`time_warp`): quicker steps, feet still planted.
-NET_SPEED = {"walk": 1.4, "run": 2.7}
+# The fastest the network is asked to walk, run or walk backwards (m/s): pushing the data's slow styles faster
+# than that, the velocity blend dragged their feet past the skating bar (walks at 2 m/s, runs at 3,
+# bench/bench_follow.py; the data's backward walks go 0.68 m/s median, scripts/walk_directions.py); a take asked
+# for more is made at this speed and played faster (`time_warp`): quicker steps, feet still planted.
+NET_SPEED = {"walk": 1.4, "run": 2.7, "walk-back": 1.0}
 # Slowing into sharp turns and speeding up out of them, as people do, the more the faster they go (sideways
 # acceleration grows with speed squared): where the path turns by theta within CORNER_M either side, the asked
 # speed v times 1 - min(MAX_SLOW, SLOW_K v^2) sin^2(theta / 2). A 90-degree corner: 0.93 at the data's 1.1 m/s
