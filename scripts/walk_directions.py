@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from core.control.evaluate import fastest_turn  # noqa: E402
 from core.data.corpus import load_corpus  # noqa: E402
 from core.motion.representation import representation_for  # noqa: E402
 from core.motion.rotations import wrap_angle  # noqa: E402
@@ -55,11 +56,11 @@ def main() -> None:
         for i, info in enumerate(corpus.clips):
             if info.action != action:
                 continue
-            g_rot, g_pos = corpus.clip(i).global_transforms()
+            clip = corpus.clip(i)
+            g_rot, g_pos = clip.global_transforms()
             heading = np.unwrap(rep.heading(g_rot[:, rep.root]))
             speed = np.linalg.norm(np.diff(g_pos[:, rep.root][:, [0, 2]], axis=0), axis=-1) * corpus.fps
-            rate = np.abs(np.diff(heading))
-            k = int(np.argmax(np.convolve(rate, np.ones(TURN), "same")))  # the middle of the fastest turn
+            k = fastest_turn(clip, TURN)
             if k < 2 * TURN:
                 continue  # no walk before the turn to compare with
             turned.append(abs(np.degrees(heading[-1] - heading[0])))

@@ -207,22 +207,24 @@ def corner_turns(clip: Clip, points_m: np.ndarray, sharper_deg: float = 60.0) ->
     return [turn_at(clip, int(f), min(1.0, 0.5 * gap / clip.fps)) for f in frames]
 
 
+def fastest_turn(clip: Clip, span: int = 16) -> int:
+    """The middle frame of the `span` frames (about half a second at 30 fps) in which the root's heading turns
+    most."""
+    from ..motion.representation import representation_for
+
+    rep = representation_for(clip.skeleton)
+    rate = np.abs(np.diff(np.unwrap(rep.heading(clip.global_transforms()[0][:, rep.root]))))
+    return int(np.argmax(np.convolve(rate, np.ones(span), "same")))
+
+
 def real_turns(corpus=None, split: str = "val") -> list[tuple[float, float]]:
     """`turn_at` the fastest turn of each real walk with a turn (walk-turn-left, walk-turn-right) of a split."""
     from ..data.corpus import load_corpus
-    from ..motion.representation import representation_for
 
     corpus = corpus or load_corpus("bandai-namco")
-    rep = representation_for(corpus.skeleton)
-    half = int(round(0.25 * corpus.fps))
-    out = []
-    for seg in corpus.segments(split):
-        if corpus.clips[seg.clip].action not in ("walk-turn-left", "walk-turn-right"):
-            continue
-        clip = corpus.segment_clip(seg)
-        rate = np.abs(np.diff(np.unwrap(rep.heading(clip.global_transforms()[0][:, rep.root]))))
-        out.append(turn_at(clip, int(np.argmax(np.convolve(rate, np.ones(2 * half), "same")))))
-    return out
+    return [turn_at(clip, fastest_turn(clip)) for clip in (
+        corpus.segment_clip(seg) for seg in corpus.segments(split)
+        if corpus.clips[seg.clip].action in ("walk-turn-left", "walk-turn-right"))]
 
 
 def follow_paths(seed: int = 0) -> dict[str, np.ndarray]:
