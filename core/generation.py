@@ -115,7 +115,6 @@ class Generator:
 
     kind = ""
     conditional = True  # takes action and style labels
-    hold_ground_feet = False  # also plant feet the model did not flag but lets slide on the floor (_finish)
     # Samples `generate` draws at once: any count runs in bounded memory, and since sample i is drawn from
     # seed + i alone, the batches do not change the motion (DDPM's per-step noise is drawn per batch).
     batch = 32
@@ -174,17 +173,16 @@ class Generator:
         return np.stack([smooth_time(continuous_rotations(f, self.rep, self.mean), self.smooth) for f in feats])
 
     def _finish(self, feats: np.ndarray, name: str) -> Clip:
-        """Decoded clip with its feet planted by leg IK during predicted contacts (with `hold_ground_feet`
-        also wherever a foot on the floor moves slower than the body, `ground_contacts`) and no joint
+        """Decoded clip with its feet planted by leg IK during the contacts the model predicts, and no joint
         turning faster than real motion does. The root keeps the path the model made: moving it with
         the stance feet (`pin_stance_feet`) cost styled walks, whose generated legs stride less than
-        their root moves, much of their travel (the evaluation's root_speed column)."""
-        from .models.cleanup import fill_pops, ground_contacts, plant_feet
+        their root moves, much of their travel (the evaluation's root_speed column). Feet the model
+        did not flag are left alone (`ground_contacts` is not applied): holding every slow foot near
+        the floor as well cost the diffusion model's runs their look (weights/diffusion.md)."""
+        from .models.cleanup import fill_pops, plant_feet
 
         clip = self.rep.decode(feats, self.fps, None, name)
         contacts = feats[:, self.rep.layout.contacts] > 0.5
-        if self.hold_ground_feet:
-            contacts = ground_contacts(clip, self.rep, contacts)
         clip = plant_feet(clip, contacts, self.rep, hinges=self.hinges)
         clip.rotations = fill_pops(clip.rotations)
         return clip
@@ -251,22 +249,19 @@ class DiffusionGenerator(Generator):
     """The motion diffusion model: guided few-step sampling, constraints, in-betweening."""
 
     kind = "diffusion"
-    # Its contact flags miss many frames of a sliding stance foot (foot skating 1.61x real without this,
-    # 0.95x with it); the unconditional GAN's legs go astray under the extra pins (diversity +18% -> +35%).
-    hold_ground_feet = True
     # Std of the start noise of in-betweening: a gap is scored against one recorded motion, and less noise
     # keeps the sample nearer the network's most likely fill (chosen on training windows, weights/diffusion.md).
     inbetween_temperature = 0.5
     # Fills drawn per gap: the one whose own estimate of the kept frames misses them least is kept, as the
     # fill that agrees best with the poses it joins (chosen on training windows, weights/diffusion.md).
     inbetween_samples = 8
+    # Sampler steps of in-betweening, whose root steering acts at each: 20 filled gaps better than 10 on
+    # training windows; 28 did no better than 20 on validation windows and took 40% longer (weights/diffusion.md).
+    inbetween_steps = 20
 
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict, device: str, path: Path, backend: str):
         super().__init__(arrays, meta, device, path, backend)
         self.default_steps = int(meta["sample_steps"])
-        # In-betweening takes twice the steps: its root steering acts at each one (L2P at 30 frames on
-        # training windows, weights/diffusion.md).
-        self.inbetween_steps = 2 * self.default_steps
         self.default_guidance = float(meta["guidance"])
         # "denoiser": the key of weights exported before the model families shared one format
         arch = meta.get("architecture", meta.get("denoiser"))
@@ -687,8 +682,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="torch, or the numpy runtime that needs no "
                    "PyTorch (default: torch where it is installed)")
-    p.add_argument("--steps", type=int, help="sampler steps (default: the model's few-step DDIM setting; twice "
-                   "that for in-betweening)")
+    p.add_argument("--steps", type=int, help="sampler steps (default: the model's few-step DDIM setting; 20 for "
+                   "in-betweening)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance scale (1 = none; default: the model's)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--action", help="action label (default: any)")

@@ -160,17 +160,16 @@ def test_generated_clips_keep_the_root_path_the_model_made(gen):
     np.testing.assert_allclose(out[:, [0, 2]], path[:, [0, 2]], atol=1e-6)
 
 
-def test_feet_on_the_floor_are_held_even_without_contact_flags(gen):
-    """A stance foot the model let slide and did not flag as in contact is still held (`ground_contacts`)."""
-    from core.evaluation.metrics import foot_skating_rate
-
+def test_feet_without_contact_flags_are_left_as_generated(gen):
+    """Only the contacts the model flags are planted: holding every low, slow foot as well held runners'
+    swing feet and hovering feet (weights/diffusion.md, Sampling and clean-up)."""
     rep = gen.rep
     feats = rep.encode(load_clip(WALK))
     feats[:, rep.layout.contacts] = 0.0  # no predicted contacts at all
-    feats[:, rep.layout.root_vel] *= 1.5  # the root travels faster than the legs stride: stance feet slide
+    feats[:, rep.layout.root_vel] *= 1.5  # stance feet slide: an extra rule would hold them
     raw = rep.decode(feats, gen.fps, None).global_positions()
     out = gen._finish(feats, "walk").global_positions()
-    assert foot_skating_rate(out, rep.feet, gen.fps) < 0.5 * foot_skating_rate(raw, rep.feet, gen.fps)
+    np.testing.assert_allclose(out, raw, atol=1e-6)
 
 
 def test_planted_legs_bend_their_knees_about_the_knees_own_axis(gen):

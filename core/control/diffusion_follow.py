@@ -43,10 +43,12 @@ def path_track(points_m: np.ndarray, speed: float, fps: float) -> tuple[np.ndarr
 
 
 def follow_with_diffusion(gen: DiffusionGenerator, points_m: np.ndarray, style: str | None = "normal",
-                          speed: float = 1.4, chunk: int = 20, context: int = 30, steps: int | None = None,
+                          speed: float = 1.4, chunk: int = 20, context: int = 30, steps: int = 10,
                           seed: int = 0) -> Clip:
     """A clip along `points_m` (N, 2) x, z metres, generated `chunk` frames at a time; feet cleaned up as
-    the controller's takes are (`Controller.take`)."""
+    the controller's takes are (`Controller.take`). `steps`: DDIM steps per re-plan, fewer than free
+    generation's default, as this runs again every `chunk` frames (the family comparison of
+    weights/controller.md measured it at 10)."""
     rep, fps = gen.rep, gen.fps
     voc = gen.vocabulary
     a = voc.action_id("run" if speed > RUN_SPEED else "walk")

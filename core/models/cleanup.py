@@ -15,8 +15,9 @@ so the whole body) horizontally against the slide of the feet the model marks as
 moves the root; free generation keeps the model's root path, since there the legs, not the root,
 are what falls short (see `Generator._finish`). Both trust the contact flags they are given: a
 swing foot wrongly marked as planted is held too.
-`ground_contacts` adds the contacts a model missed while its feet slide (the diffusion model's clips, the
-controller's takes; not in-between gaps, where it raised the error against the recorded motion).
+`ground_contacts` adds the contacts a model missed while its feet slide (the controller's takes; not the
+diffusion model's clips, whose runs it spoiled, nor in-between gaps, where it raised the error against the
+recorded motion).
 """
 
 from __future__ import annotations

@@ -76,10 +76,6 @@ def test_glb_imports_as_a_standing_skinned_character(written):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="known defect of the current diffusion weights, not of the retarget: in this walk the "
-                   "right foot hovers 2.4 cm above the floor for two slow frames before it lands (the left toes' "
-                   "slide of the earlier weights is gone since the foot-slide training loss); issue: motion quality",
-                   strict=False)
 def test_glb_walk_travels_with_the_feet_on_the_floor(tmp_path):
     assert main(["character", "--sex", "male", "--age", "25", "--stature", "180", "--build", "slim", "--seed", "0",
                  "--motion", "walk", "--seconds", "4", "--out", str(tmp_path)]) == 0
