@@ -7,7 +7,9 @@ GENERATED_DIR: clips written by `python -m core generate --like val-takes --out 
 table gives, per locomotion action and style, the mean root speed of the training takes, the validation
 takes and the generated clips. The second noises the validation takes' features to each noise level and
 compares the root speed of the network's x0 estimate with the true one: a ratio of 1 says the network is
-not biased towards slow motion in one step, so a slow sample is slowed by the sampling chain.
+not biased towards slow motion in one step. The third runs the default sampler's chain (DDIM, its guidance)
+from the validation takes noised to a step t0 down to clean motion: where the speed is lost, a chain from
+pure noise (t0 = T-1) ends slower than chains that start from a little of the take's own signal.
 """
 
 from __future__ import annotations
@@ -25,12 +27,18 @@ from core.data.corpus import load_corpus  # noqa: E402
 from core.evaluation.metrics import root_speed  # noqa: E402
 from core.evaluation.suite import load_folder  # noqa: E402
 from core.generation import load_generator  # noqa: E402
-from core.models.sampler import cosine_alpha_bar  # noqa: E402
+from core.models.sampler import cosine_alpha_bar, ddim_timesteps, guided_x0  # noqa: E402
 from core.motion.representation import representation_for  # noqa: E402
 
 ACTIONS = ("walk", "walk-turn-left", "walk-turn-right", "run")
 NOISE_LEVELS = (20, 300, 500, 700, 900)
+CHAIN_STARTS = (600, 900, 999)
 MIN_FRAMES = 40  # dataset-1's short run segments have no steady speed
+
+
+def noised(x0: np.ndarray, ab_t: float, rng: np.random.Generator) -> np.ndarray:
+    """x0 diffused to the step whose signal fraction is ab_t."""
+    return (math.sqrt(ab_t) * x0 + math.sqrt(1 - ab_t) * rng.standard_normal(x0.shape)).astype(np.float32)
 
 
 def label_speeds(args: argparse.Namespace, corpus, rep) -> None:
@@ -53,31 +61,43 @@ def label_speeds(args: argparse.Namespace, corpus, rep) -> None:
             print(f"| {action} | {style} | {tr:.1f} | {va:.1f} | {ge:.1f} | {ge / tr:.2f} |")
 
 
-def one_step_bias(args: argparse.Namespace, corpus, rep) -> None:
+def network_speeds(args: argparse.Namespace, corpus, rep) -> None:
     gen = load_generator(args.model, backend="torch")
     ab = cosine_alpha_bar(gen.timesteps)
     vel = rep.layout.root_vel
     rng = np.random.default_rng(0)
-    true, est = defaultdict(list), defaultdict(list)
+    speed = lambda f: float(np.linalg.norm(f[..., vel], axis=-1).mean())  # noqa: E731  mean |root step|
+    true, est, chain = [], defaultdict(list), defaultdict(list)
     for seg in corpus.segments("val-takes"):
         info = corpus.clips[seg.clip]
         if info.action not in ACTIONS or not MIN_FRAMES <= seg.num_frames <= gen.window:
             continue
         feats = rep.encode(corpus.segment_clip(seg))  # (F, D) raw
-        x0 = ((feats - gen.mean) / gen.std).astype(np.float32)[None]  # (1, F, D)
-        a, s = gen._label_ids(info.action, info.style)
+        x0 = ((feats - gen.mean) / gen.std).astype(np.float32)[None]  # (1, F, D) normalised
+        a, s = (np.array([i]) for i in gen._label_ids(info.action, info.style))
+        zeros, whole = np.zeros_like(x0), np.array([True])
+        true.append(speed(feats))
         for t in NOISE_LEVELS:
-            x_t = math.sqrt(ab[t]) * x0 + math.sqrt(1 - ab[t]) * rng.standard_normal(x0.shape, np.float32)
-            zeros = np.zeros_like(x_t)
-            pred = gen.denoise(x_t.astype(np.float32), np.array([t]), np.array([a]), np.array([s]), zeros, zeros,
-                               np.array([True])) * gen.std + gen.mean  # (1, F, D) raw
-            true[t].append(np.linalg.norm(feats[:, vel], axis=-1).mean())
-            est[t].append(np.linalg.norm(pred[0, :, vel], axis=-1).mean())
-    print("\n| noise step t | signal fraction | true root speed | one-step estimate | ratio |")
-    print("|---|---|---|---|---|")
+            pred = gen.denoise(noised(x0, ab[t], rng), np.array([t]), a, s, zeros, zeros, whole)  # (1, F, D)
+            est[t].append(speed(pred * gen.std + gen.mean))
+        for t0 in CHAIN_STARTS:  # the default sampler's DDIM steps over t0 .. 0
+            x, ts = noised(x0, ab[t0], rng), ddim_timesteps(t0 + 1, gen.default_steps)
+            for t, prev in zip(ts, ts[1:] + [-1], strict=True):
+                p = guided_x0(gen.denoise, x, t, a, s, zeros, zeros, gen.default_guidance, gen.window,
+                              gen.window // 4, True, whole)
+                eps = (x - math.sqrt(ab[t]) * p) / math.sqrt(1 - ab[t])
+                x = p if prev < 0 else (math.sqrt(ab[prev]) * p + math.sqrt(1 - ab[prev]) * eps).astype(np.float32)
+            chain[t0].append(speed(x * gen.std + gen.mean))
+    tr = np.mean(true)
+    print("\n| noise step t | signal fraction | one-step estimate / true root speed |")
+    print("|---|---|---|")
     for t in NOISE_LEVELS:
-        tr, es = np.mean(true[t]), np.mean(est[t])
-        print(f"| {t} | {ab[t]:.3f} | {tr:.3f} | {es:.3f} | {es / tr:.3f} |")
+        print(f"| {t} | {ab[t]:.3f} | {np.mean(est[t]) / tr:.3f} |")
+    print(f"\n| chain from step t0 ({gen.default_steps} DDIM steps, guidance {gen.default_guidance:g}) | signal "
+          "fraction at t0 | sampled / true root speed |")
+    print("|---|---|---|")
+    for t0 in CHAIN_STARTS:
+        print(f"| {t0} | {ab[t0]:.3f} | {np.mean(chain[t0]) / tr:.3f} |")
 
 
 def main() -> None:
@@ -89,7 +109,7 @@ def main() -> None:
     corpus = load_corpus(args.data, progress=True)
     rep = representation_for(corpus.skeleton)
     label_speeds(args, corpus, rep)
-    one_step_bias(args, corpus, rep)
+    network_speeds(args, corpus, rep)
 
 
 if __name__ == "__main__":

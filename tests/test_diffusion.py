@@ -17,7 +17,7 @@ from core.models.cleanup import (
     smooth_time,
 )
 from core.models.diffusion import Denoiser, DenoiserConfig, Diffusion, TorchDenoiser
-from core.models.sampler import blend_weights, sample, window_starts
+from core.models.sampler import blend_weights, ddim_timesteps, sample, window_starts
 from core.motion.clip import load_clip
 from core.motion.representation import representation_for
 from core.motion.rotations import quat_mul
@@ -275,3 +275,12 @@ def test_reach_root_target_makes_the_decoded_path_end_at_the_target():
     assert abs(rep.heading(g_rot[30, rep.root]) - turn) < 1e-6
     # the same correction for every step: the shape of the motion stays (turn rates differ by a constant)
     np.testing.assert_allclose(np.diff(moved[:, 2] - steps[0, :, 2]), 0.0, atol=1e-9)
+
+
+def test_ddim_timesteps_run_from_pure_noise_to_clean_denser_at_high_noise():
+    for steps in (2, 10, 14, 50):
+        ts = ddim_timesteps(1000, steps)
+        assert ts[0] == 999 and ts[-1] == 0 and len(ts) == steps
+        assert all(a > b for a, b in zip(ts, ts[1:], strict=False))
+    gaps = -np.diff(ddim_timesteps(1000, 14))
+    assert gaps[0] < gaps[-1] / 3  # the first steps are short: a clip's speed and action are settled there

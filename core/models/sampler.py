@@ -30,6 +30,14 @@ def cosine_alpha_bar(timesteps: int) -> np.ndarray:
     return np.cumprod(1 - betas)
 
 
+def ddim_timesteps(timesteps: int, steps: int) -> list[int]:
+    """The `steps` timesteps of DDIM, from T-1 down to 0, spaced by the square root of the distance from the
+    end: denser at high noise, where a clip's speed and action are settled (evenly spaced steps left walks
+    slower than their training takes and FID 22% higher at 14 steps, weights/diffusion.md)."""
+    u = np.linspace(0.0, 1.0, steps)
+    return sorted({round(v) for v in ((timesteps - 1) * np.sqrt(1.0 - u)).tolist()}, reverse=True)
+
+
 def window_starts(n: int, window: int, overlap: int) -> list[int]:
     """First frames of the windows covering n frames, consecutive ones overlapping by at least `overlap`."""
     if n <= window:
@@ -111,7 +119,7 @@ def sample(
     whole: np.ndarray | None = None,
 ) -> np.ndarray:
     """(B, L, D) float32 sample from the start noise x_T `noise` (B, L, D). DDIM (eta 0: deterministic
-    given the noise) over `steps` evenly spaced timesteps; with `ddpm` the ancestral sampler over all
+    given the noise) over `steps` timesteps (`ddim_timesteps`); with `ddpm` the ancestral sampler over all
     `timesteps` (MDM's default; its per-step noise from `rng`), for comparison. Without `impute_last`
     the result is the network's own last estimate, constrained entries included (where it misses them
     tells how far its motion is offset from the constraints). `project` maps every x0 estimate to one
@@ -121,8 +129,7 @@ def sample(
     known = np.zeros_like(x) if known is None else known.astype(np.float32)
     mask = np.zeros_like(x) if mask is None else mask.astype(np.float32)
     ab = cosine_alpha_bar(timesteps)
-    ts = (list(range(timesteps - 1, -1, -1)) if ddpm else
-          sorted({round(v) for v in np.linspace(timesteps - 1, 0, steps).tolist()}, reverse=True))
+    ts = list(range(timesteps - 1, -1, -1)) if ddpm else ddim_timesteps(timesteps, steps)
     rng = rng or np.random.default_rng(0)
     for i, t in enumerate(ts):
         prev = ts[i + 1] if i + 1 < len(ts) else -1

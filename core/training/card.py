@@ -52,7 +52,8 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                              + (" + whole take or excerpt" if arch.get("whole_takes") else "") + "), constraint values "
                              "and mask as input channels, zero-initialised temporal convolution after unpatching"),
             ("diffusion", f"cosine schedule, T = {arch['timesteps']}; default sampler DDIM, {cfg['sample_steps']} "
-                          f"steps, classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, "
+                          f"steps spaced by the square root of their distance from the end (short at high noise), "
+                          f"classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, "
                           "longer clips by windows overlapping a quarter, blended at every step"),
             ("conditioning", f"random constraints during training ({1 - cfg['p_unconstrained']:.0%} of windows): "
                              f"{cfg['p_context']:.0%} context frames at the ends"
