@@ -27,7 +27,7 @@ from core.data.corpus import load_corpus  # noqa: E402
 from core.evaluation.metrics import root_speed  # noqa: E402
 from core.evaluation.suite import load_folder  # noqa: E402
 from core.generation import load_generator  # noqa: E402
-from core.models.sampler import cosine_alpha_bar, ddim_timesteps, guided_x0  # noqa: E402
+from core.models.sampler import cosine_alpha_bar, ddim_step, ddim_timesteps, guided_x0  # noqa: E402
 from core.motion.representation import representation_for  # noqa: E402
 
 ACTIONS = ("walk", "walk-turn-left", "walk-turn-right", "run")
@@ -85,8 +85,7 @@ def network_speeds(args: argparse.Namespace, corpus, rep) -> None:
             for t, prev in zip(ts, ts[1:] + [-1], strict=True):
                 p = guided_x0(gen.denoise, x, t, a, s, zeros, zeros, gen.default_guidance, gen.window,
                               gen.window // 4, True, whole)
-                eps = (x - math.sqrt(ab[t]) * p) / math.sqrt(1 - ab[t])
-                x = p if prev < 0 else (math.sqrt(ab[prev]) * p + math.sqrt(1 - ab[prev]) * eps).astype(np.float32)
+                x = p if prev < 0 else ddim_step(x, p, ab[t], ab[prev]).astype(np.float32)
             chain[t0].append(speed(x * gen.std + gen.mean))
     tr = np.mean(true)
     print("\n| noise step t | signal fraction | one-step estimate / true root speed |")

@@ -38,6 +38,13 @@ def ddim_timesteps(timesteps: int, steps: int) -> list[int]:
     return sorted({round(v) for v in ((timesteps - 1) * np.sqrt(1.0 - u)).tolist()}, reverse=True)
 
 
+def ddim_step(x_t: np.ndarray, x0: np.ndarray, ab_t: float, ab_prev: float) -> np.ndarray:
+    """x at the previous (less noisy) step, signal fraction ab_prev, of x_t (signal fraction ab_t) whose clean
+    estimate is x0: DDIM with eta 0 (the noise x0 implies is kept)."""
+    eps = (x_t - math.sqrt(ab_t) * x0) / math.sqrt(1 - ab_t)
+    return math.sqrt(ab_prev) * x0 + math.sqrt(1 - ab_prev) * eps
+
+
 def window_starts(n: int, window: int, overlap: int) -> list[int]:
     """First frames of the windows covering n frames, consecutive ones overlapping by at least `overlap`."""
     if n <= window:
@@ -145,8 +152,7 @@ def sample(
             mean = (math.sqrt(ab_p) * beta * x0 + math.sqrt(1 - beta) * (1 - ab_p) * x) / (1 - ab_t)
             x = mean + math.sqrt(beta * (1 - ab_p) / (1 - ab_t)) * rng.standard_normal(x.shape, np.float32)
         else:
-            eps = (x - math.sqrt(ab_t) * x0) / math.sqrt(1 - ab_t)
-            x = math.sqrt(ab_p) * x0 + math.sqrt(1 - ab_p) * eps
+            x = ddim_step(x, x0, ab_t, ab_p)
         x = x.astype(np.float32)
         if callback is not None:
             callback(i + 1, len(ts))
