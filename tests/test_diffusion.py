@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from conftest import SAMPLES
 
-from core.evaluation.metrics import fastest_joint_turn
+from core.evaluation.metrics import PLANE, fastest_joint_turn
 from core.models.cleanup import (
     continuous_rotations,
     fill_pops,
@@ -178,6 +178,21 @@ def test_leg_ik_reaches_targets_and_plant_feet_reduces_skating():
     kept = plant_feet(pinned, contacts, rep, span=(30, 60))
     outside = np.r_[0:31, 60 : noisy.num_frames]
     np.testing.assert_array_equal(kept.rotations[outside], pinned.rotations[outside])
+
+
+def test_plant_feet_keeps_the_swing_of_a_real_stride():
+    # Real contacts on a real walk: the pins barely move the stance feet, so the swing either side must
+    # keep its own speed (blending swing frames towards the landing spot slowed them to a crawl).
+    clip = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    rep = representation_for(clip.skeleton)
+    contacts = rep.encode(clip)[:, rep.layout.contacts] > 0.5
+    ankle = clip.skeleton.index("Foot_L")
+    k = list(rep.feet).index(ankle)
+    swing = ~contacts[1:, k] & ~contacts[:-1, k]  # (F-1,) steps with the left foot in the air
+    assert swing.sum() > 10
+    step = lambda c: np.linalg.norm(np.diff(c.global_positions()[:, ankle, PLANE], axis=0), axis=-1)  # noqa: E731
+    before, after = step(clip)[swing], step(plant_feet(clip, contacts, rep))[swing]
+    assert np.abs(after - before).max() < 0.15 * before.mean()
 
 
 def test_continuous_rotations_undoes_reversed_columns_and_leaves_real_motion_alone():

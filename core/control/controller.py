@@ -240,13 +240,13 @@ class Controller:
         """All frames of the take as a clip, cleaned as generated clips are: no 6D rotation column reversed
         between frames (`continuous_rotations`), no joint turning faster than real motion does (`fill_pops`);
         `plant`: feet held still by leg IK during predicted contacts and wherever a foot on the floor moves
-        slower than the body (`ground_contacts`)."""
+        slower than the body (`ground_contacts`), each swing drawn towards its next pin (`pull_swing`)."""
         from ..models.cleanup import continuous_rotations, fill_pops, ground_contacts, plant_feet
 
         feats, start = self.take_features()
         clip = self.rep.decode(continuous_rotations(feats, self.rep, self.mean), self.fps, start, name)
         if plant and len(feats) > 2:
             contacts = ground_contacts(clip, self.rep, feats[:, self.rep.layout.contacts] > 0.5)
-            clip = plant_feet(clip, contacts, self.rep)
+            clip = plant_feet(clip, contacts, self.rep, pull_swing=True)
         clip.rotations = fill_pops(clip.rotations)
         return clip

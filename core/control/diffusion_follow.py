@@ -72,4 +72,5 @@ def follow_with_diffusion(gen: DiffusionGenerator, points_m: np.ndarray, style: 
         k += 1
     start = np.array([pos[0, 0], pos[0, 1], yaw[0]])
     clip = rep.decode(feats, fps, start, f"diffusion_follow_{style or 'any'}_{speed:g}")
-    return plant_feet(clip, ground_contacts(clip, rep, feats[:, lay.contacts] > 0.5), rep, hinges=gen.hinges)
+    return plant_feet(clip, ground_contacts(clip, rep, feats[:, lay.contacts] > 0.5), rep, hinges=gen.hinges,
+                      pull_swing=True)

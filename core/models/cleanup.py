@@ -126,12 +126,17 @@ def leg_chains(rep: MotionRepresentation) -> list[tuple[int, int, int, int]]:
 
 
 def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span: tuple[int, int] | None = None,
-               ease: int = 8, hinges: Hinges | None = None) -> Clip:
+               ease: int = 8, hinges: Hinges | None = None, pull_swing: bool = False) -> Clip:
     """Clip whose ankles stay put during their predicted contacts (F, K bool), by two-bone leg IK.
 
-    Each contact run holds the ankle at its planar position in the run's middle frame; `ease`
-    frames either side blend from the generated motion into the pin and back. `span` = (a, b):
-    touch frames a+1 .. b-1 only. Knees among `hinges` bend about their own axis only."""
+    Each contact run holds the ankle at its planar position in the run's middle frame. Over `ease` frames
+    either side, the shift the pin makes at the run's first (last) frame fades out: the swing keeps its
+    own shape, only offset. (Blending each swing frame towards the pin instead dragged the swing foot
+    to its landing spot a third of a running stride early: runs scored 16x their real distance, not
+    5x, weights/diffusion.md.) `pull_swing` does just that, for the controllers, whose feet slide into and
+    out of their contacts: the pull is what keeps their foot skating under the Follow Path bar (without
+    it, some `bench/bench_follow.py` takes failed that bar). `span` = (a, b): touch
+    frames a+1 .. b-1 only. Knees among `hinges` bend about their own axis only."""
     out = Clip(clip.skeleton, clip.rotations.copy(), clip.translations.copy(), clip.fps, clip.name)
     num_f = clip.num_frames
     lo, hi = (0, num_f) if span is None else (span[0] + 1, span[1])
@@ -148,7 +153,7 @@ def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span
                 if w > weight[f]:
                     weight[f] = w
                     offset[f] = 0.0
-                    offset[f, PLANE] = d[PLANE] - pos[f, PLANE]
+                    offset[f, PLANE] = d[PLANE] - pos[f if pull_swing else min(max(f, s0), e0 - 1), PLANE]
         # Low-passed, so that pins start and end without kinks and per-frame noise is not pushed into the knee.
         shift = smooth_time(weight[:, None] * offset, 1.0)  # (F, 3)
         frames = np.nonzero(np.abs(shift).max(-1) > 1e-3)[0]
