@@ -16,7 +16,6 @@ position within a token).
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -26,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.data.corpus import load_corpus  # noqa: E402
 from core.evaluation.suite import REFERENCE_SPLIT, ClipSet, load_folder, real_set  # noqa: E402
 from core.generation import load_generator  # noqa: E402
-from core.models.sampler import cosine_alpha_bar  # noqa: E402
+from core.models.sampler import cosine_alpha_bar, noised  # noqa: E402
 from core.motion.representation import representation_for  # noqa: E402
 
 NOISE_LEVELS = (10, 100, 300)
@@ -79,8 +78,7 @@ def one_step_by_phase(corpus, gen, patch: int) -> dict[str, np.ndarray]:
         phase = (np.arange(x0.shape[1] - 2) + 1) % patch
         curve = {"takes": x0[0]}
         for t in NOISE_LEVELS:
-            x_t = (math.sqrt(ab[t]) * x0 + math.sqrt(1 - ab[t]) * rng.standard_normal(x0.shape)).astype(np.float32)
-            curve[f"t={t}"] = gen.denoise(x_t, np.array([t]), a, s, zeros, zeros, whole)[0]
+            curve[f"t={t}"] = gen.denoise(noised(x0, ab[t], rng), np.array([t]), a, s, zeros, zeros, whole)[0]
         for key, f in curve.items():
             np.add.at(sums[key], phase, np.abs(np.diff(f, 2, axis=0)).mean(-1))
         np.add.at(counts, phase, 1)

@@ -15,7 +15,6 @@ pure noise (t0 = T-1) ends slower than chains that start from a little of the ta
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -27,18 +26,13 @@ from core.data.corpus import load_corpus  # noqa: E402
 from core.evaluation.metrics import root_speed  # noqa: E402
 from core.evaluation.suite import load_folder  # noqa: E402
 from core.generation import load_generator  # noqa: E402
-from core.models.sampler import cosine_alpha_bar, ddim_step, ddim_timesteps, guided_x0  # noqa: E402
+from core.models.sampler import cosine_alpha_bar, ddim_step, ddim_timesteps, guided_x0, noised  # noqa: E402
 from core.motion.representation import representation_for  # noqa: E402
 
 ACTIONS = ("walk", "walk-turn-left", "walk-turn-right", "run")
 NOISE_LEVELS = (20, 300, 500, 700, 900)
 CHAIN_STARTS = (600, 900, 999)
 MIN_FRAMES = 40  # dataset-1's short run segments have no steady speed
-
-
-def noised(x0: np.ndarray, ab_t: float, rng: np.random.Generator) -> np.ndarray:
-    """x0 diffused to the step whose signal fraction is ab_t."""
-    return (math.sqrt(ab_t) * x0 + math.sqrt(1 - ab_t) * rng.standard_normal(x0.shape)).astype(np.float32)
 
 
 def label_speeds(args: argparse.Namespace, corpus, rep) -> None:

@@ -38,6 +38,11 @@ def ddim_timesteps(timesteps: int, steps: int) -> list[int]:
     return sorted({round(v) for v in ((timesteps - 1) * np.sqrt(1.0 - u)).tolist()}, reverse=True)
 
 
+def noised(x0: np.ndarray, ab_t: float, rng: np.random.Generator) -> np.ndarray:
+    """x0 diffused to the step whose signal fraction is ab_t (float32), for diagnosing the denoiser."""
+    return (math.sqrt(ab_t) * x0 + math.sqrt(1 - ab_t) * rng.standard_normal(x0.shape)).astype(np.float32)
+
+
 def ddim_step(x_t: np.ndarray, x0: np.ndarray, ab_t: float, ab_prev: float) -> np.ndarray:
     """x at the previous (less noisy) step, signal fraction ab_prev, of x_t (signal fraction ab_t) whose clean
     estimate is x0: DDIM with eta 0 (the noise x0 implies is kept)."""
