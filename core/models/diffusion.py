@@ -35,7 +35,6 @@ class DenoiserConfig:
     max_tokens: int = 256  # longest window (in tokens) the positional table covers
     timesteps: int = 1000  # T of the training schedule
     whole_takes: bool = False  # a condition flag: a whole take (from rest, back to rest) or an excerpt of one
-    frame_skip: int = 0  # hidden width of the per-frame head on [frame input, its token's state] (0: none)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -46,10 +45,7 @@ class Denoiser(nn.Module):
 
     Frames are grouped into tokens of `patch` frames; one condition token (time + action + style,
     + whole take or excerpt) is prepended, as in MDM; a zero-initialised temporal convolution after
-    unpatching smooths across token borders. With `frame_skip`, a per-frame MLP on each frame's own input and
-    its token's output state adds a correction at frame resolution: the linear unpatch alone gives a token's
-    `patch` frames only what fits through its `width` numbers, and within-token detail (a hand's arc over
-    4 frames) comes out as a token-periodic wobble.
+    unpatching smooths across token borders.
     """
 
     def __init__(self, cfg: DenoiserConfig):
@@ -68,11 +64,6 @@ class Denoiser(nn.Module):
         self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(w)
         self.out = nn.Linear(w, d * p)
-        self.skip = None
-        if cfg.frame_skip:  # zero-initialised last layer: training starts from the token-only network
-            self.skip = nn.Sequential(nn.Linear(3 * d + w, cfg.frame_skip), nn.SiLU(), nn.Linear(cfg.frame_skip, d))
-            nn.init.zeros_(self.skip[2].weight)
-            nn.init.zeros_(self.skip[2].bias)
         self.refine = nn.Conv1d(d, d, 5, padding=2)
         nn.init.zeros_(self.refine.weight)
         nn.init.zeros_(self.refine.bias)
@@ -90,19 +81,17 @@ class Denoiser(nn.Module):
         cond = self.time(self.tpos[t]) + self.action(a) + self.style(s)  # (B, W)
         if self.take is not None:
             cond = cond + self.take(torch.zeros_like(t) if whole is None else whole.long())
-        frames = torch.cat([x_t, known * mask, mask], dim=-1)  # (B, L, 3D)
+        h = torch.cat([x_t, known * mask, mask], dim=-1)  # (B, L, 3D)
         if valid is not None:  # padded frames look exactly like the zero padding of a sequence's end
-            frames = frames * valid[..., None]
-        h = F.pad(frames, (0, 0, 0, n_tok * p - n)).reshape(b, n_tok, p * 3 * d)  # (B, N, P*3D)
+            h = h * valid[..., None]
+        h = F.pad(h, (0, 0, 0, n_tok * p - n)).reshape(b, n_tok, p * 3 * d)  # (B, N, P*3D)
         h = torch.cat([cond[:, None], self.inp(h)], dim=1) + self.pos[: n_tok + 1]  # (B, 1 + N, W)
         pad = None
         if valid is not None:
             tok_valid = F.pad(valid, (0, n_tok * p - n)).reshape(b, n_tok, p).any(-1)  # (B, N)
             pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=h.device), ~tok_valid], dim=1)  # True: ignore
-        h = self.norm(self.encoder(h, src_key_padding_mask=pad)[:, 1:])  # (B, N, W)
-        x0 = self.out(h).reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
-        if self.skip is not None:
-            x0 = x0 + self.skip(torch.cat([frames, h.repeat_interleave(p, dim=1)[:, :n]], dim=-1))
+        h = self.encoder(h, src_key_padding_mask=pad)
+        x0 = self.out(self.norm(h[:, 1:])).reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
         if valid is not None:
             x0 = x0 * valid[..., None]
         return x0 + self.refine(x0.transpose(1, 2)).transpose(1, 2)
