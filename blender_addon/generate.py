@@ -71,9 +71,9 @@ class GENANIM_OT_generate(bpy.types.Operator):
         if not is_genanim_armature(target, gen.skeleton):
             rig.bone_map_of(target)  # an unmappable rig fails now, not after minutes of sampling
         # Plain values only: the worker thread must never read bpy data.
-        kwargs = {"seconds": s.seconds, "count": s.variations, "seed": s.seed}
+        kwargs = {"seconds": s.seconds, "count": s.variations, "seed": s.seed, "excerpt": s.excerpt}
         if gen.kind == "diffusion":  # the VAE/GAN families sample in one pass: no steps, no guidance
-            kwargs.update(guidance=s.guidance, steps=s.steps or None, excerpt=s.excerpt)
+            kwargs.update(guidance=s.guidance, steps=s.steps or None)
 
         def run(progress):
             return gen.generate(action, style, progress=progress, **kwargs)

@@ -488,21 +488,29 @@ class LatentGenerator(Generator):
 
     def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm, excerpt=False):
         from .models.latent_prior import standard_latents
+        from .runtime.nn import step_phase
 
         if steps is not None or ddpm:
             raise GenAnimError(f"the {self.name} model ({self.kind}) samples in one pass: it has no sampler steps "
                                "or DDPM mode")
         if guidance is not None and not self.conditional:
             raise GenAnimError(f"the {self.name} model ({self.kind}) is unconditional: guidance needs labels")
+        if excerpt and self.arch.get("phase"):
+            raise GenAnimError(f"the {self.name} model ({self.kind}) makes whole takes only, from rest back to rest; "
+                               "a looping excerpt needs the diffusion model (--model diffusion)")
         g = self.default_guidance if guidance is None else guidance
         if progress is not None and progress(0.0) is False:
             raise Cancelled()
         z = standard_latents(seeds, self.arch["latent"], -(-frames // self.rate))  # (n, C, T) N(0, 1)
         action, style = np.full(n, a), np.full(n, s)
-        z = self.temperature * z if self.prior is None else self.prior.transform(z, action, style, self.temperature)
-        x = self.decode(z, action, style)
+        lengths = np.full(n, frames)  # a decoder with phase channels makes each clip a whole take of this length
+        if self.prior is None:
+            z = self.temperature * z
+        else:
+            z = self.prior.transform(z, action, style, self.temperature, step_phase(lengths, z.shape[-1], self.rate))
+        x = self.decode(z, action, style, lengths)
         if g != 1.0 and (a >= 0 or s >= 0):  # classifier-free guidance on the decoder's output
-            free = self.decode(z, np.full(n, -1), np.full(n, -1))
+            free = self.decode(z, np.full(n, -1), np.full(n, -1), lengths)
             x = free + g * (x - free)
         if progress is not None:
             progress(1.0)

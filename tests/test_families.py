@@ -104,6 +104,39 @@ def test_gan_trains_on_full_windows_only(tmp_path):
         train(tiny("gan", window=100000), tmp_path / "g", progress=False)
 
 
+def test_phase_channels_make_whole_takes_of_any_length(tmp_path):
+    """With phase channels the decoder knows where in its clip each step is: the same latents decode
+    differently as the start of a long take and as a whole short one. A CVAE and a CGAN started from it
+    train on whole takes of several lengths padded into one batch (the GAN keeps takes shorter than a
+    window), and the GAN's fakes are padded as the real takes beside them are. The CVAE's prior means
+    follow each action through a take; it makes whole takes only, and says so when asked for an excerpt."""
+    from core.training.families import make_family
+
+    cfg = ConvConfig(dim=12, num_actions=3, num_styles=2, phase=2, **NET)
+    dec = Decoder(cfg).eval()
+    z = torch.from_numpy(standard_latents([0], cfg.latent, 6))  # 6 steps of 4 frames
+    a, s = torch.tensor([0]), torch.tensor([1])
+    with torch.no_grad():
+        long, short = dec(z, a, s, [24]), dec(z, a, s, [9])
+    assert not torch.allclose(long[:, :9], short[:, :9])
+    whole = {"model": {**NET, "phase": 2}, "window": 64, "p_whole_take": 1.0, "length_buckets": 2, "prior": "fitted"}
+    train(tiny("cvae", **whole), tmp_path / "cvae", progress=False)
+    export_weights(tmp_path / "cvae" / CHECKPOINT, tmp_path / "cvae.safetensors")
+    gen = load_generator(str(tmp_path / "cvae.safetensors"), "cpu")
+    assert gen.prior.phase_shift.shape[:2] == (gen.arch["num_actions"] + 1, 8)  # means through a whole take
+    assert gen.generate("walk", None, 1.1, seed=2)[0].num_frames == 33
+    with pytest.raises(GenAnimError, match="makes whole takes only"):
+        gen.generate("walk", None, 1.0, excerpt=True)
+    gan_cfg = tiny("cgan", **whole, init_from=str(tmp_path / "cvae"))
+    train(gan_cfg, tmp_path / "cgan", progress=False)
+    arch = load_checkpoint(tmp_path / "cgan" / CHECKPOINT)["architecture"]
+    gan = make_family("cgan", gan_cfg, arch["dim"], arch["num_actions"], arch["num_styles"], torch.device("cpu"))
+    assert not gan.full_windows
+    valid = np.arange(16)[None] < np.array([[16], [5]])  # (2, 16): a clip of 16 frames and one of 5
+    fake = gan.fake(gan.gen_net, valid, torch.tensor([0, 1]), torch.tensor([0, -1]), torch.Generator())
+    assert fake.shape == (2, 16, arch["dim"]) and (fake[1, 5:] == 0).all() and (fake[1, :5] != 0).any()
+
+
 @pytest.mark.parametrize("family", LATENT)
 def test_generate_lengths_seeds_and_finite(family, shipped):
     gen = load_generator(str(shipped[family]), "cpu")
@@ -249,6 +282,12 @@ def test_fitted_prior_recovers_the_latent_statistics():
         return float(np.corrcoef(x[:, 0].flatten(), x[:, 2].flatten())[0, 1])
 
     assert corr(1) > 0.95 and abs(corr(0)) < 0.05
+    # Steps outside their clip (whole takes padded to one length) do not count: garbage there changes nothing.
+    padded = np.concatenate([z, rng.normal(50.0, 9.0, (n, c, 5))], 2)
+    valid = np.arange(t + 5)[None] < t
+    masked = fit_latent_prior(padded, action, style, 2, 2, np.broadcast_to(valid, (n, t + 5)))
+    for name in ("mean", "action_shift", "style_shift", "scale", "rho"):
+        np.testing.assert_allclose(getattr(masked, name), getattr(prior, name), atol=1e-5)
     # Weights exported before the covariance (a spread per channel) still load, as independent channels.
     old = {k: v for k, v in prior.tensors().items() if k != "prior.scale"}
     old["prior.std"] = torch.tensor([0.5, 0.4, 0.3])

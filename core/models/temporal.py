@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..runtime.nn import phase_channels
+
 
 @dataclass
 class ConvConfig:
@@ -25,6 +27,7 @@ class ConvConfig:
     blocks: int = 2  # residual blocks per resolution
     kernel: int = 3
     label_width: int = 64
+    phase: int = 0  # sin/cos pairs telling both networks where in the clip each step is (0: none, older weights)
 
     def __post_init__(self) -> None:
         self.widths = tuple(self.widths)  # JSON gives lists
@@ -53,6 +56,15 @@ class Labels(nn.Module):
         return self.action(a) + self.style(s)
 
 
+def with_phase(h: torch.Tensor, lengths, rate: int, pairs: int) -> torch.Tensor:
+    """h (B, C, T) with the phase channels of clips of `lengths` (B,) frames appended: (B, C + 2 * pairs, T)."""
+    if not pairs:
+        return h
+    lengths = torch.as_tensor(lengths).cpu().numpy() if lengths is not None else [h.shape[-1] * rate] * len(h)
+    ph = torch.from_numpy(phase_channels(lengths, h.shape[-1], rate, pairs)).to(h)
+    return torch.cat([h, ph], 1)
+
+
 class ResBlock(nn.Module):
     """x + conv(silu(norm(conv(silu(norm(x))) + label bias)))."""
 
@@ -75,16 +87,17 @@ class Decoder(nn.Module):
         self.cfg = cfg
         w, k, lw = cfg.widths, cfg.kernel, cfg.label_width
         self.labels = Labels(cfg)
-        self.inp = nn.Conv1d(cfg.latent, w[0], 1)
+        self.inp = nn.Conv1d(cfg.latent + 2 * cfg.phase, w[0], 1)
         self.stages = nn.ModuleList()
         for i, ch in enumerate(w):
             change = nn.Identity() if i == 0 else nn.Conv1d(w[i - 1], ch, k, padding=k // 2)
             self.stages.append(nn.ModuleList([change, *(ResBlock(ch, lw, k) for _ in range(cfg.blocks))]))
         self.out = nn.Sequential(nn.GroupNorm(8, w[-1]), nn.SiLU(), nn.Conv1d(w[-1], cfg.dim, 1))
 
-    def forward(self, z, action, style):
+    def forward(self, z, action, style, lengths=None):
+        # lengths (B,): each clip's frames (default: all T * rate), which the phase channels measure
         c = self.labels(action, style)
-        h = self.inp(z)  # (B, w0, T)
+        h = self.inp(with_phase(z, lengths, self.cfg.rate, self.cfg.phase))  # (B, w0, T)
         for i, (change, *blocks) in enumerate(self.stages):
             if i:
                 # linear, not nearest: latent steps blend instead of jumping at their borders
@@ -101,16 +114,17 @@ class Encoder(nn.Module):
         super().__init__()
         w, k, lw = cfg.widths[::-1], cfg.kernel, cfg.label_width
         self.labels = Labels(cfg)
-        self.inp = nn.Conv1d(cfg.dim, w[0], 1)
+        self.cfg = cfg
+        self.inp = nn.Conv1d(cfg.dim + 2 * cfg.phase, w[0], 1)
         self.stages = nn.ModuleList()
         for i, ch in enumerate(w):
             change = nn.Identity() if i == 0 else nn.Conv1d(w[i - 1], ch, 4, stride=2, padding=1)
             self.stages.append(nn.ModuleList([change, *(ResBlock(ch, lw, k) for _ in range(cfg.blocks))]))
         self.out = nn.Sequential(nn.GroupNorm(8, w[-1]), nn.SiLU(), nn.Conv1d(w[-1], out, 1))
 
-    def forward(self, x, action, style):
+    def forward(self, x, action, style, lengths=None):
         c = self.labels(action, style)
-        h = self.inp(x.transpose(1, 2))  # (B, w0, L)
+        h = self.inp(with_phase(x.transpose(1, 2), lengths, 1, self.cfg.phase))  # (B, w0, L)
         for change, *blocks in self.stages:
             h = change(h)  # halves the length after the first stage
             for block in blocks:
@@ -129,6 +143,6 @@ class TorchDecoder:
         self.device = device
 
     @torch.no_grad()
-    def __call__(self, z, action, style):
+    def __call__(self, z, action, style, lengths=None):
         arg = lambda v: torch.from_numpy(v).to(self.device)  # noqa: E731
-        return self.model(arg(z), arg(action), arg(style)).float().cpu().numpy()
+        return self.model(arg(z), arg(action), arg(style), lengths).float().cpu().numpy()

@@ -24,10 +24,11 @@ class MotionVAE(nn.Module):
 
     def forward(self, x, valid, action, style, noise):
         # x (B, L, D) with L a multiple of the rate; valid (B, L) bool; noise (B, latent, L / rate)
-        mu, logvar = self.encoder(x * valid[..., None], action, style).chunk(2, dim=1)  # (B, latent, T) each
+        lengths = valid.sum(1)  # (B,) frames of each clip: where its phase channels end
+        mu, logvar = self.encoder(x * valid[..., None], action, style, lengths).chunk(2, dim=1)  # (B, latent, T)
         logvar = logvar.clamp(-10, 10)
         z = mu + (0.5 * logvar).exp() * noise
-        return self.decoder(z, action, style), mu, logvar  # (B, L, D), ...
+        return self.decoder(z, action, style, lengths), mu, logvar  # (B, L, D), ...
 
 
 def vae_loss(recon, x, valid, mu, logvar, rate: int, kl_weight: float, free_bits: float, vel_weight: float):

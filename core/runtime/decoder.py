@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn import conv1d, linear, silu
+from .nn import conv1d, linear, phase_channels, silu
 
 GROUPS = 8  # GroupNorm groups of every decoder layer
 
@@ -30,7 +30,7 @@ def upsample2(x: np.ndarray) -> np.ndarray:
 
 
 class NumpyDecoder:
-    """z (B, latent, T) + labels (B,) int (-1: none) -> features (B, T * rate, dim).
+    """z (B, latent, T) + labels (B,) int (-1: none) [+ clip lengths (B,) frames] -> features (B, T * rate, dim).
 
     state: the decoder's state dict (float32 arrays); arch: its ConvConfig as a dict."""
 
@@ -41,8 +41,13 @@ class NumpyDecoder:
         if k % 2 == 0:
             raise ValueError(f"kernel {k}: the decoder pads k // 2 each side, which keeps lengths only for odd kernels")
 
-    def __call__(self, z: np.ndarray, action: np.ndarray, style: np.ndarray) -> np.ndarray:
+    def __call__(self, z: np.ndarray, action: np.ndarray, style: np.ndarray,
+                 lengths: np.ndarray | None = None) -> np.ndarray:
         st, arch = self.state, self.arch
+        rate, pairs = 2 ** (len(arch["widths"]) - 1), arch.get("phase", 0)
+        if pairs:  # where each latent step sits in its clip of `lengths` frames (default: all of them)
+            lengths = np.full(len(z), z.shape[-1] * rate) if lengths is None else lengths
+            z = np.concatenate([z, phase_channels(lengths, z.shape[-1], rate, pairs)], 1)
         pad = arch["kernel"] // 2
         a = np.where(action < 0, arch["num_actions"], action)
         s = np.where(style < 0, arch["num_styles"], style)
@@ -58,3 +63,4 @@ class NumpyDecoder:
                 h = h + conv1d(silu(group_norm(r, st, f"{name}.n2")), st, f"{name}.c2", padding=pad)
         h = conv1d(silu(group_norm(h, st, "out.0")), st, "out.2")  # (B, dim, T * rate)
         return h.transpose(0, 2, 1).astype(np.float32)
+

@@ -78,3 +78,19 @@ def conv1d(x: np.ndarray, state: dict[str, np.ndarray], name: str, stride: int =
     y = np.einsum("bclk,ock->bol", cols, weight, optimize=True)
     bias = state.get(f"{name}.bias")
     return y if bias is None else y + bias[None, :, None]
+
+
+def step_phase(lengths: np.ndarray, steps: int, rate: int) -> np.ndarray:
+    """(B, steps) where the middle frame of each step of `rate` frames sits in its clip of `lengths` (B,)
+    frames: 0 at the start, 1 at the end, above 1 past it (padding)."""
+    mid = (np.arange(steps, dtype=np.float64) + 0.5) * rate  # (steps,) frames
+    return mid[None] / np.maximum(np.asarray(lengths, np.float64), 1)[:, None]
+
+
+def phase_channels(lengths: np.ndarray, steps: int, rate: int, pairs: int) -> np.ndarray:
+    """(B, 2 * pairs, steps) float32: sin/cos of pi * k * `step_phase` (k = 1..pairs). A convolution sees
+    only its neighbourhood; these tell it how far the clip has come, so that a whole take can start and
+    end at rest wherever its edges fall in a padded batch."""
+    u = step_phase(lengths, steps, rate)  # (B, steps)
+    angle = np.pi * np.arange(1, pairs + 1)[None, :, None] * u[:, None]  # (B, pairs, steps)
+    return np.concatenate([np.sin(angle), np.cos(angle)], 1).astype(np.float32)

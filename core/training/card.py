@@ -66,11 +66,16 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
             f"{len(arch['widths']) - 1} times through widths {', '.join(map(str, arch['widths']))} with "
             f"{arch['blocks']} residual blocks (kernel {arch['kernel']}, GroupNorm, label bias) at each rate; any "
             f"clip length in one pass; trained on windows of {cfg['window']} frames")
+    whole = bool(arch.get("phase")) and cfg.get("p_whole_take") == 1  # each clip a whole take
+    if arch.get("phase"):
+        nets += (f"; {arch['phase']} sin/cos pairs of each step's place in its clip as input channels of both "
+                 "networks, so that a clip is a whole take from rest to rest")
     latents = (f"N(0, {cfg['temperature']:g}^2 I)" if cfg["prior"] == "normal" else
                "a Gaussian fitted to the encoder's posterior over the training clips as recorded"
                + (f" of the VAE run `{cfg['init_from']}` (also the GAN's training latents)" if "gan" in family else "")
-               + " (mean shifted by the action's and the style's offsets, channel covariance of the action's windows, "
-               "AR(1) along time, spread x "
+               + " (mean shifted by the action's and the style's offsets"
+               + (" and by the action's mean at each eighth of a whole take" if whole else "")
+               + ", channel covariance of the action's windows, AR(1) along time, spread x "
                f"{cfg['temperature']:g}; `core/models/latent_prior.py`)")
     sampling = f"samples: latents from {latents}, temporal low-pass sigma {cfg['smooth']:g} frames" + (
         f", classifier-free guidance {cfg['guidance']:g} on the decoder's output" if cfg["guidance"] != 1 else "")
@@ -80,12 +85,13 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                 ("objective", f"reconstruction MSE + velocity MSE (weight {cfg['vel_weight']}) + KL weight "
                               f"{cfg['kl_weight']} per feature element, annealed over {cfg['kl_warmup']} steps, "
                               f"free bits {cfg['free_bits']} nats per channel and step{dropout}; {sampling}")]
+    trained_on = (f"whole takes of up to {cfg['window']} frames (the fakes padded as the real takes beside them)"
+                  if cfg.get("p_whole_take") == 1 else f"the train items of at least {cfg['window']} frames")
     return [("architecture", nets + " (the generator); discriminator: spectrally normalised strided temporal "
                                     "convolution scoring every latent step, projection on the labels"),
             ("objective", f"hinge loss + R1 penalty (weight {cfg['r1_weight']}) for D, hinge + feature matching "
                           f"(weight {cfg['feature_matching']}) for G, one D and one G step per batch, Adam betas "
-                          f"(0.5, 0.99), EMA of the generator, trained on the train items of at least "
-                          f"{cfg['window']} frames; {sampling}")]
+                          f"(0.5, 0.99), EMA of the generator, trained on {trained_on}; {sampling}")]
 
 
 def _sampling(cfg: dict) -> str:
@@ -95,7 +101,9 @@ def _sampling(cfg: dict) -> str:
                (("action_balance", "action"), ("pair_balance", "action-style pair")) if cfg[key]]
     if factors:
         parts.append("items drawn by frames" + "".join(factors) + " (rare labels more often)")
-    if cfg.get("p_whole_take"):
+    if cfg.get("p_whole_take") == 1:
+        parts.append("every window a whole take from its first frame (up to the window)")
+    elif cfg.get("p_whole_take"):
         parts.append(f"{cfg['p_whole_take']:.0%} of windows a whole take from its first frame (up to the window; "
                      "the model is told which windows are whole takes)")
     if cfg.get("p_random_length"):

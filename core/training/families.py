@@ -24,6 +24,7 @@ from ..models.losses import PositionLoss, drift_mse, masked_mse
 from ..models.temporal import ConvConfig, Decoder
 from ..models.vae import MotionVAE, vae_loss
 from ..motion.representation import ROOT_MOTION, ROOT_TRAJECTORY
+from ..runtime.nn import step_phase
 from .config import TrainConfig
 from .data import drop_labels, random_constraints
 
@@ -192,6 +193,12 @@ class DiffusionFamily(_OneNetwork):
             return self.loss(self.modules["ema"], batch, rng, gen, train=False).item()
 
 
+def pad_to(x0: np.ndarray, valid: np.ndarray, multiple: int) -> tuple[np.ndarray, np.ndarray]:
+    """A length-bucketed batch padded to whole latent steps."""
+    pad = -x0.shape[1] % multiple
+    return np.pad(x0, ((0, 0), (0, pad), (0, 0))), np.pad(valid, ((0, 0), (0, pad)))
+
+
 class VAEFamily(_OneNetwork):
     network = MotionVAE
 
@@ -202,8 +209,9 @@ class VAEFamily(_OneNetwork):
     def loss(self, net, batch, rng, gen, kl_weight: float, train: bool = False):
         x0, valid, action, style, _ = batch
         a, s = self.labels(rng, action, style, train)  # label dropout: the decoder also learns "any" for guidance
-        x, v = torch.from_numpy(x0).to(self.dev), torch.from_numpy(valid).to(self.dev)
         rate = self.arch.rate
+        x0, valid = pad_to(x0, valid, rate)
+        x, v = torch.from_numpy(x0).to(self.dev), torch.from_numpy(valid).to(self.dev)
         noise = torch.randn(x.shape[0], self.arch.latent, x.shape[1] // rate, generator=gen).to(self.dev)
         recon, mu, logvar = net(x, v, a, s, noise)
         return vae_loss(recon, x, v, mu, logvar, rate, kl_weight, self.cfg.free_bits, self.cfg.vel_weight)
@@ -225,9 +233,12 @@ class VAEFamily(_OneNetwork):
 
 
 class GANFamily(Family):
-    full_windows = True  # the discriminator would learn to spot padding
     def __init__(self, name, cfg, arch, dev):
         super().__init__(name, cfg, arch, dev)
+        # Windows cut from takes are full, or the discriminator would learn to spot padding. A decoder with
+        # phase channels makes whole takes instead: those of several lengths share a batch, and the fakes
+        # get the same padding as the real takes beside them.
+        self.full_windows = not arch.phase
         self.gen_net = Decoder(arch).to(dev)
         self.disc = Discriminator(arch).to(dev)
         self.modules = {"generator": self.gen_net, "discriminator": self.disc,
@@ -264,18 +275,26 @@ class GANFamily(Family):
         # generator's loss goes through D too; the gradients are averaged by hand instead.
         self.sync = True
 
-    def fake(self, g, n: int, frames: int, a, s, gen: torch.Generator) -> torch.Tensor:
-        z = torch.randn(n, self.arch.latent, frames // self.arch.rate, generator=gen)
+    def fake(self, g, valid: np.ndarray, a, s, gen: torch.Generator) -> torch.Tensor:
+        """(B, L, D) clips of the lengths of `valid` (B, L) bool (L a multiple of the rate), zero past their ends."""
+        z = torch.randn(len(valid), self.arch.latent, valid.shape[1] // self.arch.rate, generator=gen)
         if self.prior is not None:
-            z = torch.from_numpy(self.prior.transform(z.numpy(), a.cpu().numpy(), s.cpu().numpy()))
-        return g(z.to(self.dev), a, s)  # (B, frames, D)
+            phase = step_phase(valid.sum(1), z.shape[-1], self.arch.rate)
+            z = torch.from_numpy(self.prior.transform(z.numpy(), a.cpu().numpy(), s.cpu().numpy(), phase=phase))
+        out = g(z.to(self.dev), a, s, valid.sum(1))  # (B, L, D)
+        return out * torch.from_numpy(valid[..., None]).to(out)
+
+    def batch(self, batch, rng):
+        """Real clips (B, L, D), padded to whole latent steps, their `valid` (B, L) and label tensors."""
+        x0, valid, action, style, _ = batch
+        x0, valid = pad_to(x0, valid, self.arch.rate)
+        a, s = self.labels(rng, action, style, train=False)
+        return torch.from_numpy(x0).to(self.dev), valid, a, s
 
     def step(self, batch, rng, gen, lr, index):
-        x0, _, action, style, _ = batch  # windows are full: the GAN set holds only items of at least a window
-        a, s = self.labels(rng, action, style, train=False)
-        real = torch.from_numpy(x0).to(self.dev)
+        real, valid, a, s = self.batch(batch, rng)
         self.gen_net.train()
-        fake = self.fake(self.gen_net, len(real), real.shape[1], a, s, gen)
+        fake = self.fake(self.gen_net, valid, a, s, gen)
         real_logits, fake_logits = self.disc(torch.cat([real, fake.detach()]), torch.cat([a, a]),
                                              torch.cat([s, s])).chunk(2)
         d_loss = hinge_d_loss(real_logits, fake_logits)
@@ -297,11 +316,9 @@ class GANFamily(Family):
     def validate(self, batch, rng, gen):
         """Distance between per-feature mean and spread of EMA-generator clips and real validation
         windows (normalised units): low when the generator covers the data, high on collapse."""
-        x0, _, action, style, _ = batch
-        a, s = self.labels(rng, action, style, train=False)
-        real = torch.from_numpy(x0).to(self.dev)
+        real, valid, a, s = self.batch(batch, rng)
         with torch.no_grad():
-            fake = self.fake(self.modules["ema"], len(real), real.shape[1], a, s, gen)
+            fake = self.fake(self.modules["ema"], valid, a, s, gen)
         dist = (fake.mean((0, 1)) - real.mean((0, 1))).abs() + (fake.std((0, 1)) - real.std((0, 1))).abs()
         return dist.mean().item()
 
@@ -351,25 +368,30 @@ def fit_prior(ck: dict, windows: int = 4096, seed: int = 0) -> LatentPrior:
     cfg = TrainConfig.from_dict(checkpoint_config(ck))
     stats = FeatureStats(ck["stats_mean"].numpy(), ck["stats_std"].numpy(), 0)
     train_set = MotionSet(load_corpus(cfg.data, progress=False), "train", False, stats)
-    train_set.keep_at_least(cfg.window)
+    if not cfg.p_whole_take:  # windows cut from the middle of takes: only takes of a whole window
+        train_set.keep_at_least(cfg.window)
     arch = ConvConfig(**ck["architecture"])
     vae = MotionVAE(arch)
     vae.load_state_dict(ck["state"]["modules"]["ema"])
     vae.eval()
     rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
-    zs, actions, styles = [], [], []
+    zs, steps, phases, actions, styles = [], [], [], [], []
     for _ in range(-(-windows // 256)):
-        x0, valid, a, s, _ = train_set.sample(rng, 256, cfg.window)
+        x0, valid, a, s, _ = train_set.sample(rng, 256, cfg.window, p_whole_take=cfg.p_whole_take)
         if not CONDITIONAL[cfg.family]:
             a, s = np.full_like(a, -1), np.full_like(s, -1)
         a_t, s_t = torch.from_numpy(a), torch.from_numpy(s)
         with torch.no_grad():
-            mu, logvar = vae.encoder(torch.from_numpy(x0 * valid[..., None]), a_t, s_t).chunk(2, dim=1)
+            mu, logvar = vae.encoder(torch.from_numpy(x0 * valid[..., None]), a_t, s_t,
+                                     valid.sum(1)).chunk(2, dim=1)
         zs.append((mu + (0.5 * logvar.clamp(-10, 10)).exp() * torch.randn(mu.shape, generator=gen)).numpy())
+        steps.append(valid.reshape(len(valid), -1, arch.rate).any(-1))  # latent steps inside each clip
+        phases.append(step_phase(valid.sum(1), mu.shape[-1], arch.rate))
         actions.append(a)
         styles.append(s)
     return fit_latent_prior(np.concatenate(zs), np.concatenate(actions), np.concatenate(styles), arch.num_actions,
-                            arch.num_styles)
+                            arch.num_styles, np.concatenate(steps),
+                            np.concatenate(phases) if cfg.p_whole_take == 1 else None)
 
 
 def make_family(name: str, cfg: TrainConfig, dim: int, num_actions: int, num_styles: int,

@@ -137,7 +137,7 @@ def test_a_cancelled_job_stops_the_sampler(gen):
 @pytest.mark.parametrize("family", ["cvae", "cgan", "vae", "gan"])
 def test_generate_with_the_vae_and_gan_families(gen, family):
     """The shipped seed models through the same operator: no steps or guidance, and an unconditional
-    model given a label is reported in plain words."""
+    model given a label, or a whole-take model asked for an excerpt, is reported in plain words."""
     weights = REPO / "weights" / f"{family}.safetensors"
     if not weights.is_file():
         pytest.skip(f"no trained weights at {weights}")
@@ -148,6 +148,11 @@ def test_generate_with_the_vae_and_gan_families(gen, family):
         with pytest.raises(RuntimeError, match="unconditional: it takes no action or style"):
             bpy.ops.genanim.generate()
         s.action = s.style = ""
+    else:  # the CVAE and CGAN make whole takes only
+        s.excerpt = True
+        with pytest.raises(RuntimeError, match="makes whole takes only"):
+            bpy.ops.genanim.generate()
+        s.excerpt = False
     before = set(bpy.data.actions)
     assert bpy.ops.genanim.generate() == {'FINISHED'}
     new = [a for a in bpy.data.actions if a not in before]
