@@ -19,6 +19,12 @@ import numpy as np
 
 MAX_RHO = 0.95  # keeps the AR(1) innovations from vanishing
 MIN_WINDOWS = 32  # windows of an action below which it shares the covariance of all windows
+PHASE_PARTS = 8  # equal parts of a whole take over which the fitted means may move
+
+
+def phase_part(phase: np.ndarray, parts: int) -> np.ndarray:
+    """Which of `parts` equal parts of its take each step's phase (0 to 1, above 1 past the end) falls in."""
+    return np.clip((phase * parts).astype(np.int64), 0, parts - 1)
 
 
 def standard_latents(seeds: list[int], latent: int, steps: int) -> np.ndarray:
@@ -54,7 +60,7 @@ class LatentPrior:
               + (style >= 0)[:, None] * self.style_shift[style.clip(0)])[..., None]  # (B, C, 1)
         if self.phase_shift is not None:
             phase = np.full(e.shape[::2], 0.5) if phase is None else phase
-            part = np.clip((phase * self.phase_shift.shape[1]).astype(np.int64), 0, self.phase_shift.shape[1] - 1)
+            part = phase_part(phase, self.phase_shift.shape[1])  # (B, T)
             mu = mu + self.phase_shift[row[:, None], part].transpose(0, 2, 1)  # (B, C, T)
         return (mu + temperature * self.scale[row] @ np.stack(ar, -1)).astype(np.float32)
 
@@ -78,7 +84,7 @@ class LatentPrior:
 
 def fit_latent_prior(z: np.ndarray, action: np.ndarray, style: np.ndarray, num_actions: int,
                      num_styles: int, valid: np.ndarray | None = None, phase: np.ndarray | None = None,
-                     parts: int = 8) -> LatentPrior:
+                     parts: int = PHASE_PARTS) -> LatentPrior:
     """Fit to encoded latents z (N, C, T) of windows with label ids action, style (N,) (-1: none); `valid`
     (N, T) bool: the latent steps inside each window's clip (default all; whole takes of several lengths
     are padded to one). `phase` (N, T): where each step sits in its whole take (`step_phase`): the means
@@ -109,7 +115,7 @@ def fit_latent_prior(z: np.ndarray, action: np.ndarray, style: np.ndarray, num_a
                  + (style >= 0)[:, None] * style_shift[style.clip(0)])[..., None]  # (N, C, T)
     phase_shift = None
     if phase is not None:
-        part = np.clip((phase * parts).astype(np.int64), 0, parts - 1)  # (N, T)
+        part = phase_part(phase, parts)  # (N, T)
         phase_shift = np.zeros((num_actions + 1, parts, z.shape[1]))
         for k in range(num_actions + 1):
             rows = action == k if k < num_actions else np.ones(len(z), bool)

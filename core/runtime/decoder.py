@@ -63,4 +63,3 @@ class NumpyDecoder:
                 h = h + conv1d(silu(group_norm(r, st, f"{name}.n2")), st, f"{name}.c2", padding=pad)
         h = conv1d(silu(group_norm(h, st, "out.0")), st, "out.2")  # (B, dim, T * rate)
         return h.transpose(0, 2, 1).astype(np.float32)
-

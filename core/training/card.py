@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from ..data.corpus import load_corpus
+from ..models.latent_prior import PHASE_PARTS
 from .data import MAX_SHORT_GAP, MIN_CROP
 
 EVALUATION_PLACEHOLDER = """## Evaluation
@@ -74,7 +75,7 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                "a Gaussian fitted to the encoder's posterior over the training clips as recorded"
                + (f" of the VAE run `{cfg['init_from']}` (also the GAN's training latents)" if "gan" in family else "")
                + " (mean shifted by the action's and the style's offsets"
-               + (" and by the action's mean at each eighth of a whole take" if whole else "")
+               + (f" and by the action's mean in each of {PHASE_PARTS} equal parts of a whole take" if whole else "")
                + ", channel covariance of the action's windows, AR(1) along time, spread x "
                f"{cfg['temperature']:g}; `core/models/latent_prior.py`)")
     sampling = f"samples: latents from {latents}, temporal low-pass sigma {cfg['smooth']:g} frames" + (
