@@ -24,6 +24,7 @@ from .motion.hinges import hinges_from_json
 from .motion.representation import ROOT_MOTION, UP, representation_for
 from .motion.rotations import wrap_angle, yaw_matrix
 from .motion.skeleton import Skeleton
+from .runtime.decoder import latent_rate
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 CONTEXT = 30  # kept frames each side of an in-between gap that the model sees
@@ -474,7 +475,7 @@ class LatentGenerator(Generator):
         self.kind = meta["kind"]
         self.conditional = self.kind in ("cvae", "cgan")
         self.arch = meta["architecture"]
-        self.rate = 2 ** (len(self.arch["widths"]) - 1)  # frames per latent step
+        self.rate = latent_rate(self.arch["widths"])  # frames per latent step
         self.default_guidance = float(meta["guidance"]) if self.conditional else 1.0
         self.prior = LatentPrior.from_tensors(arrays)
         if backend == "numpy":

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..runtime.decoder import latent_rate
 from ..runtime.nn import phase_channels
 
 
@@ -35,7 +36,7 @@ class ConvConfig:
     @property
     def rate(self) -> int:
         """Frames per latent step."""
-        return 2 ** (len(self.widths) - 1)
+        return latent_rate(self.widths)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -10,6 +10,11 @@ from .nn import conv1d, linear, phase_channels, silu
 GROUPS = 8  # GroupNorm groups of every decoder layer
 
 
+def latent_rate(widths) -> int:
+    """Frames per latent step of a decoder of these widths (one x2 upsampling after each but the first)."""
+    return 2 ** (len(widths) - 1)
+
+
 def group_norm(x: np.ndarray, state: dict[str, np.ndarray], name: str, eps: float = 1e-5) -> np.ndarray:
     """torch.nn.GroupNorm(GROUPS, C) `name` of x (B, C, T)."""
     b, c, t = x.shape
@@ -44,7 +49,7 @@ class NumpyDecoder:
     def __call__(self, z: np.ndarray, action: np.ndarray, style: np.ndarray,
                  lengths: np.ndarray | None = None) -> np.ndarray:
         st, arch = self.state, self.arch
-        rate, pairs = 2 ** (len(arch["widths"]) - 1), arch.get("phase", 0)
+        rate, pairs = latent_rate(arch["widths"]), arch.get("phase", 0)
         if pairs:  # where each latent step sits in its clip of `lengths` frames (default: all of them)
             lengths = np.full(len(z), z.shape[-1] * rate) if lengths is None else lengths
             z = np.concatenate([z, phase_channels(lengths, z.shape[-1], rate, pairs)], 1)

@@ -12,6 +12,7 @@ import torch
 
 from ..data.corpus import load_corpus
 from ..models.latent_prior import PHASE_PARTS
+from ..runtime.decoder import latent_rate
 from .data import MAX_SHORT_GAP, MIN_CROP
 
 EVALUATION_PLACEHOLDER = """## Evaluation
@@ -62,7 +63,7 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                                 "frames, context)" if cfg["p_short_gap"] else "")
                              + ", the rest sparse keyframes or the root trajectory"),
         ]
-    rate = 2 ** (len(arch["widths"]) - 1)
+    rate = latent_rate(arch["widths"])
     nets = (f"fully convolutional decoder: {arch['latent']} latent channels per {rate} frames, upsampled x2 "
             f"{len(arch['widths']) - 1} times through widths {', '.join(map(str, arch['widths']))} with "
             f"{arch['blocks']} residual blocks (kernel {arch['kernel']}, GroupNorm, label bias) at each rate; any "

@@ -378,6 +378,7 @@ def fit_prior(ck: dict, windows: int = 4096, seed: int = 0) -> LatentPrior:
     zs, steps, phases, actions, styles = [], [], [], [], []
     for _ in range(-(-windows // 256)):
         x0, valid, a, s, _ = train_set.sample(rng, 256, cfg.window, p_whole_take=cfg.p_whole_take)
+        x0, valid = pad_to(x0, valid, arch.rate)  # as in training: the encoder halves lengths, steps are whole
         if not CONDITIONAL[cfg.family]:
             a, s = np.full_like(a, -1), np.full_like(s, -1)
         a_t, s_t = torch.from_numpy(a), torch.from_numpy(s)
