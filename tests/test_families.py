@@ -258,7 +258,7 @@ def test_fitted_prior_recovers_the_latent_statistics():
     action, style = rng.integers(-1, 2, n), rng.integers(0, 2, n)
     z = 0.5 * z + np.array([1.0, -2.0, 0.0])[:, None]
     prior = fit_latent_prior(z, action, style, 2, 2)
-    np.testing.assert_allclose(prior.rho, rho, atol=0.05)
+    np.testing.assert_allclose(np.diagonal(prior.ar[:, 0], axis1=1, axis2=2), np.broadcast_to(rho, (3, c)), atol=0.05)
     cov = prior.scale @ prior.scale.transpose(0, 2, 1)  # per action, and over all windows
     np.testing.assert_allclose(cov, np.broadcast_to(0.25 * np.eye(c), cov.shape), atol=0.02)
     np.testing.assert_allclose(prior.action_shift, 0.0, atol=0.05)
@@ -286,12 +286,39 @@ def test_fitted_prior_recovers_the_latent_statistics():
     padded = np.concatenate([z, rng.normal(50.0, 9.0, (n, c, 5))], 2)
     valid = np.arange(t + 5)[None] < t
     masked = fit_latent_prior(padded, action, style, 2, 2, np.broadcast_to(valid, (n, t + 5)))
-    for name in ("mean", "action_shift", "style_shift", "scale", "rho"):
+    for name in ("mean", "action_shift", "style_shift", "scale", "ar", "innovation"):
         np.testing.assert_allclose(getattr(masked, name), getattr(prior, name), atol=1e-5)
     # Weights exported before the covariance (a spread per channel) still load, as independent channels.
     old = {k: v for k, v in prior.tensors().items() if k != "prior.scale"}
     old["prior.std"] = torch.tensor([0.5, 0.4, 0.3])
     np.testing.assert_allclose(LatentPrior.from_tensors(old).scale[1], np.diag([0.5, 0.4, 0.3]))
+
+
+def test_autoregressive_prior_keeps_a_rhythm():
+    """A latent pair turning 144 degrees a step (a wave's swing at the latent rate) alternates sign from step
+    to step: one AR(1) per channel, clipped at 0, samples it as noise; the vector autoregression keeps the
+    turn, for the action that has it only."""
+    rng = np.random.default_rng(0)
+    n, t, r, angle = 2000, 30, 0.9, 2 * np.pi / 2.5
+    turn = r * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    z = rng.standard_normal((n, 2, t))
+    action = np.arange(n) % 2  # action 1 turns, action 0 is white noise
+    for k in range(1, t):
+        z[action == 1, :, k] = z[action == 1, :, k - 1] @ turn.T + np.sqrt(1 - r * r) * z[action == 1, :, k]
+    style = np.zeros(n, int)
+
+    def lags(x: np.ndarray) -> np.ndarray:  # autocorrelation at 1 and 2 steps
+        x = x - x.mean((0, 2), keepdims=True)
+        return np.array([(x[..., k:] * x[..., :-k]).mean() / x.var() for k in (1, 2)])
+
+    noise = rng.standard_normal((n, 2, t)).astype(np.float32)
+    for order in (1, 2):
+        prior = fit_latent_prior(z, action, style, 2, 1, order=order)
+        np.testing.assert_allclose(lags(prior.transform(noise, np.ones(n, int), style)), lags(z[action == 1]),
+                                   atol=0.05)
+        np.testing.assert_allclose(lags(prior.transform(noise, np.zeros(n, int), style)), 0.0, atol=0.05)
+    legacy = fit_latent_prior(z, action, style, 2, 1, order=0)
+    assert abs(lags(legacy.transform(noise, np.ones(n, int), style))).max() < 0.05  # lag 1 is -0.73 in the data
 
 
 def test_fitted_prior_is_exported_and_sampled(shipped, tmp_path, monkeypatch):

@@ -7,8 +7,11 @@ each other in a way that differs from action to action, neighbouring latent step
 and the means move with the action and the style. Decoding N(0, I) latents then gives motion unlike
 the data (the decoder never saw such latent sequences). Sampling from a Gaussian fitted to the
 encoded training set instead (means shifted by the action's and the style's offsets, the channel
-covariance of the action's windows, an AR(1) correlation along time) gives clips the recognizer
-scores much closer to real ones (the VAE and CVAE model cards give the numbers).
+covariance of the action's windows, a vector autoregression along time per action) gives clips the
+recognizer scores much closer to real ones (the VAE and CVAE model cards give the numbers). The
+autoregression is per action and mixes channels because actions have rhythms of their own (an encoded
+walk turns a pair of channels by a steady angle each latent step, its stride); one AR(1) per channel,
+shared by all actions and clipped at 0 (`order` 0, the earlier prior), samples such a rhythm as noise.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-MAX_RHO = 0.95  # keeps the AR(1) innovations from vanishing
+MAX_RHO = 0.95  # keeps the autoregression's innovations from vanishing
+RIDGE = 1e-3  # of the autoregression's least squares, relative to the number of steps
 MIN_WINDOWS = 32  # windows of an action below which it shares the covariance of all windows
 PHASE_PARTS = 8  # equal parts of a whole take over which the fitted means may move
 
@@ -42,7 +46,8 @@ class LatentPrior:
     style_shift: np.ndarray  # (S, C) the same for styles
     scale: np.ndarray  # (A + 1, C, C) Cholesky factors of the channel covariance about the label means,
     # per action; the last one over all windows (no action given)
-    rho: np.ndarray  # (C,) correlation of neighbouring latent steps
+    ar: np.ndarray  # (A + 1, P, C, C) autoregression of the whitened latents on their last P steps, per action
+    innovation: np.ndarray  # (A + 1, C, C) Cholesky factor of what that autoregression leaves unexplained
     # (A + 1, P, C) mean of an action's latents at each of P equal parts of whole takes, about its label
     # means (from rest, through the action, back to rest); the last over all windows. None: stationary
     phase_shift: np.ndarray | None = None
@@ -51,18 +56,19 @@ class LatentPrior:
                   phase: np.ndarray | None = None) -> np.ndarray:
         """N(0, 1) noise e (B, C, T) -> latents (float32) of label ids action, style (B,) int (-1: none);
         `phase` (B, T): where each latent step sits in its clip, 0 to 1 (`step_phase`; default: the middle)."""
-        keep = np.sqrt(1 - self.rho**2)
-        ar = [e[..., 0]]
-        for t in range(1, e.shape[-1]):  # unit-variance AR(1) along time
-            ar.append(self.rho * ar[-1] + keep * e[..., t])
         row = np.where(action < 0, len(self.scale) - 1, action)  # (B,)
+        ar, innovation = self.ar[row], self.innovation[row]  # (B, P, C, C), (B, C, C)
+        u = [e[..., 0]]  # whitened latents (B, C) per step: the first from the stationary spread
+        for t in range(1, e.shape[-1]):
+            past = sum(np.einsum("bij,bj->bi", ar[:, j], u[-1 - j]) for j in range(min(t, ar.shape[1])))
+            u.append(past + np.einsum("bij,bj->bi", innovation, e[..., t]))
         mu = (self.mean + (action >= 0)[:, None] * self.action_shift[action.clip(0)]
               + (style >= 0)[:, None] * self.style_shift[style.clip(0)])[..., None]  # (B, C, 1)
         if self.phase_shift is not None:
             phase = np.full(e.shape[::2], 0.5) if phase is None else phase
             part = phase_part(phase, self.phase_shift.shape[1])  # (B, T)
             mu = mu + self.phase_shift[row[:, None], part].transpose(0, 2, 1)  # (B, C, T)
-        return (mu + temperature * self.scale[row] @ np.stack(ar, -1)).astype(np.float32)
+        return (mu + temperature * self.scale[row] @ np.stack(u, -1)).astype(np.float32)
 
     def tensors(self) -> dict:
         """Torch tensors for a checkpoint or weights file."""
@@ -77,18 +83,24 @@ class LatentPrior:
         if "prior.mean" not in tensors:
             return None
         t = {k.removeprefix("prior."): np.asarray(v, np.float32) for k, v in tensors.items() if k.startswith("prior.")}
+        rows = len(t["action_shift"]) + 1
         if "std" in t:  # weights exported before the covariance: independent channels
-            t["scale"] = np.repeat(np.diag(t.pop("std"))[None], len(t["action_shift"]) + 1, 0)
+            t["scale"] = np.repeat(np.diag(t.pop("std"))[None], rows, 0)
+        if "rho" in t:  # weights exported before the autoregression: an AR(1) per channel, shared by all actions
+            rho = t.pop("rho")
+            t["ar"] = np.repeat(np.diag(rho)[None, None], rows, 0)
+            t["innovation"] = np.repeat(np.diag(np.sqrt(1 - rho**2))[None], rows, 0)
         return cls(**{f.name: t[f.name] for f in fields(cls) if f.name in t})
 
 
 def fit_latent_prior(z: np.ndarray, action: np.ndarray, style: np.ndarray, num_actions: int,
                      num_styles: int, valid: np.ndarray | None = None, phase: np.ndarray | None = None,
-                     parts: int = PHASE_PARTS) -> LatentPrior:
+                     parts: int = PHASE_PARTS, order: int = 1) -> LatentPrior:
     """Fit to encoded latents z (N, C, T) of windows with label ids action, style (N,) (-1: none); `valid`
     (N, T) bool: the latent steps inside each window's clip (default all; whole takes of several lengths
     are padded to one). `phase` (N, T): where each step sits in its whole take (`step_phase`): the means
-    then also move with it, in `parts` equal parts per action."""
+    then also move with it, in `parts` equal parts per action. `order` P >= 1: the whitened latents follow a
+    vector autoregression on their last P steps, per action; 0: one AR(1) per channel for all actions."""
     w = np.ones((len(z), z.shape[2])) if valid is None else valid.astype(np.float64)
     w = w[:, None]  # (N, 1, T)
 
@@ -131,8 +143,40 @@ def fit_latent_prior(z: np.ndarray, action: np.ndarray, style: np.ndarray, num_a
         flat = flat[w[sel, 0].reshape(-1) > 0]  # valid steps only
         return np.linalg.cholesky(np.cov(flat.T) + 1e-5 * np.eye(resid.shape[1]))
 
-    overall = cholesky(np.ones(len(z), bool))
-    scale = [cholesky(action == k) if (action == k).sum() >= MIN_WINDOWS else overall
-             for k in range(num_actions)] + [overall]
-    tensors = (mean, action_shift, style_shift, np.stack(scale), rho, phase_shift)
+    def dynamics(sel: np.ndarray, chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if order == 0:  # legacy: one AR(1) per channel, shared by all actions
+            return np.diag(rho)[None], np.diag(np.sqrt(1 - rho**2))
+        u = np.linalg.solve(chol, resid[sel])  # (n, C, T) whitened
+        return fit_autoregression(u, w[sel, 0] > 0, order)
+
+    groups = [action == k for k in range(num_actions)] + [np.ones(len(z), bool)]
+    overall = cholesky(groups[-1])
+    scale = [cholesky(g) if g.sum() >= MIN_WINDOWS else overall for g in groups[:-1]] + [overall]
+    fits = [dynamics(g, c) if g.sum() >= MIN_WINDOWS else None for g, c in zip(groups, scale, strict=True)]
+    fits = [f if f is not None else fits[-1] for f in fits]
+    tensors = (mean, action_shift, style_shift, np.stack(scale), np.stack([f[0] for f in fits]),
+               np.stack([f[1] for f in fits]), phase_shift)
     return LatentPrior(*(None if v is None else np.asarray(v, np.float32) for v in tensors))
+
+
+def fit_autoregression(u: np.ndarray, valid: np.ndarray, order: int, ridge: float = RIDGE
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Vector autoregression of whitened latents u (N, C, T) on their last `order` steps, over the steps
+    whose past is `valid` (N, T) too: ar (P, C, C) with u_t = sum_j ar[j] u_(t-1-j) + innovation e_t,
+    innovation (C, C) a Cholesky factor. Ridge-regularised; damped to a spectral radius of at most
+    MAX_RHO, so a long clip's latents neither blow up nor freeze."""
+    n, c, t = u.shape
+    ok = valid[:, order:].copy()
+    for j in range(order):
+        ok &= valid[:, order - 1 - j:t - 1 - j]
+    x = np.concatenate([u[..., order - 1 - j:t - 1 - j] for j in range(order)], 1).transpose(0, 2, 1)[ok]
+    y = u[..., order:].transpose(0, 2, 1)[ok]  # (M, C) targets, x (M, P * C) their pasts, lag 1 first
+    coef = np.linalg.solve(x.T @ x + ridge * len(x) * np.eye(len(x.T)), x.T @ y)  # (P * C, C)
+    ar = coef.T.reshape(c, order, c).transpose(1, 0, 2)  # (P, C_out, C_in)
+    companion = np.eye(order * c, k=-c)
+    companion[:c] = np.concatenate(list(ar), 1)
+    radius = np.abs(np.linalg.eigvals(companion)).max()
+    if radius > MAX_RHO:  # scaling lag j by s^j scales every root by s
+        ar = ar * (MAX_RHO / radius) ** np.arange(1, order + 1)[:, None, None]
+    eps = y - x @ np.concatenate(list(ar), 1).T
+    return ar, np.linalg.cholesky(np.cov(eps.T) + 1e-5 * np.eye(c))

@@ -77,7 +77,10 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                + (f" of the VAE run `{cfg['init_from']}` (also the GAN's training latents)" if "gan" in family else "")
                + " (mean shifted by the action's and the style's offsets"
                + (f" and by the action's mean in each of {PHASE_PARTS} equal parts of a whole take" if whole else "")
-               + ", channel covariance of the action's windows, AR(1) along time, spread x "
+               + ", channel covariance of the action's windows, "
+               + ({0: "AR(1) along time", 1: "a vector autoregression on the previous latent step per action"}
+                  .get(cfg.get("prior_order", 1), f"a vector autoregression on the last {cfg.get('prior_order')} "
+                       "latent steps per action")) + ", spread x "
                f"{cfg['temperature']:g}; `core/models/latent_prior.py`)")
     sampling = f"samples: latents from {latents}, temporal low-pass sigma {cfg['smooth']:g} frames" + (
         f", classifier-free guidance {cfg['guidance']:g} on the decoder's output" if cfg["guidance"] != 1 else "")

@@ -58,6 +58,8 @@ class TrainConfig:
     smooth: float = 1.25  # sigma (frames) of the exported model's temporal low-pass on generated features
     prior: str = "normal"  # VAE/GAN latents: "normal" N(0, I), or "fitted" to the encoded training set (a GAN's
     # from its init_from VAE run, then also during training; core/models/latent_prior.py)
+    prior_order: int = 1  # fitted prior along time: 0 one AR(1) per channel for all actions, P >= 1 a vector
+    # autoregression on the last P latent steps per action
     init_from: str = ""  # run folder (checkpoint, or exported .safetensors) whose weights start this run: a
     # VAE/CVAE decoder for a GAN, a diffusion run for diffusion (fine-tuning)
 

@@ -258,7 +258,7 @@ class GANFamily(Family):
         """The latents the VAE decoder works best from (core/models/latent_prior.py), with prior 'fitted':
         fitted on first use (about a minute), or brought back by a resumed checkpoint."""
         if self._prior is None and self.cfg.prior == "fitted":
-            self._prior = fit_prior(init_checkpoint(self.cfg.init_from))
+            self._prior = fit_prior(init_checkpoint(self.cfg.init_from), self.cfg.prior_order)
         return self._prior
 
     def load_state(self, state: dict) -> None:
@@ -351,9 +351,10 @@ def _init_from(run: str, families: tuple[str, ...], *nets: nn.Module) -> None:
                                "(use the same model settings)") from None
 
 
-def fit_prior(ck: dict, windows: int = 4096, seed: int = 0) -> LatentPrior:
+def fit_prior(ck: dict, order: int = 1, windows: int = 4096, seed: int = 0) -> LatentPrior:
     """The sampling prior of a VAE/CVAE checkpoint: fitted to its EMA encoder's posterior samples over
-    `windows` training windows (core/models/latent_prior.py); deterministic for a checkpoint and seed.
+    `windows` training windows, `order` as TrainConfig.prior_order (core/models/latent_prior.py);
+    deterministic for a checkpoint and seed.
 
     The windows are the clips as recorded, without the mirrored copies the model also trained on: the
     encoder maps mirrored motion to a second mode (channel means of the opposite sign), and one
@@ -392,7 +393,7 @@ def fit_prior(ck: dict, windows: int = 4096, seed: int = 0) -> LatentPrior:
         styles.append(s)
     return fit_latent_prior(np.concatenate(zs), np.concatenate(actions), np.concatenate(styles), arch.num_actions,
                             arch.num_styles, np.concatenate(steps),
-                            np.concatenate(phases) if cfg.p_whole_take == 1 else None)
+                            np.concatenate(phases) if cfg.p_whole_take == 1 else None, order=order)
 
 
 def make_family(name: str, cfg: TrainConfig, dim: int, num_actions: int, num_styles: int,

@@ -35,9 +35,9 @@ from .families import FAMILIES, fit_prior, init_checkpoint, make_family
 CHECKPOINT = "checkpoint.pt"
 # Settings a resumed run may change (they do not alter what a step computes).
 MAY_CHANGE = {"steps", "threads", "val_every", "val_batches", "checkpoint_every", "checkpoint_seconds", "sample_steps",
-              "guidance", "temperature", "smooth", "prior"}
+              "guidance", "temperature", "smooth", "prior", "prior_order"}
 # Exported sampling defaults; a config given to export overrides them.
-SAMPLING = ("sample_steps", "guidance", "temperature", "smooth", "prior")
+SAMPLING = ("sample_steps", "guidance", "temperature", "smooth", "prior", "prior_order")
 
 
 def _lr(cfg: TrainConfig, step: int) -> float:
@@ -84,7 +84,8 @@ def checkpoint_config(ck: dict) -> dict:
 def config_differences(cfg: dict, ck: dict) -> list[str]:
     """Settings of `cfg` that would train differently from checkpoint `ck`."""
     trained = checkpoint_config(ck)
-    may = MAY_CHANGE - ({"prior"} if trained["family"] in ("gan", "cgan") else set())  # a GAN trains on its prior
+    # A GAN trains on its prior.
+    may = MAY_CHANGE - ({"prior", "prior_order"} if trained["family"] in ("gan", "cgan") else set())
     return sorted(k for k, v in cfg.items() if k not in may and trained[k] != v)
 
 
@@ -108,10 +109,11 @@ def export_weights(checkpoint: str | Path, out: str | Path, fp16: bool = True, s
     cfg = checkpoint_config(ck)
     if cfg["prior"] == "fitted":  # latents from a prior fitted to the encoded training set (a GAN: its VAE's)
         if "prior" in ck["state"]:  # the prior a GAN trained on (checkpoints before it was stored: refitted)
-            tensors.update(ck["state"]["prior"])
+            prior = ck["state"]["prior"]
         else:
-            tensors.update(fit_prior(ck if cfg["family"] in ("vae", "cvae") else init_checkpoint(cfg["init_from"]))
-                           .tensors())
+            vae = ck if cfg["family"] in ("vae", "cvae") else init_checkpoint(cfg["init_from"])
+            prior = fit_prior(vae, cfg["prior_order"]).tensors()
+        tensors.update({k: v.half() if fp16 else v for k, v in prior.items()})  # sampled in float32
     meta = {
         "kind": cfg["family"],
         "architecture": ck["architecture"],
