@@ -87,9 +87,8 @@ class LatentPrior:
         if "std" in t:  # weights exported before the covariance: independent channels
             t["scale"] = np.repeat(np.diag(t.pop("std"))[None], rows, 0)
         if "rho" in t:  # weights exported before the autoregression: an AR(1) per channel, shared by all actions
-            rho = t.pop("rho")
-            t["ar"] = np.repeat(np.diag(rho)[None, None], rows, 0)
-            t["innovation"] = np.repeat(np.diag(np.sqrt(1 - rho**2))[None], rows, 0)
+            ar, innovation = channel_ar1(t.pop("rho"))
+            t["ar"], t["innovation"] = np.repeat(ar[None], rows, 0), np.repeat(innovation[None], rows, 0)
         return cls(**{f.name: t[f.name] for f in fields(cls) if f.name in t})
 
 
@@ -116,10 +115,10 @@ def fit_latent_prior(z: np.ndarray, action: np.ndarray, style: np.ndarray, num_a
                 out[k] = average(z[labels == k], w[labels == k]) - mean
         return out
 
-    # Correlation along time about the overall mean (the labels' own spread included).
-    centred = z - mean[None, :, None]
-    unit = centred / np.sqrt(average(centred**2, w))[None, :, None]
-    rho = np.clip(average(unit[..., 1:] * unit[..., :-1], w[..., 1:] * w[..., :-1]), 0.0, MAX_RHO)
+    if order == 0:  # the earlier prior: each channel's correlation along time about the overall mean
+        centred = z - mean[None, :, None]
+        unit = centred / np.sqrt(average(centred**2, w))[None, :, None]
+        shared = channel_ar1(np.clip(average(unit[..., 1:] * unit[..., :-1], w[..., 1:] * w[..., :-1]), 0.0, MAX_RHO))
     action_shift, style_shift = shifts(action, num_actions), shifts(style, num_styles)
     # Channel covariance about each window's label mean: its action's own where the action has enough
     # windows (actions move the channels together differently: a diagonal spread cost accuracy).
@@ -144,8 +143,8 @@ def fit_latent_prior(z: np.ndarray, action: np.ndarray, style: np.ndarray, num_a
         return np.linalg.cholesky(np.cov(flat.T) + 1e-5 * np.eye(resid.shape[1]))
 
     def dynamics(sel: np.ndarray, chol: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if order == 0:  # legacy: one AR(1) per channel, shared by all actions
-            return np.diag(rho)[None], np.diag(np.sqrt(1 - rho**2))
+        if order == 0:
+            return shared
         u = np.linalg.solve(chol, resid[sel])  # (n, C, T) whitened
         return fit_autoregression(u, w[sel, 0] > 0, order)
 
@@ -157,6 +156,12 @@ def fit_latent_prior(z: np.ndarray, action: np.ndarray, style: np.ndarray, num_a
     tensors = (mean, action_shift, style_shift, np.stack(scale), np.stack([f[0] for f in fits]),
                np.stack([f[1] for f in fits]), phase_shift)
     return LatentPrior(*(None if v is None else np.asarray(v, np.float32) for v in tensors))
+
+
+def channel_ar1(rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The unit-variance AR(1) of each channel with neighbour correlations rho (C,), as `fit_autoregression`'s
+    ar (1, C, C) and innovation (C, C)."""
+    return np.diag(rho)[None], np.diag(np.sqrt(1 - rho**2))
 
 
 def fit_autoregression(u: np.ndarray, valid: np.ndarray, order: int, ridge: float = RIDGE
