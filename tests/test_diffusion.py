@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from conftest import SAMPLES
 
-from core.evaluation.metrics import PLANE, fastest_joint_turn
+from core.evaluation.metrics import fastest_joint_turn
 from core.models.cleanup import (
     continuous_rotations,
     fill_pops,
@@ -19,7 +20,7 @@ from core.models.cleanup import (
 from core.models.diffusion import Denoiser, DenoiserConfig, Diffusion, TorchDenoiser
 from core.models.sampler import blend_weights, ddim_timesteps, sample, window_starts
 from core.motion.clip import load_clip
-from core.motion.representation import representation_for
+from core.motion.representation import PLANE, representation_for
 from core.motion.rotations import quat_mul
 from core.runtime.denoiser import NumpyDenoiser
 
@@ -62,11 +63,14 @@ def test_denoiser_shapes_any_length_and_padding():
     torch.testing.assert_close(a, b)
 
 
-def test_numpy_denoiser_matches_torch():
+@pytest.mark.parametrize("frame_width", [0, 8])
+def test_numpy_denoiser_matches_torch(frame_width):
     """The numpy runtime's forward pass is the torch network's: labels, none-labels, whole-take flag,
-    constraints and a length that is no multiple of the patch."""
-    diff = tiny(whole_takes=True)
+    constraints, a length that is no multiple of the patch, and the frame-resolution path."""
+    diff = tiny(whole_takes=True, frame_width=frame_width)
     torch.nn.init.normal_(diff.model.take.weight, std=1.0)
+    if frame_width:  # zero at initialisation
+        torch.nn.init.normal_(diff.model.frame_out.weight, std=0.1)
     net = NumpyDenoiser({k: v.numpy() for k, v in diff.model.state_dict().items()}, diff.model.cfg.to_dict())
     rng = np.random.default_rng(0)
     x, known = rng.standard_normal((2, 2, 37, 12), np.float32)

@@ -10,8 +10,9 @@ import math
 
 import numpy as np
 
-from ..models.cleanup import PLANE, leg_chains, leg_ik
+from ..models.cleanup import leg_chains, leg_ik
 from ..motion.clip import Clip
+from ..motion.representation import PLANE
 from .controller import Controller
 
 # Stick directions in the view's ground frame: (right, forward).

@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..motion.representation import PLANE, UP
 from ..motion.rotations import quat_angle
-
-UP = 1
-PLANE = [a for a in range(3) if a != UP]  # the horizontal axes
 
 
 def fid(a: np.ndarray, b: np.ndarray) -> float:

@@ -28,10 +28,9 @@ from ..motion.clip import Clip
 from ..motion.hinges import Hinges
 from ..motion.ik import runs, two_bone_ik
 from ..motion.kinematics import forward_kinematics
-from ..motion.representation import UP, MotionRepresentation
+from ..motion.representation import PLANE, UP, MotionRepresentation
 from ..motion.rotations import matrix_to_quat, quat_angle, quat_slerp, quat_to_matrix, wrap_angle, yaw_matrix
 
-PLANE = [a for a in range(3) if a != UP]
 MAX_PIN_SPEED = 1.0  # leg lengths per second: faster "contacts" are mispredictions and are left alone
 ROOT_SMOOTH = 4.0  # frames: sigma of the low-pass on the root correction
 

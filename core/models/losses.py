@@ -73,33 +73,36 @@ class PositionLoss:
         trans[..., self.root, 1] = raw[..., self.height]
         return forward_kinematics(self.parents, rot, trans)[1]
 
-    def foot_steps(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, L, D) normalised features -> (B, L-1, K, 2) each foot joint's step across the floor from frame t
-        to t+1 in the world, root path included, in the heading frame of t: decoding puts the root at
-        X_t + R(yaw_t) p_t, so the step is R(yaw_t) (v_t + R(turn_t) p_t+1 - p_t) for the root's velocity v_t
-        and turn rate turn_t and the pose's positions p."""
+    def foot_steps(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """(B, L, D) normalised features and their `positions` -> (B, L-1, K, 2) each foot joint's step across
+        the floor from frame t to t+1 in the world, root path included, in the heading frame of t: decoding
+        puts the root at X_t + R(yaw_t) p_t, so the step is R(yaw_t) (v_t + R(turn_t) p_t+1 - p_t) for the
+        root's velocity v_t and turn rate turn_t and the pose's positions p."""
         raw = x * self.std.to(x) + self.mean.to(x)
-        p = self.positions(x)[:, :, self.feet]  # (B, L, K, 3)
+        p = pos[:, :, self.feet]  # (B, L, K, 3)
         turn = axis_angle_matrix(1, raw[:, :-1, self.yaw])  # (B, L-1, 3, 3)
         v = torch.zeros_like(p[:, :-1, 0])  # (B, L-1, 3)
         v[..., 0], v[..., 2] = raw[:, :-1, self.vel], raw[:, :-1, self.vel + 1]
         step = v[:, :, None] + (turn[:, :, None] @ p[:, 1:, ..., None])[..., 0] - p[:, :-1]
         return step[..., [0, 2]]
 
-    def foot_slide(self, pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """MSE of the feet's world steps (`foot_steps`) against the target's, in units of `step_unit`, over the
-        frames where the target's foot joint stands (its contact flag at t and t+1): the feature losses see
-        the root's path and the legs apart, so a foot may slide under a body whose every channel is nearly
-        right. pred, target (B, L, D) normalised; valid (B, L) bool."""
+    def __call__(self, pred: torch.Tensor, target: torch.Tensor,
+                 valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """pred, target (B, L, D) normalised; valid (B, L) bool -> two loss terms (each decodes the positions once):
+        - positions: the MSE of the joint positions, each coordinate divided by its spread;
+        - foot slide: the MSE of the feet's world steps (`foot_steps`) against the target's, in units of
+          `step_unit`, over the frames where the target's foot joint stands (its contact flag at t and t+1):
+          the feature losses see the root's path and the legs apart, so a foot may slide under a body whose
+          every channel is nearly right."""
+        pos = self.positions(pred)  # (B, L, J, 3)
+        with torch.no_grad():
+            pos_target = self.positions(target)
+            steps_target = self.foot_steps(target, pos_target)
+        w = valid[..., None, None].float()
+        d = (pos - pos_target) / self.scale.to(pred)
+        position = (d**2 * w).sum() / (w.sum() * d.shape[-2] * 3).clamp(min=1)
         raw = target * self.std.to(target) + self.mean.to(target)
         stand = (raw[..., self.contacts] > 0.5) & valid[..., None]  # (B, L, K)
         w = (stand[:, 1:] & stand[:, :-1]).float()[..., None]  # (B, L-1, K, 1)
-        d = (self.foot_steps(pred) - self.foot_steps(target)) / self.step_unit
-        return (d**2 * w).sum() / (w.sum() * 2).clamp(min=1)
-
-    def __call__(self, pred: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """pred, target (B, L, D) normalised; valid (B, L) bool."""
-        scale = self.scale.to(pred)
-        d = (self.positions(pred) - self.positions(target)) / scale  # (B, L, J, 3)
-        w = valid[..., None, None].float()
-        return (d**2 * w).sum() / (w.sum() * d.shape[-2] * 3).clamp(min=1)
+        d = (self.foot_steps(pred, pos) - steps_target) / self.step_unit
+        return position, (d**2 * w).sum() / (w.sum() * 2).clamp(min=1)

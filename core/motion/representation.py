@@ -36,6 +36,7 @@ from .rotations import cross, matrix_to_6d, matrix_to_quat, normalize, sixd_to_m
 from .skeleton import Skeleton
 
 UP = 1  # Y up
+PLANE = [a for a in range(3) if a != UP]  # the horizontal axes
 _FOOT = re.compile(r"foot|toe|ankle", re.IGNORECASE)
 # Contact thresholds as fractions of the leg length (about 90 cm on the dataset skeleton).
 CONTACT_HEIGHT = 0.05  # above the joint's lowest height in the clip

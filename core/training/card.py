@@ -223,7 +223,7 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         + (f" Plus {cfg['pos_weight']:g} x the MSE of the pose's joint positions, each coordinate divided by its "
            "spread over the training frames (`PositionLoss`)." if cfg.get("pos_weight") else "")
         + (f" Plus {cfg['foot_weight']:g} x the MSE of the standing feet's steps across the floor, root path "
-           "included, in centimetre-sized units (`PositionLoss.foot_slide`)." if cfg.get("foot_weight") else ""),
+           "included, in centimetre-sized units (`PositionLoss`)." if cfg.get("foot_weight") else ""),
         "",
         *_curve(checkpoint["history"]),
         "",

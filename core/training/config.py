@@ -43,7 +43,9 @@ class TrainConfig:
     drift_weight: float = 0.0  # diffusion: weight of the loss on running sums of root velocity errors (drift_mse)
     root_weight: float = 0.0  # diffusion: weight of the extra MSE on the root trajectory's own channels
     pos_weight: float = 0.0  # diffusion: weight of the MSE of the pose's joint positions (PositionLoss)
-    foot_weight: float = 0.0  # diffusion: weight of the standing feet's world-step loss (PositionLoss.foot_slide)
+    foot_weight: float = 0.0  # diffusion: weight of the standing feet's world-step loss (PositionLoss)
+    cpu_bf16: bool = False  # diffusion: the denoiser's forward pass in bfloat16 autocast on the CPU as on CUDA
+    # (where the CPU computes in bfloat16 natively: python bench/bench_training.py)
     ema: float = 0.998
     augment: bool = True  # left/right mirroring with label swap
     seed: int = 0

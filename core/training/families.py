@@ -166,7 +166,7 @@ class DiffusionFamily(_OneNetwork):
         t = torch.randint(0, self.arch.timesteps, (x0.shape[0],), generator=gen).to(dev)
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         x_t = self.diffusion.q_sample(x0, t, noise)
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda" or cfg.cpu_bf16):
             pred = net(x_t, t, a, s, x0, mask, valid_t, torch.from_numpy(whole).to(dev))  # (B, L, D)
         pred = pred.float()
         loss = masked_mse(pred, x0, valid_t, cfg.vel_weight)
@@ -175,10 +175,11 @@ class DiffusionFamily(_OneNetwork):
         if cfg.root_weight:  # 4 of D channels, yet they move every joint of the decoded clip
             root = ROOT_TRAJECTORY
             loss = loss + cfg.root_weight * masked_mse(pred[..., root], x0[..., root], valid_t, 0.0)
-        if cfg.pos_weight:  # joint positions: a hip's rotation error moves the whole leg, a toe's almost nothing
-            loss = loss + cfg.pos_weight * self.position_loss(pred, x0, valid_t)
-        if cfg.foot_weight:  # standing feet: the root's path and the legs must agree, or the feet slide
-            loss = loss + cfg.foot_weight * self.position_loss.foot_slide(pred, x0, valid_t)
+        if cfg.pos_weight or cfg.foot_weight:
+            # joint positions: a hip's rotation error moves the whole leg, a toe's almost nothing;
+            # standing feet: the root's path and the legs must agree, or the feet slide
+            position, slide = self.position_loss(pred, x0, valid_t)
+            loss = loss + cfg.pos_weight * position + cfg.foot_weight * slide
         return loss
 
     def step(self, batch, rng, gen, lr, index):
