@@ -5,11 +5,12 @@ their labels, and the model's one-step estimate of the root's speed at each nois
 
 GENERATED_DIR: clips written by `python -m core generate --like val-takes --out GENERATED_DIR`. The first
 table gives, per locomotion action and style, the mean root speed of the training takes, the validation
-takes and the generated clips. The second noises the validation takes' features to each noise level and
-compares the root speed of the network's x0 estimate with the true one: a ratio of 1 says the network is
-not biased towards slow motion in one step. The third runs the default sampler's chain (DDIM, its guidance)
-from the validation takes noised to a step t0 down to clean motion: where the speed is lost, a chain from
-pure noise (t0 = T-1) ends slower than chains that start from a little of the take's own signal.
+takes and the generated clips; the second how far the walks with a turn turn, first frame to last. The
+third noises the validation takes' features to each noise level and compares the root speed of the
+network's x0 estimate with the true one: a ratio of 1 says the network is not biased towards slow motion
+in one step. The fourth runs the default sampler's chain (DDIM, its guidance) from the validation takes
+noised to a step t0 down to clean motion: where the speed is lost, a chain from pure noise (t0 = T-1)
+ends slower than chains that start from a little of the take's own signal.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from core.models.sampler import cosine_alpha_bar, ddim_step, ddim_timesteps, gui
 from core.motion.representation import representation_for  # noqa: E402
 
 ACTIONS = ("walk", "walk-turn-left", "walk-turn-right", "run")
+TURNS = ("walk-turn-left", "walk-turn-right")
 NOISE_LEVELS = (20, 300, 500, 700, 900)
 CHAIN_STARTS = (600, 900, 999)
 MIN_FRAMES = 40  # dataset-1's short run segments have no steady speed
@@ -53,6 +55,31 @@ def label_speeds(args: argparse.Namespace, corpus, rep) -> None:
         if s["generated"]:
             tr, va, ge = (np.mean(s[k]) for k in ("train", "val-takes", "generated"))
             print(f"| {action} | {style} | {tr:.1f} | {va:.1f} | {ge:.1f} | {ge / tr:.2f} |")
+
+
+def turn_angles(args: argparse.Namespace, corpus, rep) -> None:
+    """Heading change (degrees, first frame to last) of the walks with a turn: median and 10-90% range."""
+    turns: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+
+    def turn(clip) -> float:
+        heading = np.unwrap(rep.heading(clip.global_transforms()[0][:, rep.root]))
+        return float(np.degrees(heading[-1] - heading[0]))
+
+    for split in ("train", "val-takes"):
+        for seg in corpus.segments(split):
+            action = corpus.clips[seg.clip].action
+            if action in TURNS:
+                turns[action][split].append(turn(corpus.segment_clip(seg)))
+    gen = load_folder(args.generated)
+    for clip, action in zip(gen.clips, gen.actions, strict=True):
+        if action in TURNS:
+            turns[action]["generated"].append(turn(clip))
+    spread = lambda v: f"{np.median(v):.0f} ({np.percentile(v, 10):.0f} to {np.percentile(v, 90):.0f})"  # noqa: E731
+    print("\n| action | train degrees | validation degrees | generated degrees |")
+    print("|---|---|---|---|")
+    for action, t in sorted(turns.items()):
+        if t["generated"]:
+            print(f"| {action} | {spread(t['train'])} | {spread(t['val-takes'])} | {spread(t['generated'])} |")
 
 
 def network_speeds(args: argparse.Namespace, corpus, rep) -> None:
@@ -102,6 +129,7 @@ def main() -> None:
     corpus = load_corpus(args.data, progress=True)
     rep = representation_for(corpus.skeleton)
     label_speeds(args, corpus, rep)
+    turn_angles(args, corpus, rep)
     network_speeds(args, corpus, rep)
 
 
