@@ -52,7 +52,10 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                              f"{arch['layers']} pre-norm layers, width {arch['width']}, {arch['heads']} heads, "
                              f"MLP {arch['ff']}, one condition token (time + action + style"
                              + (" + whole take or excerpt" if arch.get("whole_takes") else "") + "), constraint values "
-                             "and mask as input channels, zero-initialised temporal convolution after unpatching"),
+                             "and mask as input channels, zero-initialised temporal convolution after unpatching"
+                             + (f"; a frame-resolution path of width {arch['frame_width']} beside the tokens (each "
+                                "frame's inputs and its token's features, two temporal convolutions, added to the "
+                                "output)" if arch.get("frame_width") else "")),
             ("diffusion", f"cosine schedule, T = {arch['timesteps']}; default sampler DDIM, {cfg['sample_steps']} "
                           f"steps spaced by the square root of their distance from the end (short at high noise), "
                           f"classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, "
@@ -195,7 +198,8 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         ("training", f"{checkpoint['step']} steps of batch {cfg['batch']}, "
                      f"{'Adam' if family in ('gan', 'cgan') else 'AdamW'} lr {cfg['lr']} (warm-up "
                      f"{cfg['warmup']}, cosine to {cfg['min_lr_frac']}x), EMA {cfg['ema']}, seed {cfg['seed']}, "
-                     f"{cfg['threads']} torch thread(s)"),
+                     f"{cfg['threads']} torch thread(s)"
+                     + (", the denoiser's forward pass in bfloat16 (autocast)" if cfg.get("cpu_bf16") else "")),
         *([("starts from", _base_run(cfg["init_from"]))] if cfg["init_from"] else []),
         ("training time", f"{checkpoint['elapsed'] / 60:.1f} min of optimisation steps (validation and "
                           "checkpoint writing not counted)"),
