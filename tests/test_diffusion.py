@@ -46,6 +46,17 @@ def run(diff: Diffusion, shape: tuple, action: int = 0, style: int = 1, seed: in
                   rng=np.random.default_rng(seed), **kw)
 
 
+def test_v_prediction_passes_x_t_through_at_low_noise_and_not_at_high():
+    """With v prediction the x0 estimate is sqrt(ab_t) x_t - sqrt(1 - ab_t) v: nearly x_t itself at the last
+    step (frame detail needs no trip through the tokens), the network's own output at the first."""
+    diff = tiny(v_prediction=True)
+    x = torch.randn(1, 24, 12) * 5
+    with torch.no_grad():
+        low, high = (diff.model(x, torch.tensor([t]), *labels(1), x, torch.zeros_like(x)) for t in (0, 49))
+    assert (low - x).abs().mean() < 0.05 * x.abs().mean()
+    assert (high - x).abs().mean() > 0.5 * x.abs().mean()
+
+
 def test_denoiser_shapes_any_length_and_padding():
     diff = tiny()
     for n in (1, 5, 40, 121):
@@ -63,11 +74,11 @@ def test_denoiser_shapes_any_length_and_padding():
     torch.testing.assert_close(a, b)
 
 
-@pytest.mark.parametrize("frame_width", [0, 8])
-def test_numpy_denoiser_matches_torch(frame_width):
+@pytest.mark.parametrize("frame_width, v_prediction", [(0, False), (8, False), (0, True)])
+def test_numpy_denoiser_matches_torch(frame_width, v_prediction):
     """The numpy runtime's forward pass is the torch network's: labels, none-labels, whole-take flag,
-    constraints, a length that is no multiple of the patch, and the frame-resolution path."""
-    diff = tiny(whole_takes=True, frame_width=frame_width)
+    constraints, a length that is no multiple of the patch, the frame-resolution path, v prediction."""
+    diff = tiny(whole_takes=True, frame_width=frame_width, v_prediction=v_prediction)
     torch.nn.init.normal_(diff.model.take.weight, std=1.0)
     if frame_width:  # zero at initialisation
         torch.nn.init.normal_(diff.model.frame_out.weight, std=0.1)

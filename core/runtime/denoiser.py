@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..models.sampler import cosine_alpha_bar
 from .nn import conv1d, gelu, layer_norm, linear, self_attention, silu, sinusoid
 
 
@@ -19,6 +20,7 @@ class NumpyDenoiser:
         w = arch["width"]
         self.pos = sinusoid(arch["max_tokens"] + 1, w)
         self.tpos = sinusoid(arch["timesteps"], w)
+        self.alpha_bar = cosine_alpha_bar(arch["timesteps"]).astype(np.float32)
 
     def __call__(self, x_t, t, action, style, known, mask, whole=None):
         # x_t, known, mask: (B, L, D); t, action, style: (B,) int (label -1 = none); whole: (B,) bool or None
@@ -48,4 +50,8 @@ class NumpyDenoiser:
             f = linear(h, st, "frame_up").reshape(b, n_tok * p, -1)[:, :n] + linear(frames, st, "frame_in")
             f = conv1d(gelu(f).transpose(0, 2, 1), st, "frame_conv", padding=1)  # (B, FW, L)
             x0 = x0 + conv1d(gelu(f), st, "frame_out", padding=1).transpose(0, 2, 1)
-        return (x0 + conv1d(x0.transpose(0, 2, 1), st, "refine", padding=2).transpose(0, 2, 1)).astype(np.float32)
+        out = x0 + conv1d(x0.transpose(0, 2, 1), st, "refine", padding=2).transpose(0, 2, 1)
+        if arch.get("v_prediction"):  # the network predicts v
+            ab = self.alpha_bar[t][:, None, None]
+            out = np.sqrt(ab) * x_t - np.sqrt(1 - ab) * out
+        return out.astype(np.float32)
