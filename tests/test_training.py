@@ -55,12 +55,10 @@ def test_train_summary_and_seeds(tmp_path):
     assert not torch.equal(weights(tmp_path / "a")["model.out.weight"], weights(tmp_path / "c")["model.out.weight"])
 
 
-def test_frame_path_learns_and_bfloat16_autocast_trains_close_to_float32(tmp_path):
-    """The frame-resolution path starts at zero and learns; the CPU bfloat16 forward pass trains to nearly
-    float32's validation loss (a speed setting, bench/bench_training.py), not to the same bits."""
+def test_bfloat16_autocast_trains_close_to_float32(tmp_path):
+    """The CPU bfloat16 forward pass trains to nearly float32's validation loss (a speed setting,
+    bench/bench_training.py), not to the same bits."""
     plain = train(tiny(), tmp_path / "a", progress=False)
-    train(tiny(model={**TINY["model"], "frame_width": 8}), tmp_path / "b", progress=False)
-    assert weights(tmp_path / "b")["model.frame_out.weight"].abs().sum() > 0
     bf16 = train(tiny(cpu_bf16=True), tmp_path / "c", progress=False)
     assert bf16["val_loss"] != plain["val_loss"]
     assert bf16["val_loss"] == pytest.approx(plain["val_loss"], rel=0.05)

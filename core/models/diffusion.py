@@ -35,7 +35,6 @@ class DenoiserConfig:
     max_tokens: int = 256  # longest window (in tokens) the positional table covers
     timesteps: int = 1000  # T of the training schedule
     whole_takes: bool = False  # a condition flag: a whole take (from rest, back to rest) or an excerpt of one
-    frame_width: int = 0  # width of the frame-resolution path beside the tokens (0: none)
     v_prediction: bool = False  # the network predicts v; x0 = sqrt(ab_t) x_t - sqrt(1 - ab_t) v (Salimans & Ho)
 
     def to_dict(self) -> dict:
@@ -47,9 +46,7 @@ class Denoiser(nn.Module):
 
     Frames are grouped into tokens of `patch` frames; one condition token (time + action + style,
     + whole take or excerpt) is prepended, as in MDM; a zero-initialised temporal convolution after
-    unpatching smooths across token borders. With `frame_width`, a frame-resolution path adds detail
-    within a token: one linear layer cannot carry a token's `patch` frames out of its width, and it
-    gives each frame its own input (x_t, constraints) back, as a U-Net's skip connection does.
+    unpatching smooths across token borders.
     """
 
     def __init__(self, cfg: DenoiserConfig):
@@ -70,14 +67,6 @@ class Denoiser(nn.Module):
         self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(w)
         self.out = nn.Linear(w, d * p)
-        fw = cfg.frame_width
-        if fw:
-            self.frame_up = nn.Linear(w, p * fw)  # a token's features -> its p frames'
-            self.frame_in = nn.Linear(3 * d, fw)  # [x_t, known * mask, mask] of one frame
-            self.frame_conv = nn.Conv1d(fw, fw, 3, padding=1)
-            self.frame_out = nn.Conv1d(fw, d, 3, padding=1)
-            nn.init.zeros_(self.frame_out.weight)  # starts as the token-only network
-            nn.init.zeros_(self.frame_out.bias)
         self.refine = nn.Conv1d(d, d, 5, padding=2)
         nn.init.zeros_(self.refine.weight)
         nn.init.zeros_(self.refine.bias)
@@ -95,22 +84,17 @@ class Denoiser(nn.Module):
         cond = self.time(self.tpos[t]) + self.action(a) + self.style(s)  # (B, W)
         if self.take is not None:
             cond = cond + self.take(torch.zeros_like(t) if whole is None else whole.long())
-        frames = torch.cat([x_t, known * mask, mask], dim=-1)  # (B, L, 3D)
+        h = torch.cat([x_t, known * mask, mask], dim=-1)  # (B, L, 3D)
         if valid is not None:  # padded frames look exactly like the zero padding of a sequence's end
-            frames = frames * valid[..., None]
-        h = F.pad(frames, (0, 0, 0, n_tok * p - n)).reshape(b, n_tok, p * 3 * d)  # (B, N, P*3D)
+            h = h * valid[..., None]
+        h = F.pad(h, (0, 0, 0, n_tok * p - n)).reshape(b, n_tok, p * 3 * d)  # (B, N, P*3D)
         h = torch.cat([cond[:, None], self.inp(h)], dim=1) + self.pos[: n_tok + 1]  # (B, 1 + N, W)
         pad = None
         if valid is not None:
             tok_valid = F.pad(valid, (0, n_tok * p - n)).reshape(b, n_tok, p).any(-1)  # (B, N)
             pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=h.device), ~tok_valid], dim=1)  # True: ignore
         h = self.encoder(h, src_key_padding_mask=pad)
-        h = self.norm(h[:, 1:])  # (B, N, W)
-        x0 = self.out(h).reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
-        if self.cfg.frame_width:
-            f = self.frame_up(h).reshape(b, n_tok * p, -1)[:, :n] + self.frame_in(frames)  # (B, L, FW)
-            f = self.frame_conv(F.gelu(f).transpose(1, 2))  # (B, FW, L)
-            x0 = x0 + self.frame_out(F.gelu(f)).transpose(1, 2)
+        x0 = self.out(self.norm(h[:, 1:])).reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
         if valid is not None:
             x0 = x0 * valid[..., None]
         out = x0 + self.refine(x0.transpose(1, 2)).transpose(1, 2)

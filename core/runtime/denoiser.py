@@ -36,20 +36,15 @@ class NumpyDenoiser:
         cond = cond + st["action.weight"][a] + st["style.weight"][s]
         if arch.get("whole_takes"):
             cond = cond + st["take.weight"][np.zeros(b, np.int64) if whole is None else whole.astype(np.int64)]
-        frames = np.concatenate([x_t, known * mask, mask], -1).astype(np.float32)  # (B, L, 3D)
-        h = np.pad(frames, ((0, 0), (0, n_tok * p - n), (0, 0))).reshape(b, n_tok, p * 3 * d)  # (B, N, P*3D)
+        h = np.concatenate([x_t, known * mask, mask], -1).astype(np.float32)  # (B, L, 3D)
+        h = np.pad(h, ((0, 0), (0, n_tok * p - n), (0, 0))).reshape(b, n_tok, p * 3 * d)  # (B, N, P*3D)
         h = np.concatenate([cond[:, None], linear(h, st, "inp")], 1) + self.pos[: n_tok + 1]  # (B, 1 + N, W)
         for i in range(arch["layers"]):  # pre-norm encoder layers
             name = f"encoder.layers.{i}"
             h = h + self_attention(layer_norm(h, st, f"{name}.norm1"), st, f"{name}.self_attn", arch["heads"])
             h = h + linear(gelu(linear(layer_norm(h, st, f"{name}.norm2"), st, f"{name}.linear1")), st,
                            f"{name}.linear2")
-        h = layer_norm(h[:, 1:], st, "norm")  # (B, N, W)
-        x0 = linear(h, st, "out").reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
-        if arch.get("frame_width"):  # the frame-resolution path
-            f = linear(h, st, "frame_up").reshape(b, n_tok * p, -1)[:, :n] + linear(frames, st, "frame_in")
-            f = conv1d(gelu(f).transpose(0, 2, 1), st, "frame_conv", padding=1)  # (B, FW, L)
-            x0 = x0 + conv1d(gelu(f), st, "frame_out", padding=1).transpose(0, 2, 1)
+        x0 = linear(layer_norm(h[:, 1:], st, "norm"), st, "out").reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
         out = x0 + conv1d(x0.transpose(0, 2, 1), st, "refine", padding=2).transpose(0, 2, 1)
         if arch.get("v_prediction"):  # the network predicts v
             ab = self.alpha_bar[t][:, None, None]

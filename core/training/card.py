@@ -54,10 +54,7 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                              f"{arch['layers']} pre-norm layers, width {arch['width']}, {arch['heads']} heads, "
                              f"MLP {arch['ff']}, one condition token (time + action + style"
                              + (" + whole take or excerpt" if arch.get("whole_takes") else "") + "), constraint values "
-                             "and mask as input channels, zero-initialised temporal convolution after unpatching"
-                             + (f"; a frame-resolution path of width {arch['frame_width']} beside the tokens (each "
-                                "frame's inputs and its token's features, two temporal convolutions, added to the "
-                                "output)" if arch.get("frame_width") else "")),
+                             "and mask as input channels, zero-initialised temporal convolution after unpatching"),
             ("diffusion", f"cosine schedule, T = {arch['timesteps']}; default sampler DDIM, {cfg['sample_steps']} "
                           f"steps spaced by the square root of their distance from the end (short at high noise), "
                           f"classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, "
