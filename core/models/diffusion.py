@@ -35,7 +35,6 @@ class DenoiserConfig:
     max_tokens: int = 256  # longest window (in tokens) the positional table covers
     timesteps: int = 1000  # T of the training schedule
     whole_takes: bool = False  # a condition flag: a whole take (from rest, back to rest) or an excerpt of one
-    v_prediction: bool = False  # the network predicts v; x0 = sqrt(ab_t) x_t - sqrt(1 - ab_t) v (Salimans & Ho)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -60,8 +59,6 @@ class Denoiser(nn.Module):
         self.take = nn.Embedding(2, w) if cfg.whole_takes else None  # row 0: excerpt, 1: whole take
         self.register_buffer("pos", torch.from_numpy(sinusoid(cfg.max_tokens + 1, w)), persistent=False)
         self.register_buffer("tpos", torch.from_numpy(sinusoid(cfg.timesteps, w)), persistent=False)
-        ab = torch.from_numpy(cosine_alpha_bar(cfg.timesteps)).float()
-        self.register_buffer("alpha_bar", ab, persistent=False)  # (T,)
         layer = nn.TransformerEncoderLayer(w, cfg.heads, cfg.ff, cfg.dropout, activation="gelu", batch_first=True,
                                            norm_first=True)
         self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
@@ -97,13 +94,7 @@ class Denoiser(nn.Module):
         x0 = self.out(self.norm(h[:, 1:])).reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
         if valid is not None:
             x0 = x0 * valid[..., None]
-        out = x0 + self.refine(x0.transpose(1, 2)).transpose(1, 2)
-        if self.cfg.v_prediction:  # at low noise x0 is mostly x_t itself: detail within a token passes through
-            ab = self.alpha_bar[t][:, None, None]
-            out = ab.sqrt() * x_t - (1 - ab).sqrt() * out
-            if valid is not None:
-                out = out * valid[..., None]
-        return out
+        return x0 + self.refine(x0.transpose(1, 2)).transpose(1, 2)
 
 
 class Diffusion:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..models.sampler import cosine_alpha_bar
 from .nn import conv1d, gelu, layer_norm, linear, self_attention, silu, sinusoid
 
 
@@ -20,7 +19,6 @@ class NumpyDenoiser:
         w = arch["width"]
         self.pos = sinusoid(arch["max_tokens"] + 1, w)
         self.tpos = sinusoid(arch["timesteps"], w)
-        self.alpha_bar = cosine_alpha_bar(arch["timesteps"]).astype(np.float32)
 
     def __call__(self, x_t, t, action, style, known, mask, whole=None):
         # x_t, known, mask: (B, L, D); t, action, style: (B,) int (label -1 = none); whole: (B,) bool or None
@@ -45,8 +43,4 @@ class NumpyDenoiser:
             h = h + linear(gelu(linear(layer_norm(h, st, f"{name}.norm2"), st, f"{name}.linear1")), st,
                            f"{name}.linear2")
         x0 = linear(layer_norm(h[:, 1:], st, "norm"), st, "out").reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
-        out = x0 + conv1d(x0.transpose(0, 2, 1), st, "refine", padding=2).transpose(0, 2, 1)
-        if arch.get("v_prediction"):  # the network predicts v
-            ab = self.alpha_bar[t][:, None, None]
-            out = np.sqrt(ab) * x_t - np.sqrt(1 - ab) * out
-        return out.astype(np.float32)
+        return (x0 + conv1d(x0.transpose(0, 2, 1), st, "refine", padding=2).transpose(0, 2, 1)).astype(np.float32)

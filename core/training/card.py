@@ -48,9 +48,7 @@ LOSSES["cvae"], LOSSES["cgan"] = LOSSES["vae"], LOSSES["gan"]
 def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
     if family == "diffusion":
         return [
-            ("architecture", "transformer denoiser predicting "
-                             + ("v (x0 = sqrt(ab_t) x_t - sqrt(1 - ab_t) v)" if arch.get("v_prediction") else "x0")
-                             + f": frames grouped {arch['patch']} to a token, "
+            ("architecture", f"transformer denoiser predicting x0: frames grouped {arch['patch']} to a token, "
                              f"{arch['layers']} pre-norm layers, width {arch['width']}, {arch['heads']} heads, "
                              f"MLP {arch['ff']}, one condition token (time + action + style"
                              + (" + whole take or excerpt" if arch.get("whole_takes") else "") + "), constraint values "
