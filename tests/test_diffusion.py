@@ -8,6 +8,7 @@ from conftest import SAMPLES
 
 from core.evaluation.metrics import fastest_joint_turn
 from core.models.cleanup import (
+    MAX_AIM,
     continuous_rotations,
     fill_pops,
     ground_contacts,
@@ -20,7 +21,7 @@ from core.models.diffusion import Denoiser, DenoiserConfig, Diffusion, TorchDeno
 from core.models.sampler import blend_weights, ddim_timesteps, sample, window_starts
 from core.motion.clip import load_clip
 from core.motion.representation import PLANE, representation_for
-from core.motion.rotations import quat_mul
+from core.motion.rotations import matrix_to_quat, quat_angle, quat_mul, rotation_about
 from core.runtime.denoiser import NumpyDenoiser
 
 
@@ -193,6 +194,30 @@ def test_plant_feet_keeps_the_swing_of_a_real_stride():
     step = lambda c: np.linalg.norm(np.diff(c.global_positions()[:, ankle, PLANE], axis=0), axis=-1)  # noqa: E731
     before, after = step(clip)[swing], step(plant_feet(clip, contacts, rep))[swing]
     assert np.abs(after - before).max() < 0.15 * before.mean()
+
+
+def test_plant_feet_holds_toes_by_turning_the_foot_at_most_max_aim():
+    # A foot rocking about its ankle (+-20 degrees, ~1 Hz) slides its toes where the ankle stands: the toe
+    # pins turn the foot back so that the toes stand during their contacts, never by more than MAX_AIM.
+    clip = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    rep = representation_for(clip.skeleton)
+    contacts = rep.encode(clip)[:, rep.layout.contacts] > 0.5
+    foot, toe = clip.skeleton.index("Foot_L"), clip.skeleton.index("Toes_L")
+    k = list(rep.feet).index(toe)
+    angle = np.radians(20) * np.sin(np.arange(clip.num_frames) / 5)
+    held = contacts[1:, k] & contacts[:-1, k]
+
+    def toe_slide(c) -> float:
+        return float(np.linalg.norm(np.diff(c.global_positions()[:, toe, PLANE], axis=0), axis=-1)[held].mean())
+
+    real = toe_slide(clip)
+    rock = rotation_about(np.tile([0.0, 0.0, 1.0], (clip.num_frames, 1)), angle)  # the toe's bone is along x
+    clip.rotations[:, foot] = quat_mul(clip.rotations[:, foot], matrix_to_quat(rock))
+    assert toe_slide(clip) > 3 * real
+    planted = plant_feet(clip, contacts, rep)
+    assert toe_slide(planted) < real  # under the recorded take's own
+    turned = quat_angle(planted.rotations[:, foot], clip.rotations[:, foot])  # leg IK leaves the foot's own turn
+    assert 0.1 < turned.max() <= MAX_AIM + 1e-9
 
 
 def test_continuous_rotations_undoes_reversed_columns_and_leaves_real_motion_alone():

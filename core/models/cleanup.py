@@ -6,15 +6,15 @@ rotation column between frames; `smooth_time` then low-passes the features. `fil
 re-draws what still turns a joint faster than real motion does (a low-pass through a fast turn,
 two-bone IK at full reach).
 
-`plant_feet` holds the feet, per leg, with analytic two-bone IK (hip and knee): during each
-predicted contact the ankle is held at one spot on the ground plane (its height stays as
-generated), easing in and out over a few frames. Toes and foot orientation follow the leg; they
-are not solved separately. Inside an in-between gap, `pin_stance_feet` first shifts the root (and
-so the whole body) horizontally against the slide of the feet the model marks as in contact
-(their mean slide where several are), low-passed so that only drift, not frame-to-frame noise,
-moves the root; free generation keeps the model's root path, since there the legs, not the root,
-are what falls short (see `Generator._finish`). Both trust the contact flags they are given: a
-swing foot wrongly marked as planted is held too.
+`plant_feet` holds the feet, per leg, with analytic two-bone IK (hip and knee): during each predicted
+contact the ankle is held at one spot on the ground plane (its height stays as generated), easing in and
+out over a few frames; then each toe in contact is held the same way by turning its foot about the ankle
+(a rolling foot's toes stand while the heel lifts). Inside an in-between gap, `pin_stance_feet` first
+shifts the root (and so the whole body) horizontally against the slide of the feet the model marks as in
+contact (their mean slide where several are), low-passed so that only drift, not frame-to-frame noise,
+moves the root; free generation keeps the model's root path, since there the legs, not the root, are what
+falls short (see `Generator._finish`). Both trust the contact flags they are given: a swing foot wrongly
+marked as planted is held too.
 `ground_contacts` adds the contacts a model missed while its feet slide (the controller's takes; not the
 diffusion model's clips, whose runs it spoiled, nor in-between gaps, where it raised the error against the
 recorded motion).
@@ -29,9 +29,19 @@ from ..motion.hinges import Hinges
 from ..motion.ik import runs, two_bone_ik
 from ..motion.kinematics import forward_kinematics
 from ..motion.representation import PLANE, UP, MotionRepresentation
-from ..motion.rotations import matrix_to_quat, quat_angle, quat_slerp, quat_to_matrix, wrap_angle, yaw_matrix
+from ..motion.rotations import (
+    matrix_to_quat,
+    normalize,
+    quat_angle,
+    quat_slerp,
+    quat_to_matrix,
+    rotation_about,
+    wrap_angle,
+    yaw_matrix,
+)
 
 MAX_PIN_SPEED = 1.0  # leg lengths per second: faster "contacts" are mispredictions and are left alone
+MAX_AIM = np.radians(25.0)  # a toe pin turns its foot at most this far: a toe held further is a misprediction
 ROOT_SMOOTH = 4.0  # frames: sigma of the low-pass on the root correction
 
 
@@ -124,42 +134,77 @@ def leg_chains(rep: MotionRepresentation) -> list[tuple[int, int, int, int]]:
     return out
 
 
+def _pin_shift(pos: np.ndarray, flags: np.ndarray, ease: int, pull_swing: bool) -> np.ndarray:
+    """(F, 3) floor-plane shift that holds a joint at positions `pos` (F, 3) still during each run of `flags` (F,):
+    at the run's middle frame's spot, the shift at the run's first (last) frame fading out over `ease` frames
+    (or, with `pull_swing`, each eased frame drawn towards the spot), low-passed so that pins start and end
+    without kinks."""
+    num_f = len(pos)
+    offset = np.zeros((num_f, 3))
+    weight = np.zeros(num_f)
+    for s0, e0 in runs(flags, bridge=2, shortest=2):
+        spot = pos[(s0 + e0 - 1) // 2, PLANE]
+        for f in range(max(0, s0 - ease), min(num_f, e0 + ease)):
+            w = 1.0 if s0 <= f < e0 else 1.0 - (s0 - f if f < s0 else f - e0 + 1) / (ease + 1)
+            if w > weight[f]:
+                weight[f] = w
+                offset[f] = 0.0
+                offset[f, PLANE] = spot - pos[f if pull_swing else min(max(f, s0), e0 - 1), PLANE]
+    return smooth_time(weight[:, None] * offset, 1.0)
+
+
 def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span: tuple[int, int] | None = None,
                ease: int = 8, hinges: Hinges | None = None, pull_swing: bool = False) -> Clip:
-    """Clip whose ankles stay put during their predicted contacts (F, K bool), by two-bone leg IK.
+    """Clip whose ankles, then toes, stay put during their predicted contacts (F, K bool).
 
-    Each contact run holds the ankle at its planar position in the run's middle frame. Over `ease` frames
+    Each contact run holds the joint at its planar position in the run's middle frame. Over `ease` frames
     either side, the shift the pin makes at the run's first (last) frame fades out: the swing keeps its
     own shape, only offset. (Blending each swing frame towards the pin instead dragged the swing foot
     to its landing spot a third of a running stride early: runs scored 16x their real distance, not
     5x, weights/diffusion.md.) `pull_swing` does just that, for the controllers, whose feet slide into and
     out of their contacts: the pull is what keeps their foot skating under the Follow Path bar (without
-    it, some `bench/bench_follow.py` takes failed that bar). `span` = (a, b): touch
-    frames a+1 .. b-1 only. Knees among `hinges` bend about their own axis only."""
+    it, some `bench/bench_follow.py` takes failed that bar). Ankles are held by two-bone leg IK (knees
+    among `hinges` bend about their own axis only); toes, after, by turning the ankle towards their spot,
+    which keeps a rolling foot's toes planted while its heel lifts. `span` = (a, b): touch frames
+    a+1 .. b-1 only."""
     out = Clip(clip.skeleton, clip.rotations.copy(), clip.translations.copy(), clip.fps, clip.name)
-    num_f = clip.num_frames
-    lo, hi = (0, num_f) if span is None else (span[0] + 1, span[1])
-    feet = out.global_positions()  # (F, J, 3); each leg's IK leaves the other feet where they are
-    for k, hip, knee, ankle in leg_chains(rep):
-        pos = feet[:, ankle]  # (F, 3)
-        offset = np.zeros((num_f, 3))
-        weight = np.zeros(num_f)
-        for s0, e0 in runs(contacts[:, k], bridge=2, shortest=2):
-            d = np.zeros(3)
-            d[PLANE] = pos[(s0 + e0 - 1) // 2, PLANE]
-            for f in range(max(0, s0 - ease), min(num_f, e0 + ease)):
-                w = 1.0 if s0 <= f < e0 else 1.0 - (s0 - f if f < s0 else f - e0 + 1) / (ease + 1)
-                if w > weight[f]:
-                    weight[f] = w
-                    offset[f] = 0.0
-                    offset[f, PLANE] = d[PLANE] - pos[f if pull_swing else min(max(f, s0), e0 - 1), PLANE]
-        # Low-passed, so that pins start and end without kinks and per-frame noise is not pushed into the knee.
-        shift = smooth_time(weight[:, None] * offset, 1.0)  # (F, 3)
+    lo, hi = (0, clip.num_frames) if span is None else (span[0] + 1, span[1])
+
+    def touched(shift: np.ndarray) -> np.ndarray:
         frames = np.nonzero(np.abs(shift).max(-1) > 1e-3)[0]
-        frames = frames[(frames >= lo) & (frames < hi)]
+        return frames[(frames >= lo) & (frames < hi)]
+
+    feet = out.global_positions()  # (F, J, 3); each leg's IK leaves the other feet where they are
+    chains = leg_chains(rep)
+    for k, hip, knee, ankle in chains:
+        shift = _pin_shift(feet[:, ankle], contacts[:, k], ease, pull_swing)
+        frames = touched(shift)
         if len(frames):
-            leg_ik(out, hip, knee, ankle, frames, pos[frames] + shift[frames], hinges)
+            leg_ik(out, hip, knee, ankle, frames, feet[frames, ankle] + shift[frames], hinges)
+    ankles = {ankle for _, _, _, ankle in chains}
+    g_rot, g_pos = out.global_transforms()
+    for k, toe in enumerate(rep.feet):
+        ankle = int(rep.skeleton.parents[toe])
+        if ankle not in ankles:
+            continue
+        shift = _pin_shift(g_pos[:, toe], contacts[:, k], ease, pull_swing)
+        frames = touched(shift)
+        if len(frames):
+            aim_joint(out, ankle, toe, frames, g_pos[frames, toe] + shift[frames], g_rot[frames], g_pos[frames])
     return out
+
+
+def aim_joint(clip: Clip, joint: int, child: int, frames: np.ndarray, target: np.ndarray, g_rot: np.ndarray,
+              g_pos: np.ndarray) -> None:
+    """Turn `joint` (in place) by the least rotation that points its bone to `child` at `target` (n, 3), at
+    `frames` (n,) whose global transforms are `g_rot` (n, J, 3, 3) and `g_pos` (n, J, 3)."""
+    bone = g_pos[:, child] - g_pos[:, joint]
+    goal = target - g_pos[:, joint]
+    axis = np.cross(bone, goal)
+    angle = np.minimum(np.arctan2(np.linalg.norm(axis, axis=-1), np.sum(bone * goal, -1)), MAX_AIM)
+    new = rotation_about(normalize(axis), angle) @ g_rot[:, joint]
+    parent = int(clip.skeleton.parents[joint])
+    clip.rotations[frames, joint] = matrix_to_quat(np.swapaxes(g_rot[:, parent], -1, -2) @ new)
 
 
 def match_end(clip: Clip, rep: MotionRepresentation, start: int, end: int, gen_end: tuple[np.ndarray, float],
