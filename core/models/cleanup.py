@@ -26,19 +26,10 @@ import numpy as np
 
 from ..motion.clip import Clip
 from ..motion.hinges import Hinges
-from ..motion.ik import runs, two_bone_ik
+from ..motion.ik import runs, swing, two_bone_ik
 from ..motion.kinematics import forward_kinematics
 from ..motion.representation import PLANE, UP, MotionRepresentation
-from ..motion.rotations import (
-    matrix_to_quat,
-    normalize,
-    quat_angle,
-    quat_slerp,
-    quat_to_matrix,
-    rotation_about,
-    wrap_angle,
-    yaw_matrix,
-)
+from ..motion.rotations import matrix_to_quat, quat_angle, quat_slerp, quat_to_matrix, wrap_angle, yaw_matrix
 
 MAX_PIN_SPEED = 1.0  # leg lengths per second: faster "contacts" are mispredictions and are left alone
 MAX_AIM = np.radians(25.0)  # a toe pin turns its foot at most this far: a toe held further is a misprediction
@@ -196,13 +187,9 @@ def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span
 
 def aim_joint(clip: Clip, joint: int, child: int, frames: np.ndarray, target: np.ndarray, g_rot: np.ndarray,
               g_pos: np.ndarray) -> None:
-    """Turn `joint` (in place) by the least rotation that points its bone to `child` at `target` (n, 3), at
-    `frames` (n,) whose global transforms are `g_rot` (n, J, 3, 3) and `g_pos` (n, J, 3)."""
-    bone = g_pos[:, child] - g_pos[:, joint]
-    goal = target - g_pos[:, joint]
-    axis = np.cross(bone, goal)
-    angle = np.minimum(np.arctan2(np.linalg.norm(axis, axis=-1), np.sum(bone * goal, -1)), MAX_AIM)
-    new = rotation_about(normalize(axis), angle) @ g_rot[:, joint]
+    """Turn `joint` (in place) by the least rotation, at most MAX_AIM, that points its bone to `child` at `target`
+    (n, 3), at `frames` (n,) whose global transforms are `g_rot` (n, J, 3, 3) and `g_pos` (n, J, 3)."""
+    new = swing(g_pos[:, child] - g_pos[:, joint], target - g_pos[:, joint], MAX_AIM) @ g_rot[:, joint]
     parent = int(clip.skeleton.parents[joint])
     clip.rotations[frames, joint] = matrix_to_quat(np.swapaxes(g_rot[:, parent], -1, -2) @ new)
 

@@ -55,8 +55,12 @@ def two_bone_ik(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, target: np
             bend = np.where(bent[:, None], bend, bend[nearest_true(bent)])
         interior = np.arccos(np.clip(np.sum(-thigh * shin, -1) / (l1 * l2), -1, 1))
         knee_turn = rotation_about(normalize(bend), np.where(bent.any(), interior - wanted, 0.0))
-    reached = normalize(thigh + np.einsum("fij,fj->fi", knee_turn, shin))
-    goal = normalize(target - hip)
-    axis = np.cross(reached, goal)
-    angle = np.arctan2(np.linalg.norm(axis, axis=-1), np.sum(reached * goal, -1))
-    return rotation_about(normalize(axis), angle), knee_turn
+    return swing(thigh + np.einsum("fij,fj->fi", knee_turn, shin), target - hip), knee_turn
+
+
+def swing(a: np.ndarray, b: np.ndarray, max_angle: float = np.pi) -> np.ndarray:
+    """(F, 3, 3) the least rotations turning the directions of vectors a (F, 3) towards those of b (F, 3), by at
+    most `max_angle` radians."""
+    axis = np.cross(a, b)
+    angle = np.arctan2(np.linalg.norm(axis, axis=-1), np.sum(a * b, -1))
+    return rotation_about(normalize(axis), np.minimum(angle, max_angle))
