@@ -104,12 +104,6 @@ class Diffusion:
         self.model = model
         self.alpha_bar = torch.from_numpy(cosine_alpha_bar(model.cfg.timesteps))  # (T,) float64
 
-    def timestep_odds(self, snr_cap: float) -> torch.Tensor:
-        """(T,) odds of drawing each t in training: 1 + min(SNR_t, snr_cap), the x0 loss's weight under v
-        prediction (SNR + 1) truncated, realised by drawing instead of weighting (every loss term follows)."""
-        ab = self.alpha_bar
-        return (1 + torch.clamp(ab / (1 - ab), max=snr_cap)).float()
-
     def q_sample(self, x0, t, noise):
         """x_t = sqrt(ab_t) x0 + sqrt(1 - ab_t) noise; x0, noise (B, L, D), t (B,)."""
         ab = self.alpha_bar.to(x0.device)[t].to(x0.dtype)[:, None, None]

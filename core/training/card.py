@@ -224,9 +224,7 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         + (f" Plus {cfg['pos_weight']:g} x the MSE of the pose's joint positions, each coordinate divided by its "
            "spread over the training frames (`PositionLoss`)." if cfg.get("pos_weight") else "")
         + (f" Plus {cfg['foot_weight']:g} x the MSE of the standing feet's steps across the floor, root path "
-           "included, in centimetre-sized units (`PositionLoss`)." if cfg.get("foot_weight") else "")
-        + (f" Training noise levels t are drawn with odds 1 + min(SNR_t, {cfg['snr_cap']:g}) (the validation "
-           "loss's evenly)." if cfg.get("snr_cap") else ""),
+           "included, in centimetre-sized units (`PositionLoss`)." if cfg.get("foot_weight") else ""),
         "",
         *_curve(checkpoint["history"]),
         "",

@@ -44,8 +44,6 @@ class TrainConfig:
     root_weight: float = 0.0  # diffusion: weight of the extra MSE on the root trajectory's own channels
     pos_weight: float = 0.0  # diffusion: weight of the MSE of the pose's joint positions (PositionLoss)
     foot_weight: float = 0.0  # diffusion: weight of the standing feet's world-step loss (PositionLoss)
-    snr_cap: float = 0.0  # diffusion: > 0 draws training noise levels t with odds 1 + min(SNR_t, snr_cap), not evenly
-    # (the x0 loss weighted like v prediction's, truncated: more of the low-noise steps that shape fine motion)
     cpu_bf16: bool = False  # diffusion: the denoiser's forward pass in bfloat16 autocast on the CPU as on CUDA
     # (where the CPU computes in bfloat16 natively: python bench/bench_training.py)
     ema: float = 0.998

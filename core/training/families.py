@@ -152,7 +152,6 @@ class DiffusionFamily(_OneNetwork):
                                "position_loss)")
         self.position_loss = position_loss
         self.diffusion = Diffusion(self.model)
-        self.t_odds = self.diffusion.timestep_odds(cfg.snr_cap)
         if cfg.init_from:  # fine-tuning: start from a trained denoiser (both the trained and the EMA copy)
             _init_from(cfg.init_from, ("diffusion",), self.model, self.modules["ema"])
 
@@ -164,10 +163,7 @@ class DiffusionFamily(_OneNetwork):
         mask = random_constraints(rng, valid, x0.shape[-1], cfg.p_unconstrained, cfg.p_short_gap, cfg.p_context)
         x0, mask = torch.from_numpy(x0).to(dev), torch.from_numpy(mask).to(dev)
         valid_t = torch.from_numpy(valid).to(dev)
-        if train and cfg.snr_cap:  # validation keeps even odds: its losses stay comparable across recipes
-            t = torch.multinomial(self.t_odds, x0.shape[0], replacement=True, generator=gen).to(dev)
-        else:
-            t = torch.randint(0, self.arch.timesteps, (x0.shape[0],), generator=gen).to(dev)
+        t = torch.randint(0, self.arch.timesteps, (x0.shape[0],), generator=gen).to(dev)
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         x_t = self.diffusion.q_sample(x0, t, noise)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda" or cfg.cpu_bf16):
