@@ -33,7 +33,7 @@ from core.evaluation.report import table  # noqa: E402
 from core.evaluation.suite import REFERENCE_SPLIT, ClipSet, evaluator, load_folder  # noqa: E402
 from core.motion.clip import Clip  # noqa: E402
 from core.motion.representation import representation_for  # noqa: E402
-from core.motion.rotations import matrix_to_quat, quat_conjugate, quat_mul, quat_to_matrix, yaw_matrix  # noqa: E402
+from core.motion.rotations import matrix_to_quat, quat_slerp, quat_to_matrix, yaw_matrix  # noqa: E402
 
 LOCOMOTION = ("walk", "walk-turn-left", "walk-turn-right", "run")
 TURNS = ("walk-turn-left", "walk-turn-right")
@@ -73,16 +73,12 @@ def part_speeds(clip_set: ClipSet, action: str) -> dict[str, float]:
 
 
 def swing_further(clip: Clip, joints: np.ndarray, k: float) -> None:
-    """Each joint's local rotation turned k times as far from the clip's mean rotation of that joint."""
+    """Each joint's local rotation turned k times as far from the clip's mean rotation of that joint (slerp
+    from the mean, extrapolated past the rotation for k > 1)."""
     for j in joints:
         q = clip.rotations[:, j] * np.sign((clip.rotations[:, j] * clip.rotations[:1, j]).sum(-1, keepdims=True))
-        mean = q.mean(0) / np.linalg.norm(q.mean(0))
-        dev = quat_mul(quat_conjugate(np.broadcast_to(mean, q.shape)), q)
-        dev = dev * np.sign(dev[:, :1] + 1e-12)
-        half = np.arccos(np.clip(dev[:, :1], -1.0, 1.0))
-        axis = dev[:, 1:] / np.maximum(np.linalg.norm(dev[:, 1:], axis=-1, keepdims=True), 1e-12)
-        clip.rotations[:, j] = quat_mul(np.broadcast_to(mean, q.shape),
-                                        np.concatenate([np.cos(k * half), np.sin(k * half) * axis], -1))
+        mean = np.broadcast_to(q.mean(0) / np.linalg.norm(q.mean(0)), q.shape)
+        clip.rotations[:, j] = quat_slerp(mean, q, k)
 
 
 def root_joint(clip: Clip) -> int:
@@ -141,9 +137,10 @@ def main(argv: list[str] | None = None) -> int:
     print("If these clips were real\n" + table(rows, tuple(rows[0])))
 
     rows = []
+    theirs_by_action = {a: part_speeds(judge.reference, a) for a in sorted(set(actions))}
     for name, clip_set in ((f"real train / {REFERENCE_SPLIT}", real_train), (f"{gen.name} / {REFERENCE_SPLIT}", gen)):
-        for a in sorted(set(actions)):
-            mine, theirs = part_speeds(clip_set, a), part_speeds(judge.reference, a)
+        for a, theirs in theirs_by_action.items():
+            mine = part_speeds(clip_set, a)
             if mine and theirs:
                 rows.append({"set": name, "action": a, **{f"{p} speed": f"{mine[p] / theirs[p]:.2f}" for p in mine}})
     print("\nHow much the body moves (RMS joint speed relative to the root, over real's)")
