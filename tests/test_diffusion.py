@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from conftest import SAMPLES
 
+from core.errors import GenAnimError
 from core.evaluation.metrics import fastest_joint_turn
 from core.models.cleanup import (
     MAX_AIM,
@@ -18,7 +20,7 @@ from core.models.cleanup import (
     smooth_time,
 )
 from core.models.diffusion import Denoiser, DenoiserConfig, Diffusion, TorchDenoiser
-from core.models.sampler import blend_weights, ddim_timesteps, sample, window_starts
+from core.models.sampler import blend_weights, cosine_alpha_bar, ddim_timesteps, sample, window_starts
 from core.motion.clip import load_clip
 from core.motion.representation import PLANE, representation_for
 from core.motion.rotations import matrix_to_quat, quat_angle, quat_mul, rotation_about
@@ -324,3 +326,12 @@ def test_ddim_timesteps_run_from_pure_noise_to_clean_denser_at_high_noise():
         assert all(a > b for a, b in zip(ts, ts[1:], strict=False))
     gaps = -np.diff(ddim_timesteps(1000, 14))
     assert gaps[0] < gaps[-1] / 3  # the first steps are short: a clip's speed and action are settled there
+    ab = cosine_alpha_bar(1000)
+    second = ddim_timesteps(1000, 14)[1]
+    assert (1 - ab[second]) / ab[second] > 30**2  # the step after pure noise is still mostly noise
+    for t, steps in ((1000, 500), (50, 25), (50, 3)):
+        ts = ddim_timesteps(t, steps)  # as many distinct steps as asked, up to half the schedule
+        assert len(set(ts)) == steps and ts[0] == t - 1 and ts[-1] == 0
+    for bad in (1, 501):
+        with pytest.raises(GenAnimError, match="steps"):
+            ddim_timesteps(1000, bad)

@@ -54,7 +54,7 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                              + (" + whole take or excerpt" if arch.get("whole_takes") else "") + "), constraint values "
                              "and mask as input channels, zero-initialised temporal convolution after unpatching"),
             ("diffusion", f"cosine schedule, T = {arch['timesteps']}; default sampler DDIM, {cfg['sample_steps']} "
-                          f"steps spaced by the square root of their distance from the end (short at high noise), "
+                          f"steps at t = (T - 1) sqrt(1 - u^2) for u evenly spaced (shortest at high noise), "
                           f"classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, "
                           "longer clips by windows overlapping a quarter, blended at every step"),
             ("conditioning", f"random constraints during training ({1 - cfg['p_unconstrained']:.0%} of windows): "
