@@ -80,6 +80,28 @@ def test_numpy_denoiser_matches_torch():
         np.testing.assert_allclose(net(x, *args, whole), ref, atol=1e-5)
 
 
+def test_self_conditioned_denoiser_reads_the_previous_estimate_in_either_runtime():
+    """A self-conditioned network's previous-estimate input changes its result, none means zeros, the numpy
+    runtime computes what torch does, and the sampler feeds every step the estimate before it."""
+    diff = tiny(self_condition=True)
+    net = NumpyDenoiser({k: v.numpy() for k, v in diff.model.state_dict().items()}, diff.model.cfg.to_dict())
+    rng = np.random.default_rng(0)
+    x, known, prev = rng.standard_normal((3, 2, 37, 12), np.float32)
+    mask = (rng.random((2, 37, 12)) < 0.3).astype(np.float32)
+    args = (np.array([49, 3]), np.array([0, -1]), np.array([1, -1]), known, mask, None)
+    ref = TorchDenoiser(diff.model)(x, *args, prev)
+    np.testing.assert_allclose(net(x, *args, prev), ref, atol=1e-5)
+    np.testing.assert_allclose(net(x, *args), TorchDenoiser(diff.model)(x, *args, np.zeros_like(prev)), atol=1e-5)
+    assert not np.allclose(net(x, *args), ref, atol=1e-3)
+    seen = []
+    spy = lambda *a: seen.append(a[-1]) or net(*a)  # noqa: E731
+    noise = rng.standard_normal((1, 20, 12), np.float32)
+    sample(spy, 50, noise, np.zeros(1, int), np.ones(1, int), steps=4, guidance=1.0)
+    assert seen[0] is None and all(p is not None for p in seen[1:]) and len(seen) == 4
+    shape = (1, 20, 12)
+    np.testing.assert_allclose(run(diff, shape, steps=4, numpy=True), run(diff, shape, steps=4), atol=1e-4)
+
+
 def test_constraints_hold_exactly_and_steps_and_seeds():
     diff = tiny()
     shape = (2, 50, 12)

@@ -64,6 +64,42 @@ def test_bfloat16_autocast_trains_close_to_float32(tmp_path):
     assert bf16["val_loss"] == pytest.approx(plain["val_loss"], rel=0.05)
 
 
+def test_p_high_noise_draws_the_top_tenth_more_often_in_training_only():
+    from core.training.families import make_family
+
+    fam = make_family("diffusion", tiny(p_high_noise=0.3), 12, 3, 2, torch.device("cpu"))
+    drawn = []
+    fam.diffusion.q_sample = lambda x0, t, noise: (drawn.append(t), x0)[1]
+    b = 2048
+    batch = (np.zeros((b, 8, 12), np.float32), np.ones((b, 8), bool), np.zeros(b, np.int64), np.zeros(b, np.int64),
+             np.zeros(b, bool))
+    rng, gen = np.random.default_rng(0), torch.Generator().manual_seed(0)
+    fam.loss(fam.model, batch, rng, gen, train=True)
+    fam.loss(fam.model, batch, rng, gen, train=False)
+    top = int(0.9 * fam.arch.timesteps)
+    train_t, val_t = drawn
+    assert 0.33 < (train_t >= top).float().mean() < 0.41  # 0.3 + 0.7 x 0.1
+    assert 0.07 < (val_t >= top).float().mean() < 0.13  # validation keeps even odds, comparable across recipes
+
+
+def test_self_conditioned_training_feeds_half_the_items_their_own_estimate():
+    from core.training.families import make_family
+
+    cfg = tiny(model={**TINY["model"], "dropout": 0.0, "self_condition": True})
+    fam = make_family("diffusion", cfg, 12, 3, 2, torch.device("cpu"))
+    calls = []
+    net = fam.model
+    spy = lambda *a: (calls.append((len(a[0]), a[-1] if len(a) == 9 else None)), net(*a))[1]  # noqa: E731
+    b = 64
+    batch = (np.random.default_rng(0).standard_normal((b, 8, 12)).astype(np.float32), np.ones((b, 8), bool),
+             np.zeros(b, np.int64), np.zeros(b, np.int64), np.zeros(b, bool))
+    loss = fam.loss(spy, batch, np.random.default_rng(0), torch.Generator().manual_seed(0), train=True)
+    (first, _), (n, prev) = calls
+    assert 16 < first < 48 and n == b and torch.isfinite(loss)  # about half draw an estimate first
+    fed = prev.abs().sum((1, 2)) > 0
+    assert fed.sum() == first  # those, and only those, see it
+
+
 def test_resume_equals_uninterrupted(tmp_path):
     train(tiny(), tmp_path / "full", progress=False)
     train(tiny(), tmp_path / "part", progress=False, stop_after=3)

@@ -35,6 +35,7 @@ class DenoiserConfig:
     max_tokens: int = 256  # longest window (in tokens) the positional table covers
     timesteps: int = 1000  # T of the training schedule
     whole_takes: bool = False  # a condition flag: a whole take (from rest, back to rest) or an excerpt of one
+    self_condition: bool = False  # the previous step's x0 estimate is an input (Chen et al., Analog Bits)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -52,7 +53,8 @@ class Denoiser(nn.Module):
         super().__init__()
         self.cfg = cfg
         w, p, d = cfg.width, cfg.patch, cfg.dim
-        self.inp = nn.Linear(3 * d * p, w)  # [x_t, known * mask, mask] of p frames
+        self.inputs = 4 if cfg.self_condition else 3
+        self.inp = nn.Linear(self.inputs * d * p, w)  # [x_t, known * mask, mask (, previous x0)] of p frames
         self.time = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
         self.action = nn.Embedding(cfg.num_actions + 1, w)  # last row: null label
         self.style = nn.Embedding(cfg.num_styles + 1, w)
@@ -68,9 +70,10 @@ class Denoiser(nn.Module):
         nn.init.zeros_(self.refine.weight)
         nn.init.zeros_(self.refine.bias)
 
-    def forward(self, x_t, t, action, style, known, mask, valid=None, whole=None):
+    def forward(self, x_t, t, action, style, known, mask, valid=None, whole=None, prev=None):
         # x_t, known, mask: (B, L, D); t, action, style: (B,) long (label -1 = none); valid: (B, L) bool or None;
-        # whole: (B,) bool, the clip is a whole take (None: excerpts)
+        # whole: (B,) bool, the clip is a whole take (None: excerpts); prev: (B, L, D) the previous step's
+        # x0 estimate (self-conditioned networks; None: zeros, the first step)
         b, n, d = x_t.shape
         p = self.cfg.patch
         n_tok = -(-n // p)
@@ -81,10 +84,13 @@ class Denoiser(nn.Module):
         cond = self.time(self.tpos[t]) + self.action(a) + self.style(s)  # (B, W)
         if self.take is not None:
             cond = cond + self.take(torch.zeros_like(t) if whole is None else whole.long())
-        h = torch.cat([x_t, known * mask, mask], dim=-1)  # (B, L, 3D)
+        h = [x_t, known * mask, mask]
+        if self.cfg.self_condition:
+            h.append(torch.zeros_like(x_t) if prev is None else prev)
+        h = torch.cat(h, dim=-1)  # (B, L, 3D or 4D)
         if valid is not None:  # padded frames look exactly like the zero padding of a sequence's end
             h = h * valid[..., None]
-        h = F.pad(h, (0, 0, 0, n_tok * p - n)).reshape(b, n_tok, p * 3 * d)  # (B, N, P*3D)
+        h = F.pad(h, (0, 0, 0, n_tok * p - n)).reshape(b, n_tok, p * self.inputs * d)  # (B, N, P*3D or P*4D)
         h = torch.cat([cond[:, None], self.inp(h)], dim=1) + self.pos[: n_tok + 1]  # (B, 1 + N, W)
         pad = None
         if valid is not None:
@@ -119,11 +125,12 @@ class TorchDenoiser:
         self.device = next(model.parameters()).device
 
     @torch.no_grad()
-    def __call__(self, x_t, t, action, style, known, mask, whole):
+    def __call__(self, x_t, t, action, style, known, mask, whole, prev=None):
         dev = self.device
         arg = lambda v: None if v is None else torch.from_numpy(np.ascontiguousarray(v)).to(dev)  # noqa: E731
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-            x0 = self.model(arg(x_t), arg(t), arg(action), arg(style), arg(known), arg(mask), whole=arg(whole))
+            x0 = self.model(arg(x_t), arg(t), arg(action), arg(style), arg(known), arg(mask), whole=arg(whole),
+                            prev=arg(prev))
         return x0.float().cpu().numpy()
 
 

@@ -19,8 +19,9 @@ from ..errors import GenAnimError
 
 class Denoise(Protocol):
     def __call__(self, x_t: np.ndarray, t: np.ndarray, action: np.ndarray, style: np.ndarray, known: np.ndarray,
-                 mask: np.ndarray, whole: np.ndarray | None) -> np.ndarray:
-        """x0 estimate (B, L, D) float32 of x_t (B, L, D); t, action, style (B,) int; whole (B,) bool or None."""
+                 mask: np.ndarray, whole: np.ndarray | None, prev: np.ndarray | None = None) -> np.ndarray:
+        """x0 estimate (B, L, D) float32 of x_t (B, L, D); t, action, style (B,) int; whole (B,) bool or None;
+        prev (B, L, D) the previous step's estimate (None at the first step; self-conditioned networks use it)."""
         ...
 
 
@@ -76,7 +77,7 @@ def blend_weights(window: int, overlap: int) -> np.ndarray:
 
 def guided_x0(denoise: Denoise, x_t: np.ndarray, t: int, action: np.ndarray, style: np.ndarray, known: np.ndarray,
               mask: np.ndarray, guidance: float, window: int, overlap: int, impute: bool = True,
-              whole: np.ndarray | None = None) -> np.ndarray:
+              whole: np.ndarray | None = None, prev: np.ndarray | None = None) -> np.ndarray:
     """Guided x0 estimate of a whole sequence (B, L, D), constraints written in (unless not `impute`).
 
     Sequences longer than `window` are cut into windows overlapping by `overlap` frames, denoised as
@@ -89,16 +90,17 @@ def guided_x0(denoise: Denoise, x_t: np.ndarray, t: int, action: np.ndarray, sty
     k = len(starts)
     cut = lambda v: np.concatenate([v[:, s : s + w] for s in starts])  # noqa: E731  (B*K, w, D)
     xs, ks, ms = cut(x_t), cut(known), cut(mask)
+    ps = None if prev is None else cut(prev)
     a, s_ = np.tile(action, k), np.tile(style, k)
     wh = None if whole is None else np.tile(whole, k)
     tt = np.full(len(xs), t, np.int64)
     if guidance == 1.0 or bool(((action < 0) & (style < 0)).all()):
-        x0 = denoise(xs, tt, a, s_, ks, ms, wh)
+        x0 = denoise(xs, tt, a, s_, ks, ms, wh, ps)
     else:
         none = np.full_like(a, -1)
         two = lambda v: None if v is None else np.concatenate([v, v])  # noqa: E731
         both = denoise(two(xs), two(tt), np.concatenate([a, none]), np.concatenate([s_, none]), two(ks), two(ms),
-                       two(wh))
+                       two(wh), two(ps))
         cond, uncond = both[: len(xs)], both[len(xs) :]
         x0 = uncond + guidance * (cond - uncond)
     x0 = x0.reshape(k, b, w, -1)  # (K, B, w, D)
@@ -152,10 +154,11 @@ def sample(
     ab = cosine_alpha_bar(timesteps)
     ts = list(range(timesteps - 1, -1, -1)) if ddpm else ddim_timesteps(timesteps, steps)
     rng = rng or np.random.default_rng(0)
+    x0 = None  # the previous step's estimate, the input of self-conditioned networks
     for i, t in enumerate(ts):
         prev = ts[i + 1] if i + 1 < len(ts) else -1
         x0 = guided_x0(denoise, x, t, action, style, known, mask, guidance, window, overlap,
-                       impute_last or prev >= 0, whole)
+                       impute_last or prev >= 0, whole, x0)
         if project is not None:
             x0 = project(x0)
         ab_t, ab_p = ab[t], (ab[prev] if prev >= 0 else 1.0)

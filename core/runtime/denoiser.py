@@ -20,8 +20,9 @@ class NumpyDenoiser:
         self.pos = sinusoid(arch["max_tokens"] + 1, w)
         self.tpos = sinusoid(arch["timesteps"], w)
 
-    def __call__(self, x_t, t, action, style, known, mask, whole=None):
-        # x_t, known, mask: (B, L, D); t, action, style: (B,) int (label -1 = none); whole: (B,) bool or None
+    def __call__(self, x_t, t, action, style, known, mask, whole=None, prev=None):
+        # x_t, known, mask: (B, L, D); t, action, style: (B,) int (label -1 = none); whole: (B,) bool or None;
+        # prev: (B, L, D) the previous step's x0 estimate or None (self-conditioned networks)
         st, arch = self.state, self.arch
         b, n, d = x_t.shape
         p = arch["patch"]
@@ -34,8 +35,11 @@ class NumpyDenoiser:
         cond = cond + st["action.weight"][a] + st["style.weight"][s]
         if arch.get("whole_takes"):
             cond = cond + st["take.weight"][np.zeros(b, np.int64) if whole is None else whole.astype(np.int64)]
-        h = np.concatenate([x_t, known * mask, mask], -1).astype(np.float32)  # (B, L, 3D)
-        h = np.pad(h, ((0, 0), (0, n_tok * p - n), (0, 0))).reshape(b, n_tok, p * 3 * d)  # (B, N, P*3D)
+        h = [x_t, known * mask, mask]
+        if arch.get("self_condition"):
+            h.append(np.zeros_like(x_t) if prev is None else prev)
+        h = np.concatenate(h, -1).astype(np.float32)  # (B, L, kD), k = 3 or 4 inputs
+        h = np.pad(h, ((0, 0), (0, n_tok * p - n), (0, 0))).reshape(b, n_tok, -1)  # (B, N, P*kD)
         h = np.concatenate([cond[:, None], linear(h, st, "inp")], 1) + self.pos[: n_tok + 1]  # (B, 1 + N, W)
         for i in range(arch["layers"]):  # pre-norm encoder layers
             name = f"encoder.layers.{i}"

@@ -52,7 +52,9 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                              f"{arch['layers']} pre-norm layers, width {arch['width']}, {arch['heads']} heads, "
                              f"MLP {arch['ff']}, one condition token (time + action + style"
                              + (" + whole take or excerpt" if arch.get("whole_takes") else "") + "), constraint values "
-                             "and mask as input channels, zero-initialised temporal convolution after unpatching"),
+                             "and mask as input channels"
+                             + (", the previous step's estimate too (self-conditioning)" if arch.get("self_condition")
+                                else "") + ", zero-initialised temporal convolution after unpatching"),
             ("diffusion", f"cosine schedule, T = {arch['timesteps']}; default sampler DDIM, {cfg['sample_steps']} "
                           f"steps at t = (T - 1) sqrt(1 - u^2) for u evenly spaced (shortest at high noise), "
                           f"classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, "
@@ -224,7 +226,9 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         + (f" Plus {cfg['pos_weight']:g} x the MSE of the pose's joint positions, each coordinate divided by its "
            "spread over the training frames (`PositionLoss`)." if cfg.get("pos_weight") else "")
         + (f" Plus {cfg['foot_weight']:g} x the MSE of the standing feet's steps across the floor, root path "
-           "included, in centimetre-sized units (`PositionLoss`)." if cfg.get("foot_weight") else ""),
+           "included, in centimetre-sized units (`PositionLoss`)." if cfg.get("foot_weight") else "")
+        + (f" {cfg['p_high_noise']:.0%} of the training noise levels t are drawn from the top tenth, the rest "
+           "evenly (the validation loss's all evenly)." if cfg.get("p_high_noise") else ""),
         "",
         *_curve(checkpoint["history"]),
         "",

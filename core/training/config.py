@@ -44,6 +44,8 @@ class TrainConfig:
     root_weight: float = 0.0  # diffusion: weight of the extra MSE on the root trajectory's own channels
     pos_weight: float = 0.0  # diffusion: weight of the MSE of the pose's joint positions (PositionLoss)
     foot_weight: float = 0.0  # diffusion: weight of the standing feet's world-step loss (PositionLoss)
+    p_high_noise: float = 0.0  # diffusion: share of training draws with t in the top tenth of noise levels,
+    # where sampling chooses a clip's phase and swing (the rest drawn evenly; validation draws evenly)
     cpu_bf16: bool = False  # diffusion: the denoiser's forward pass in bfloat16 autocast on the CPU as on CUDA
     # (where the CPU computes in bfloat16 natively: python bench/bench_training.py)
     ema: float = 0.998

@@ -164,10 +164,25 @@ class DiffusionFamily(_OneNetwork):
         x0, mask = torch.from_numpy(x0).to(dev), torch.from_numpy(mask).to(dev)
         valid_t = torch.from_numpy(valid).to(dev)
         t = torch.randint(0, self.arch.timesteps, (x0.shape[0],), generator=gen).to(dev)
+        if train and cfg.p_high_noise:  # validation keeps even odds: its losses stay comparable across recipes
+            top = torch.randint(int(0.9 * self.arch.timesteps), self.arch.timesteps, t.shape, generator=gen).to(dev)
+            t = torch.where(torch.rand(t.shape, generator=gen).to(dev) < cfg.p_high_noise, top, t)
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         x_t = self.diffusion.q_sample(x0, t, noise)
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda" or cfg.cpu_bf16):
-            pred = net(x_t, t, a, s, x0, mask, valid_t, torch.from_numpy(whole).to(dev))  # (B, L, D)
+        whole_t = torch.from_numpy(whole).to(dev)
+        bf16 = dev.type == "cuda" or cfg.cpu_bf16
+        prev = None
+        if self.arch.self_condition:
+            # half the items see their own estimate of this x_t (no gradient through it, constraints written
+            # in as the sampler does), the other half zeros: the sampler's first step has no estimate yet
+            use = (torch.rand(x0.shape[0], generator=gen) < 0.5).to(dev)
+            prev = torch.zeros_like(x0)
+            if use.any():
+                with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+                    first = net(x_t[use], t[use], a[use], s[use], x0[use], mask[use], valid_t[use], whole_t[use])
+                prev[use] = x0[use] * mask[use] + first.float() * (1 - mask[use])
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+            pred = net(x_t, t, a, s, x0, mask, valid_t, whole_t, prev)  # (B, L, D)
         pred = pred.float()
         loss = masked_mse(pred, x0, valid_t, cfg.vel_weight)
         if cfg.drift_weight:  # root velocities and turn rate: what decoding integrates into the path
