@@ -53,8 +53,8 @@ class Denoiser(nn.Module):
         super().__init__()
         self.cfg = cfg
         w, p, d = cfg.width, cfg.patch, cfg.dim
-        self.inputs = 4 if cfg.self_condition else 3
-        self.inp = nn.Linear(self.inputs * d * p, w)  # [x_t, known * mask, mask (, previous x0)] of p frames
+        inputs = 4 if cfg.self_condition else 3  # [x_t, known * mask, mask (, previous x0)] of p frames
+        self.inp = nn.Linear(inputs * d * p, w)
         self.time = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
         self.action = nn.Embedding(cfg.num_actions + 1, w)  # last row: null label
         self.style = nn.Embedding(cfg.num_styles + 1, w)
@@ -90,7 +90,7 @@ class Denoiser(nn.Module):
         h = torch.cat(h, dim=-1)  # (B, L, 3D or 4D)
         if valid is not None:  # padded frames look exactly like the zero padding of a sequence's end
             h = h * valid[..., None]
-        h = F.pad(h, (0, 0, 0, n_tok * p - n)).reshape(b, n_tok, p * self.inputs * d)  # (B, N, P*3D or P*4D)
+        h = F.pad(h, (0, 0, 0, n_tok * p - n)).reshape(b, n_tok, -1)  # (B, N, P*3D or P*4D)
         h = torch.cat([cond[:, None], self.inp(h)], dim=1) + self.pos[: n_tok + 1]  # (B, 1 + N, W)
         pad = None
         if valid is not None:
