@@ -90,7 +90,7 @@ def test_discriminator_scores_every_latent_step_and_projects_labels():
 def test_training_is_seeded_and_resumes_exactly(family, tmp_path):
     full = train(tiny(family), tmp_path / "full", progress=False)
     assert full["steps"] == 6 and np.isfinite(full["val_loss"])
-    train(tiny(family), tmp_path / "part", progress=False, stop_after=3)
+    train(tiny(family), tmp_path / "part", progress=False, stop_at=3)
     train(tiny(family), tmp_path / "part", resume=True, progress=False)
     a, b = state(tmp_path / "full"), state(tmp_path / "part")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -237,7 +237,7 @@ def test_cvae_guidance_and_temperature(shipped):
 
 def test_gan_starts_from_a_vae_decoder(shipped, tmp_path):
     vae_run = shipped["cvae"].parent / "cvae"
-    train(tiny("cgan", init_from=str(vae_run), steps=1), tmp_path / "g", progress=False, stop_after=0)
+    train(tiny("cgan", init_from=str(vae_run), steps=1), tmp_path / "g", progress=False, stop_at=0)
     start = load_checkpoint(tmp_path / "g" / CHECKPOINT)["state"]["modules"]["generator"]
     decoder = load_checkpoint(vae_run / CHECKPOINT)["exported"]
     assert all(torch.equal(start[k], decoder[k]) for k in decoder)
@@ -336,7 +336,7 @@ def test_fitted_prior_is_exported_and_sampled(shipped, tmp_path, monkeypatch):
     assert not np.allclose(gen.generate("walk", None, 1.0, seed=0)[0].rotations,
                            gen.generate(None, None, 1.0, seed=0)[0].rotations)
     gan = tmp_path / "gan"
-    train(tiny("cgan", init_from=str(run), prior="fitted", steps=2), gan, progress=False, stop_after=1)
+    train(tiny("cgan", init_from=str(run), prior="fitted", steps=2), gan, progress=False, stop_at=1)
     with monkeypatch.context() as m:  # the checkpoint holds the prior the GAN trained on: no refit
         m.setattr("core.training.families.fit_prior", lambda *a, **k: pytest.fail("refitted the GAN's prior"))
         m.setattr("core.training.train.fit_prior", lambda *a, **k: pytest.fail("refitted the GAN's prior"))

@@ -100,11 +100,15 @@ def test_self_conditioned_training_feeds_half_the_items_their_own_estimate():
     assert fed.sum() == first  # those, and only those, see it
 
 
-def test_resume_equals_uninterrupted(tmp_path):
+def test_resume_equals_uninterrupted(tmp_path, capsys):
     train(tiny(), tmp_path / "full", progress=False)
-    train(tiny(), tmp_path / "part", progress=False, stop_after=3)
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY))
+    part = ["train", "--config", str(config), "--out", str(tmp_path / "part")]
+    assert main([*part, "--stop-at", "3"]) == 0  # a run stopped where its card scores it, then resumed
     assert load_checkpoint(tmp_path / "part" / CHECKPOINT)["step"] == 3
-    train(tiny(), tmp_path / "part", resume=True, progress=False)
+    assert json.loads(capsys.readouterr().out)["steps"] == 3
+    assert main([*part, "--resume"]) == 0
     assert_same(weights(tmp_path / "full"), weights(tmp_path / "part"))
 
 
@@ -193,7 +197,7 @@ def test_ddp_two_processes_hold_identical_weights(tmp_path, config):
     assert s0["processes"] == 2 and s0["steps"] == 4
     assert s0["weights_digest"] == s1["weights_digest"]
     # and the replicas moved away from the initial weights
-    init = train(TrainConfig.from_dict({**config, "steps": 4}), tmp_path / "single", progress=False, stop_after=0)
+    init = train(TrainConfig.from_dict({**config, "steps": 4}), tmp_path / "single", progress=False, stop_at=0)
     assert init["weights_digest"] != s0["weights_digest"]
 
 
@@ -214,7 +218,7 @@ def test_finetune_starts_from_a_diffusion_run(tmp_path):
     train(tiny(steps=2), tmp_path / "base", progress=False)
     # Without the mirrored copies its data differ, but it keeps the normalisation its weights were trained with.
     train(tiny(init_from=str(tmp_path / "base"), p_short_gap=0.5, augment=False), tmp_path / "ft", progress=False,
-          stop_after=0)
+          stop_at=0)
     base_ck, ft_ck = load_checkpoint(tmp_path / "base" / CHECKPOINT), load_checkpoint(tmp_path / "ft" / CHECKPOINT)
     base, start = base_ck["exported"], ft_ck["state"]["modules"]
     assert all(torch.equal(start[m][k], base[k]) for m in ("model", "ema") for k in base)
@@ -225,7 +229,7 @@ def test_finetune_starts_from_a_diffusion_run(tmp_path):
     assert "the config stored in its checkpoint" in card and "50% of these: context, a gap of 1 to 60" in card
     # A fine-tuning of the fine-tuning: its card names the whole chain and how its windows were drawn.
     train(tiny(init_from=str(tmp_path / "ft"), action_balance=0.5, p_random_length=0.3), tmp_path / "ft2",
-          progress=False, stop_after=0)
+          progress=False, stop_at=0)
     assert main(["export", str(tmp_path / "ft2"), "--out", str(tmp_path / "ft2.safetensors")]) == 0
     card = (tmp_path / "ft2.md").read_text()
     assert (f"the weights of the diffusion run `{tmp_path / 'ft'}` (0 steps" in card
@@ -241,7 +245,7 @@ def test_finetune_starts_from_exported_weights(tmp_path, capsys):
     train(tiny(steps=2), tmp_path / "base", progress=False)
     shipped = tmp_path / "shipped.safetensors"
     assert main(["export", str(tmp_path / "base"), "--out", str(shipped)]) == 0
-    train(tiny(init_from=str(shipped)), tmp_path / "ft", progress=False, stop_after=0)
+    train(tiny(init_from=str(shipped)), tmp_path / "ft", progress=False, stop_at=0)
     base_ck, ft_ck = load_checkpoint(tmp_path / "base" / CHECKPOINT), load_checkpoint(tmp_path / "ft" / CHECKPOINT)
     base, start = base_ck["exported"], ft_ck["state"]["modules"]
     for m in ("model", "ema"):  # the fp16 values of the base run's EMA weights

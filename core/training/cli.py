@@ -30,7 +30,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.steps:
         cfg.steps = args.steps
     out = Path(args.out or f"out/runs/{cfg.family}")
-    summary = train(cfg, out, resume=args.resume, device=args.device)
+    summary = train(cfg, out, resume=args.resume, device=args.device, stop_at=args.stop_at)
     if int(os.environ.get("RANK", "0")) == 0:
         print(json.dumps(summary, indent=2))
     return 0
@@ -99,6 +99,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="run folder for checkpoints and logs (default out/runs/<model>)")
     p.add_argument("--steps", type=int, help="total training steps (overrides the config)")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    p.add_argument("--stop-at", type=int, metavar="STEP", help="stop once the run has made STEP steps, its "
+                   "checkpoint saved (to export and score it there; --resume then goes on to the config's steps)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.set_defaults(func=_train)
     e = sub.add_parser("export", help="write a run's EMA weights (.safetensors) and model card (.md)")

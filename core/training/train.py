@@ -163,9 +163,9 @@ class _Progress:
 
 
 def train(cfg: TrainConfig, out: str | Path, resume: bool = False, device: str = "auto", progress: bool = True,
-          stop_after: int | None = None) -> dict:
-    """Train (or resume) into folder `out`; returns the summary. `stop_after`: leave after that many steps
-    of this call (for tests); the checkpoint is then saved as on a kill-free stop."""
+          stop_at: int | None = None) -> dict:
+    """Train (or resume) into folder `out`; returns the summary. `stop_at`: leave once the run has made that
+    many steps (of its `cfg.steps`), its checkpoint saved: a later `resume` goes on as if never stopped."""
     out = Path(out)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto"
@@ -182,14 +182,14 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, device: str =
     torch.set_num_threads(max(1, cfg.threads))
     main = rank == 0
     try:
-        return _train(cfg, out, resume, dev, rank, world, progress and main, stop_after)
+        return _train(cfg, out, resume, dev, rank, world, progress and main, stop_at)
     finally:
         if distributed:
             dist.destroy_process_group()
 
 
 def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: int, world: int, progress: bool,
-           stop_after: int | None) -> dict:
+           stop_at: int | None) -> dict:
     main = rank == 0
     ck_path = out / CHECKPOINT
     ck = None
@@ -255,9 +255,10 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
               + (f", resuming at step {step}" if ck is not None else ""), file=sys.stderr)
     bar = _Progress(progress, step, cfg.steps)
     per_rank = cfg.batch // world
-    t_last_save, t0, first = time.time(), time.time(), step
+    t_last_save, t0 = time.time(), time.time()
     loss_avg = None
-    while step < cfg.steps and (stop_after is None or step - first < stop_after):
+    last = cfg.steps if stop_at is None else min(cfg.steps, stop_at)
+    while step < last:
         rng = np.random.default_rng([cfg.seed, step, rank])
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 101 + rank)
         torch.manual_seed(cfg.seed * 7919 + step * 31 + rank)  # dropout
