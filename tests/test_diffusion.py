@@ -357,3 +357,16 @@ def test_ddim_timesteps_run_from_pure_noise_to_clean_denser_at_high_noise():
     for bad in (1, 501):
         with pytest.raises(GenAnimError, match="steps"):
             ddim_timesteps(1000, bad)
+
+
+def test_swing_turns_opposite_directions_half_way_round():
+    from core.motion.ik import swing
+
+    a = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 2.0], [0.6, 0.8, 0.0]])
+    b = np.array([[0.0, -3.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    r = swing(a, b)
+    assert np.allclose(r @ np.swapaxes(r, 1, 2), np.eye(3), atol=1e-9)  # rotations
+    turned = (r @ a[..., None])[..., 0]
+    assert np.allclose(turned / np.linalg.norm(turned, axis=-1, keepdims=True), b / np.linalg.norm(b, axis=-1,
+                                                                                                  keepdims=True))
+    assert np.allclose(r[2], np.eye(3))  # same direction: no turn

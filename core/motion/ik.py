@@ -62,5 +62,11 @@ def swing(a: np.ndarray, b: np.ndarray, max_angle: float = np.pi) -> np.ndarray:
     """(F, 3, 3) the least rotations turning the directions of vectors a (F, 3) towards those of b (F, 3), by at
     most `max_angle` radians."""
     axis = np.cross(a, b)
-    angle = np.arctan2(np.linalg.norm(axis, axis=-1), np.sum(a * b, -1))
+    sin = np.linalg.norm(axis, axis=-1)
+    angle = np.arctan2(sin, np.sum(a * b, -1))
+    # Opposite (or equal) directions have no cross product: any axis perpendicular to a turns a onto b.
+    flat = sin <= 1e-9 * np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
+    if flat.any():
+        other = np.where(np.abs(normalize(a)[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
+        axis = np.where(flat[..., None], np.cross(a, other), axis)
     return rotation_about(normalize(axis), np.minimum(angle, max_angle))

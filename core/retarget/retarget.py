@@ -33,6 +33,7 @@ import numpy as np
 
 from ..errors import RigError
 from ..motion.clip import Clip
+from ..motion.ik import swing
 from ..motion.kinematics import forward_kinematics
 from ..motion.rotations import matrix_to_quat
 from . import feet as _feet
@@ -67,18 +68,6 @@ def _topological(parents: Sequence[int]) -> list[int]:
     for b in range(len(parents)):
         visit(b)
     return order
-
-
-def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The smallest rotation taking unit vector a onto unit vector b."""
-    v = np.cross(a, b)
-    c = float(np.dot(a, b))
-    if c < -1 + 1e-9:  # opposite: turn half-way round any axis perpendicular to a
-        axis = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
-        axis /= np.linalg.norm(axis)
-        return 2 * np.outer(axis, axis) - np.eye(3)
-    vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + vx + vx @ vx / (1 + c)
 
 
 def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -177,10 +166,10 @@ def retarget(
         if src_of[b] in flat_feet:
             turn = base.T
         elif len(pairs) == 1:
-            turn = _swing(*pairs[0])
+            turn = swing(pairs[0][0][None], pairs[0][1][None])[0]
         elif pairs:
             a, t = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
-            turn = _kabsch(a, t) if np.linalg.matrix_rank(a, tol=1e-6) >= 2 else _swing(a[0], t[0])
+            turn = _kabsch(a, t) if np.linalg.matrix_rank(a, tol=1e-6) >= 2 else swing(a[:1], t[:1])[0]
         else:
             turn = np.eye(3)
         align[b] = turn @ base
