@@ -182,7 +182,12 @@ def train(cfg: TrainConfig, out: str | Path, resume: bool = False, device: str =
     torch.set_num_threads(max(1, cfg.threads))
     main = rank == 0
     try:
-        return _train(cfg, out, resume, dev, rank, world, progress and main, stop_at)
+        summary = _train(cfg, out, resume, dev, rank, world, progress and main, stop_at)
+        if distributed:
+            # The replicas leave together: one that tore gloo down while rank 0 still wrote the checkpoint
+            # aborted at exit once (SIGABRT, tests/test_training.py's two-process run).
+            dist.barrier()
+        return summary
     finally:
         if distributed:
             dist.destroy_process_group()
