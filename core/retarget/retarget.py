@@ -165,9 +165,7 @@ def retarget(
                 pairs.append((base @ rig_dir, src_dir))
         if src_of[b] in flat_feet:
             turn = base.T
-        elif len(pairs) == 1:
-            turn = swing(pairs[0][0][None], pairs[0][1][None])[0]
-        elif pairs:
+        elif pairs:  # one direction (or several in a line) fixes no roll: the least turn onto the first
             a, t = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
             turn = _kabsch(a, t) if np.linalg.matrix_rank(a, tol=1e-6) >= 2 else swing(a[:1], t[:1])[0]
         else:
