@@ -385,9 +385,38 @@ def test_position_loss_decodes_the_pose_and_weighs_joints_by_what_they_move():
     assert loss(padded, pad_target, pad_valid)[0].item() == pytest.approx(loss(turned(hip), target, valid)[0].item())
 
 
+def test_low_feet_widen_the_foot_slide_loss_to_lift_off_and_landing():
+    """A root step wrong only on frames where no foot stands but one is near the floor (lift-off, landing)
+    costs nothing in the standing feet's slide term and something with `low_feet`; the pose term sees
+    neither (the root's path is not the pose's)."""
+    from core.models.losses import PositionLoss
+    from core.motion.representation import representation_for
+
+    corpus = load_corpus(str(SAMPLES))
+    rep = representation_for(corpus.skeleton)
+    raw = np.concatenate([rep.encode(corpus.segment_clip(s)) for s in corpus.segments("train")])  # (F, D)
+    stats = feature_stats([raw])
+    norm = lambda x: torch.from_numpy(((x - stats.mean) / stats.std).astype(np.float32))[None]  # noqa: E731
+    standing = PositionLoss(rep, stats.mean, stats.std, [norm(raw)[0].numpy()])
+    low = PositionLoss(rep, stats.mean, stats.std, [norm(raw)[0].numpy()], low_feet=True)
+    stand = raw[:, rep.layout.contacts] > 0.5
+    near = (low.positions(norm(raw))[0, :, rep.feet, 1] < low.low).numpy()  # (F, K)
+    airborne = ~(stand[1:] & stand[:-1]).any(1) & (near[1:] | near[:-1]).any(1)  # (F-1,) steps t -> t+1
+    assert 5 <= airborne.sum() < 0.2 * len(airborne)  # the test has teeth: such steps exist, and are few
+    wrong = raw.copy()
+    wrong[:-1][airborne, rep.layout.root_vel.start] += 5.0  # the root steps 5 cm too far on those frames only
+    valid = torch.ones(1, len(raw), dtype=torch.bool)
+    assert standing(norm(wrong), norm(raw), valid)[1].item() == pytest.approx(0.0, abs=1e-6)
+    assert low(norm(wrong), norm(raw), valid)[1].item() > 0.01  # rounding alone stays under 1e-6
+    assert low(norm(wrong), norm(raw), valid)[0].item() == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(GenAnimError, match="needs a foot_weight"):
+        TrainConfig(low_feet=True)
+
+
 @pytest.mark.parametrize("term, card_text", [({"drift_weight": 0.1}, "Plus 0.1 x the MSE of the running sums"),
                                               ({"root_weight": 0.5}, "Plus 0.5 x the MSE of the root trajectory"),
-                                              ({"pos_weight": 1.0}, "Plus 1 x the MSE of the pose's joint positions")])
+                                              ({"pos_weight": 1.0}, "Plus 1 x the MSE of the pose's joint positions"),
+                                              ({"foot_weight": 0.5, "low_feet": True}, "(lift-off and landing).")])
 def test_extra_loss_terms_train_and_are_on_the_card(tmp_path, term, card_text):
     from core.training.card import model_card
 

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ..motion.kinematics import forward_kinematics
-from ..motion.representation import MotionRepresentation
+from ..motion.representation import CONTACT_HEIGHT, MotionRepresentation
 from ..motion.rotations import axis_angle_matrix, sixd_to_matrix
 
 
@@ -44,7 +44,7 @@ class PositionLoss:
     adds the path), so the root's path stays the business of the root losses."""
 
     def __init__(self, rep: MotionRepresentation, mean: np.ndarray, std: np.ndarray, items: list[np.ndarray],
-                 max_frames: int = 50_000, min_spread: float = 0.02):
+                 max_frames: int = 50_000, min_spread: float = 0.02, low_feet: bool = False):
         lay, skel = rep.layout, rep.skeleton
         self.rot6d, self.height, self.root, self.parents = lay.rot6d, lay.root_height.start, rep.root, skel.parents
         self.vel, self.yaw, self.contacts, self.feet = lay.root_vel.start, lay.yaw_rate.start, lay.contacts, rep.feet
@@ -62,6 +62,11 @@ class PositionLoss:
         with torch.no_grad():
             pos = self.positions(torch.from_numpy(frames).float()[None])[0]  # (N, J, 3)
         self.scale = pos.std(0).clamp(min=min_spread * rep.leg_length)  # (J, 3)
+        # Lift-off and landing: a foot near the floor but moving is no contact, yet skating counts it.
+        self.low = None
+        if low_feet:
+            floor = pos[:, self.feet, 1].quantile(0.02, dim=0)  # (K,)
+            self.low = floor + CONTACT_HEIGHT * rep.leg_length
 
     def positions(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L, D) normalised features -> (B, L, J, 3) joint positions of the pose."""
@@ -91,7 +96,9 @@ class PositionLoss:
         """pred, target (B, L, D) normalised; valid (B, L) bool -> two loss terms (each decodes the positions once):
         - positions: the MSE of the joint positions, each coordinate divided by its spread;
         - foot slide: the MSE of the feet's world steps (`foot_steps`) against the target's, in units of
-          `step_unit`, over the frames where the target's foot joint stands (its contact flag at t and t+1):
+          `step_unit`, over the frames where the target's foot joint stands (its contact flag at t and t+1),
+          and with `low_feet` also where it is near the floor at t or t+1 (less than CONTACT_HEIGHT leg lengths
+          above the joint's 2nd-percentile height in the training frames), lift-off and landing included:
           the feature losses see the root's path and the legs apart, so a foot may slide under a body whose
           every channel is nearly right."""
         pos = self.positions(pred)  # (B, L, J, 3)
@@ -103,6 +110,10 @@ class PositionLoss:
         position = (d**2 * w).sum() / (w.sum() * d.shape[-2] * 3).clamp(min=1)
         raw = target * self.std.to(target) + self.mean.to(target)
         stand = (raw[..., self.contacts] > 0.5) & valid[..., None]  # (B, L, K)
-        w = (stand[:, 1:] & stand[:, :-1]).float()[..., None]  # (B, L-1, K, 1)
+        counted = stand[:, 1:] & stand[:, :-1]  # (B, L-1, K)
+        if self.low is not None:
+            low = (pos_target[..., self.feet, 1] < self.low.to(pred)) & valid[..., None]  # (B, L, K)
+            counted = counted | low[:, 1:] | low[:, :-1]
+        w = counted.float()[..., None]  # (B, L-1, K, 1)
         d = (self.foot_steps(pred, pos) - steps_target) / self.step_unit
         return position, (d**2 * w).sum() / (w.sum() * 2).clamp(min=1)

@@ -226,7 +226,8 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         + (f" Plus {cfg['pos_weight']:g} x the MSE of the pose's joint positions, each coordinate divided by its "
            "spread over the training frames (`PositionLoss`)." if cfg.get("pos_weight") else "")
         + (f" Plus {cfg['foot_weight']:g} x the MSE of the standing feet's steps across the floor, root path "
-           "included, in centimetre-sized units (`PositionLoss`)." if cfg.get("foot_weight") else "")
+           "included, in centimetre-sized units (`PositionLoss`)" + (", and of the steps of feet near the floor yet "
+           "moving (lift-off and landing)" if cfg.get("low_feet") else "") + "." if cfg.get("foot_weight") else "")
         + (f" {cfg['p_high_noise']:.0%} of the training noise levels t are drawn from the top tenth, the rest "
            "evenly (the validation loss's all evenly)." if cfg.get("p_high_noise") else ""),
         "",

@@ -44,6 +44,7 @@ class TrainConfig:
     root_weight: float = 0.0  # diffusion: weight of the extra MSE on the root trajectory's own channels
     pos_weight: float = 0.0  # diffusion: weight of the MSE of the pose's joint positions (PositionLoss)
     foot_weight: float = 0.0  # diffusion: weight of the standing feet's world-step loss (PositionLoss)
+    low_feet: bool = False  # diffusion: the world-step loss also over feet near the floor yet moving
     p_high_noise: float = 0.0  # diffusion: share of training draws with t in the top tenth of noise levels,
     # where sampling chooses a clip's phase and swing (the rest drawn evenly; validation draws evenly)
     cpu_bf16: bool = False  # diffusion: the denoiser's forward pass in bfloat16 autocast on the CPU as on CUDA
@@ -70,6 +71,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.prior not in PRIORS:
             raise GenAnimError(f"prior {self.prior!r} is not one of {', '.join(PRIORS)}")
+        if self.low_feet and not self.foot_weight:
+            raise GenAnimError("low_feet widens the foot-slide loss: it needs a foot_weight above 0")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -221,7 +221,8 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
     torch.manual_seed(cfg.seed)  # same initial weights on every rank
     position_loss = None
     if cfg.family == "diffusion" and (cfg.pos_weight or cfg.foot_weight):
-        position_loss = PositionLoss(representation_for(corpus.skeleton), stats.mean, stats.std, train_set.items)
+        position_loss = PositionLoss(representation_for(corpus.skeleton), stats.mean, stats.std, train_set.items,
+                                     low_feet=cfg.low_feet)
     fam = make_family(cfg.family, cfg, train_set.dim, len(voc.actions), len(voc.styles), dev, position_loss)
     if fam.full_windows:
         train_set.keep_at_least(cfg.window)
