@@ -348,20 +348,27 @@ def test_drift_loss_weighs_a_steady_bias_over_noise():
         drift_mse(bias, target, valid, slice(0, 3)).item())
 
 
-def test_position_loss_decodes_the_pose_and_weighs_joints_by_what_they_move():
-    """PositionLoss's positions are those `decode` builds for a single frame (the root's path left out);
-    the same turn costs more at a hip (the whole leg moves) than at a toe; padding is ignored."""
-    from core.models.losses import PositionLoss
+def _sample_features():
+    """The sample takes' training frames as the position loss sees them: (corpus, representation, raw
+    features (F, D), their stats, and `norm`: raw (F, D) -> normalised (1, F, D) tensor)."""
     from core.motion.representation import representation_for
-    from core.motion.rotations import axis_angle_matrix, matrix_to_6d, sixd_to_matrix
 
     corpus = load_corpus(str(SAMPLES))
     rep = representation_for(corpus.skeleton)
     raw = np.concatenate([rep.encode(corpus.segment_clip(s)) for s in corpus.segments("train")])  # (F, D)
     stats = feature_stats([raw])  # the normalisation training uses
-    mean, std = stats.mean, stats.std
-    norm = lambda x: torch.from_numpy(((x - mean) / std).astype(np.float32))[None]  # noqa: E731
-    loss = PositionLoss(rep, mean, std, [norm(raw)[0].numpy()])
+    norm = lambda x: torch.from_numpy(((x - stats.mean) / stats.std).astype(np.float32))[None]  # noqa: E731
+    return corpus, rep, raw, stats, norm
+
+
+def test_position_loss_decodes_the_pose_and_weighs_joints_by_what_they_move():
+    """PositionLoss's positions are those `decode` builds for a single frame (the root's path left out);
+    the same turn costs more at a hip (the whole leg moves) than at a toe; padding is ignored."""
+    from core.models.losses import PositionLoss
+    from core.motion.rotations import axis_angle_matrix, matrix_to_6d, sixd_to_matrix
+
+    corpus, rep, raw, stats, norm = _sample_features()
+    loss = PositionLoss(rep, stats.mean, stats.std, [norm(raw)[0].numpy()])
     pos = loss.positions(norm(raw[:20]))[0].numpy()  # (20, J, 3)
     for i in (0, 7, 19):
         np.testing.assert_allclose(rep.decode(raw[i : i + 1], corpus.fps).global_transforms()[1][0], pos[i], atol=1e-3)
@@ -390,17 +397,12 @@ def test_low_feet_widen_the_foot_slide_loss_to_lift_off_and_landing():
     costs nothing in the standing feet's slide term and something with `low_feet`; the pose term sees
     neither (the root's path is not the pose's)."""
     from core.models.losses import PositionLoss
-    from core.motion.representation import representation_for
 
-    corpus = load_corpus(str(SAMPLES))
-    rep = representation_for(corpus.skeleton)
-    raw = np.concatenate([rep.encode(corpus.segment_clip(s)) for s in corpus.segments("train")])  # (F, D)
-    stats = feature_stats([raw])
-    norm = lambda x: torch.from_numpy(((x - stats.mean) / stats.std).astype(np.float32))[None]  # noqa: E731
+    _, rep, raw, stats, norm = _sample_features()
     standing = PositionLoss(rep, stats.mean, stats.std, [norm(raw)[0].numpy()])
     low = PositionLoss(rep, stats.mean, stats.std, [norm(raw)[0].numpy()], low_feet=True)
     stand = raw[:, rep.layout.contacts] > 0.5
-    near = (low.positions(norm(raw))[0, :, rep.feet, 1] < low.low).numpy()  # (F, K)
+    near = (low.positions(norm(raw))[0, :, rep.feet, 1] < low.near_floor).numpy()  # (F, K)
     airborne = ~(stand[1:] & stand[:-1]).any(1) & (near[1:] | near[:-1]).any(1)  # (F-1,) steps t -> t+1
     assert 5 <= airborne.sum() < 0.2 * len(airborne)  # the test has teeth: such steps exist, and are few
     wrong = raw.copy()

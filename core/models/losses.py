@@ -63,10 +63,11 @@ class PositionLoss:
             pos = self.positions(torch.from_numpy(frames).float()[None])[0]  # (N, J, 3)
         self.scale = pos.std(0).clamp(min=min_spread * rep.leg_length)  # (J, 3)
         # Lift-off and landing: a foot near the floor but moving is no contact, yet skating counts it.
-        self.low = None
+        # near_floor (K,): the height under which a foot joint is near the floor (None: low_feet off).
+        self.near_floor = None
         if low_feet:
             floor = pos[:, self.feet, 1].quantile(0.02, dim=0)  # (K,)
-            self.low = floor + CONTACT_HEIGHT * rep.leg_length
+            self.near_floor = floor + CONTACT_HEIGHT * rep.leg_length
 
     def positions(self, x: torch.Tensor) -> torch.Tensor:
         """(B, L, D) normalised features -> (B, L, J, 3) joint positions of the pose."""
@@ -111,8 +112,8 @@ class PositionLoss:
         raw = target * self.std.to(target) + self.mean.to(target)
         stand = (raw[..., self.contacts] > 0.5) & valid[..., None]  # (B, L, K)
         counted = stand[:, 1:] & stand[:, :-1]  # (B, L-1, K)
-        if self.low is not None:
-            low = (pos_target[..., self.feet, 1] < self.low.to(pred)) & valid[..., None]  # (B, L, K)
+        if self.near_floor is not None:
+            low = (pos_target[..., self.feet, 1] < self.near_floor.to(pred)) & valid[..., None]  # (B, L, K)
             counted = counted | low[:, 1:] | low[:, :-1]
         w = counted.float()[..., None]  # (B, L-1, K, 1)
         d = (self.foot_steps(pred, pos) - steps_target) / self.step_unit
