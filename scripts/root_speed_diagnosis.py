@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fid_sources import LOCOMOTION, TURNS  # noqa: E402  (scripts/, the running script's folder)
+
 from core.data.corpus import load_corpus  # noqa: E402
 from core.evaluation.metrics import root_speed  # noqa: E402
 from core.evaluation.suite import load_folder  # noqa: E402
@@ -30,8 +32,6 @@ from core.generation import load_generator  # noqa: E402
 from core.models.sampler import cosine_alpha_bar, ddim_step, ddim_timesteps, guided_x0, noised  # noqa: E402
 from core.motion.representation import representation_for  # noqa: E402
 
-ACTIONS = ("walk", "walk-turn-left", "walk-turn-right", "run")
-TURNS = ("walk-turn-left", "walk-turn-right")
 NOISE_LEVELS = (20, 300, 500, 700, 900)
 CHAIN_STARTS = (600, 900, 999)
 MIN_FRAMES = 40  # dataset-1's short run segments have no steady speed
@@ -42,12 +42,12 @@ def label_speeds(args: argparse.Namespace, corpus, rep) -> None:
     for split in ("train", "val-takes"):
         for seg in corpus.segments(split):
             info = corpus.clips[seg.clip]
-            if info.action in ACTIONS and seg.num_frames >= MIN_FRAMES:
+            if info.action in LOCOMOTION and seg.num_frames >= MIN_FRAMES:
                 clip = corpus.segment_clip(seg)
                 speeds[info.action, info.style][split].append(root_speed(clip.global_positions(), rep.root, clip.fps))
     gen = load_folder(args.generated)
     for clip, action, style in zip(gen.clips, gen.actions, gen.styles, strict=True):
-        if action in ACTIONS and clip.num_frames >= MIN_FRAMES:
+        if action in LOCOMOTION and clip.num_frames >= MIN_FRAMES:
             speeds[action, style]["generated"].append(root_speed(clip.global_positions(), rep.root, clip.fps))
     print("| action | style | train cm/s | validation cm/s | generated cm/s | generated / train |")
     print("|---|---|---|---|---|---|")
@@ -91,7 +91,7 @@ def network_speeds(args: argparse.Namespace, corpus, rep) -> None:
     true, est, chain = [], defaultdict(list), defaultdict(list)
     for seg in corpus.segments("val-takes"):
         info = corpus.clips[seg.clip]
-        if info.action not in ACTIONS or not MIN_FRAMES <= seg.num_frames <= gen.window:
+        if info.action not in LOCOMOTION or not MIN_FRAMES <= seg.num_frames <= gen.window:
             continue
         feats = rep.encode(corpus.segment_clip(seg))  # (F, D) raw
         x0 = ((feats - gen.mean) / gen.std).astype(np.float32)[None]  # (1, F, D) normalised
