@@ -227,6 +227,26 @@ def test_candidate_command_is_run_per_window(sample_paths, tmp_path):
         ib.command_method("cp {input} {output}")
 
 
+def test_ratio_interval_brackets_the_ratio_and_narrows_with_more_windows():
+    rng = np.random.default_rng(0)
+    den = rng.gamma(2.0, 1.0, 400)  # heavy-ish tailed, as per-window L2P is
+    num = 0.6 * den * rng.lognormal(0.0, 0.4, 400)
+    assert ib.ratio_interval(0.5 * den, den) == pytest.approx((0.5, 0.5))  # a fixed ratio has no spread
+    lo, hi = ib.ratio_interval(num, den)
+    assert lo < num.mean() / den.mean() < hi
+    lo_few, hi_few = ib.ratio_interval(num[:50], den[:50])
+    assert hi_few - lo_few > 2 * (hi - lo)  # ~sqrt(8) wider on an eighth of the windows
+
+
+def test_benchmark_rows_give_the_ratio_to_interpolation(sample_paths):
+    clips = [load_clip(p) for p in sample_paths[:2]]
+    rows = ib.benchmark(clips, clips, dict(ib.BASELINES), gaps=(15,), stride=30, max_windows=6)
+    zero, interp = rows
+    assert "l2p_vs_interp" not in interp and "l2p_windows" not in zero
+    ratio = float(zero["l2p_vs_interp"].split()[0])
+    assert ratio == pytest.approx(zero["l2p"] / interp["l2p"], abs=1e-3)
+
+
 def test_report_writes_markdown_and_plots(tiny_recognizer, sample_set, tmp_path):
     judge = Evaluator(tiny_recognizer, sample_set.subset(range(4)), sample_set.subset(range(4, 8)))
     rows = [judge.score(judge.reference, is_reference=True), judge.score(static_set(sample_set))]

@@ -98,7 +98,7 @@ def position_stats(clips: list[Clip], gap: int = 30, stride: int = 40) -> tuple[
 
 
 def score_gap(preds: list[Clip], windows: list[Window], stats: tuple[np.ndarray, np.ndarray]) -> dict:
-    """L2P, L2Q and NPSS of predicted windows over their gap frames."""
+    """L2P, L2Q and NPSS of predicted windows over their gap frames, and each window's L2P (`l2p_windows`)."""
     p_pos, t_pos, p_q, t_q = [], [], [], []
     for pred, w in zip(preds, windows, strict=True):
         gap = slice(CONTEXT, w.target)
@@ -114,9 +114,19 @@ def score_gap(preds: list[Clip], windows: list[Window], stats: tuple[np.ndarray,
     n, g = t_q.shape[:2]
     return {
         "l2p": metrics.l2p(p_pos, t_pos, *stats),
+        "l2p_windows": np.array([metrics.l2p(p[None], t[None], *stats) for p, t in zip(p_pos, t_pos, strict=True)]),
         "l2q": metrics.l2q(p_q * sign, t_q),
         "npss": metrics.npss((p_q * sign).reshape(n, g, -1), t_q.reshape(n, g, -1)),
     }
+
+
+def ratio_interval(num: np.ndarray, den: np.ndarray, draws: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """90% interval of num.mean() / den.mean() when the windows are redrawn with replacement (paired: one
+    draw picks a window for both). How far a ratio on a hundred windows could move on another hundred."""
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(num), (draws, len(num)))  # (draws, n)
+    lo, hi = np.percentile(num[picks].mean(1) / den[picks].mean(1), [5, 95])
+    return float(lo), float(hi)
 
 
 def command_method(template: str, timeout: float = 300.0) -> Callable[[Clip, int, int], Clip]:
@@ -176,7 +186,8 @@ def benchmark(
     max_windows: int | None = None,
     progress: bool = False,
 ) -> list[dict]:
-    """Rows (method, gap, windows, l2p, l2q, npss) for each method and gap."""
+    """Rows (method, gap, windows, l2p, l2q, npss, l2p_vs_interp) for each method and gap; `l2p_vs_interp`:
+    the method's L2P over interpolation's on the same windows, with its 90% interval (`ratio_interval`)."""
     from tqdm import tqdm
 
     stats = position_stats(train_clips, stride=stride)
@@ -185,12 +196,20 @@ def benchmark(
         windows = cut_windows(val_clips, gap, stride, max_windows)
         if not windows:
             raise GenAnimError(f"no validation clip is long enough for a gap of {gap} frames")
+        scores = {}
         for name, method in methods.items():
             preds = [
                 method(w.clip, w.last_context, w.target)
                 for w in tqdm(windows, desc=f"{name} gap {gap}", disable=not progress, leave=False)
             ]
-            rows.append({"method": name, "gap": gap, "windows": len(windows), **score_gap(preds, windows, stats)})
+            scores[name] = score_gap(preds, windows, stats)
+        base = scores["interpolation"]["l2p_windows"] if "interpolation" in scores else None
+        for name, score in scores.items():
+            per = score.pop("l2p_windows")
+            rows.append({"method": name, "gap": gap, "windows": len(windows), **score})
+            if base is not None and name != "interpolation":
+                lo, hi = ratio_interval(per, base)
+                rows[-1]["l2p_vs_interp"] = f"{per.mean() / base.mean():.3f} ({lo:.3f}-{hi:.3f})"
     return rows
 
 

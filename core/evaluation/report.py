@@ -14,7 +14,7 @@ SUITE_COLUMNS = ("set", "n", "action_acc", "style_acc", "fid", "fid_floor", "fid
 # What `--json` writes of each row (the evaluation v2 shape), in this order.
 JSON_KEYS = ("set", "n", "action_acc", "style_acc", "fid", "fid_floor", "precision", "recall", "diversity",
              "multimodality", "inception_score", "foot_skating", "jitter")
-INBETWEEN_COLUMNS = ("method", "gap", "windows", "l2p", "l2q", "npss")
+INBETWEEN_COLUMNS = ("method", "gap", "windows", "l2p", "l2q", "npss", "l2p_vs_interp")
 ACTION_COLUMNS = ("action", "n", "action_acc", "mean_dist", "real_mean_dist", "dist_ratio")
 
 
