@@ -17,8 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.data.corpus import load_corpus  # noqa: E402
-from core.evaluation.inbetween import CONTEXT, _canonical, cut_windows, interpolate, position_stats  # noqa: E402
-from core.evaluation.metrics import l2p  # noqa: E402
+from core.evaluation.inbetween import cut_windows, interpolate, position_stats, score_gap  # noqa: E402
 from core.evaluation.suite import real_set  # noqa: E402
 from core.generation import load_generator  # noqa: E402
 
@@ -35,10 +34,8 @@ def main() -> int:
     gen = load_generator(args.model, "cpu")
     k = gen.inbetween_samples
 
-    def score(clip, w) -> float:
-        gap = slice(CONTEXT, w.target)
-        return l2p(_canonical(clip, w.last_context)[0][None, gap], _canonical(w.clip, w.last_context)[0][None, gap],
-                   *stats)
+    def score(clip, w) -> float:  # the benchmark's L2P of one window
+        return score_gap([clip], [w], stats)["l2p"]
 
     fills = np.zeros((len(windows), k))  # (windows, K): fill i is the one seed 0 draws as its i-th
     kept, interp = np.zeros(len(windows)), np.zeros(len(windows))
