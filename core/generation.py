@@ -252,13 +252,17 @@ class DiffusionGenerator(Generator):
     kind = "diffusion"
     # Std of the start noise of in-betweening: a gap is scored against one recorded motion, and less noise
     # keeps the sample nearer the network's most likely fill (chosen on training windows, weights/diffusion.md).
-    inbetween_temperature = 0.5
+    inbetween_temperature = 0.3
     # Fills drawn per gap: the one whose own estimate of the kept frames misses them least is kept, as the
     # fill that agrees best with the poses it joins (chosen on training windows, weights/diffusion.md).
     inbetween_samples = 8
     # Sampler steps of in-betweening, whose root steering acts at each: 20 filled gaps better than 10 on
     # training windows; 28 did no better than 20 on validation windows and took 40% longer (weights/diffusion.md).
     inbetween_steps = 20
+    # Frames sampled around a gap, as a multiple of the kept frames and the gap it sees (the rest free frames
+    # after them, up to one window): twice filled gaps of 5, 15 and 30 frames closer than a full window
+    # on training windows (weights/diffusion.md).
+    inbetween_span = 2.0
 
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict, device: str, path: Path, backend: str):
         super().__init__(arrays, meta, device, path, backend)
@@ -365,19 +369,23 @@ class DiffusionGenerator(Generator):
         guidance: float | None = None,
         temperature: float | None = None,
         samples: int | None = None,
+        span: float | None = None,
     ) -> Clip:
         """Copy of `clip` with frames start+1 .. end-1 generated; frames up to `start` and from `end` are
         kept exactly. `start` = -1 generates the clip's start up to `end` (nothing kept before it), `end` =
         the clip's length its end after `start` (a clip extended: the frames there are placeholders). The
         model sees up to CONTEXT kept frames on each side. `steps`: default
         `inbetween_steps`; `temperature`: std of the start noise (default `inbetween_temperature`);
-        `samples`: fills drawn, one kept (default `inbetween_samples`; seeds seed * samples + i)."""
+        `samples`: fills drawn, one kept (default `inbetween_samples`; seeds seed * samples + i); `span`:
+        frames sampled, as a multiple of the kept frames and the gap (default `inbetween_span`)."""
         from .models.cleanup import fill_pops, match_end, parent_transform, pin_stance_feet, set_root_global
 
         a, s = self._label_ids(action, style)
         k = self.inbetween_samples if samples is None else samples
         if k < 1:
             raise GenAnimError(f"samples must be at least 1, got {k}")
+        check_range("span (frames sampled, as a multiple of the gap and its kept frames)", span, 1)
+        span = self.inbetween_span if span is None else span
         num_f = clip.num_frames
         if not self._same_skeleton(clip.skeleton):
             raise MotionDataError(
@@ -406,8 +414,8 @@ class DiffusionGenerator(Generator):
             mask[end - lo, lay.contacts] = 0
             if end == num_f - 1:
                 mask[end - lo, ROOT_MOTION] = 0
-        # The network was trained on full windows: a shorter span gets free frames after it (dropped below).
-        pad = max(0, self.window - len(known))
+        # Free frames after them, dropped below (how many: `inbetween_span`).
+        pad = max(0, min(self.window, round(span * len(known))) - len(known))
         known, mask = np.pad(known, ((0, pad), (0, 0))), np.pad(mask, ((0, pad), (0, 0)))
         first, last = start - lo, end - lo  # the kept frames either side of the gap
         g_rot, g_pos = clip.global_transforms()

@@ -150,6 +150,28 @@ def test_inbetween_keeps_the_drawn_fill_nearest_the_kept_frames(gen, monkeypatch
         gen.inbetween(clip, 20, 50, samples=0)
 
 
+def test_inbetween_samples_span_times_the_frames_it_sees_up_to_one_window(gen, monkeypatch):
+    """The gap and its kept frames (here 38) are sampled with free frames after them: none at span 1, up
+    to `span` times as many frames in all, at most one window (the tiny model's 40 frames)."""
+    clip = load_clip(WALK)
+    sample = type(gen).sample_features
+    lengths = []
+
+    def spy(self, n, frames, *args, **kwargs):
+        lengths.append(frames)
+        return sample(self, n, frames, *args, **kwargs)
+
+    monkeypatch.setattr(type(gen), "sample_features", spy)
+    for span in (1.0, 1.02, None):
+        out = gen.inbetween(clip, 20, 24, samples=1, span=span)
+        assert np.isfinite(out.global_positions()).all()
+    assert lengths == [38, 39, 40] and gen.inbetween_span * 38 > gen.window
+    with pytest.raises(GenAnimError, match="span"):
+        gen.inbetween(clip, 20, 24, span=0.5)
+    with pytest.raises(GenAnimError, match="span"):
+        gen.inbetween(clip, 20, 24, span=float("nan"))
+
+
 def test_generated_clips_keep_the_root_path_the_model_made(gen):
     """Cleanup plants the feet with leg IK; it does not pull the root back to where sliding feet would put it."""
     rep = gen.rep

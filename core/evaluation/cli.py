@@ -129,11 +129,10 @@ def _inbetween(args: argparse.Namespace) -> int:
         from ..generation import load_generator
 
         gen = load_generator(args.model, args.device)
-        methods[gen.name] = lambda clip, start, end: gen.inbetween(clip, start, end, steps=args.steps,
-                                                                   temperature=args.temperature, samples=args.samples)
+        options = {"steps": args.steps, "temperature": args.temperature, "samples": args.samples, "span": args.span}
+        methods[gen.name] = lambda clip, start, end: gen.inbetween(clip, start, end, **options)
         if args.rig_transfer:
-            methods[f"{gen.name} on a Mixamo rig"] = rig_transfer(gen, steps=args.steps, temperature=args.temperature,
-                                                                    samples=args.samples)
+            methods[f"{gen.name} on a Mixamo rig"] = rig_transfer(gen, **options)
     if args.candidate:
         methods[args.name] = command_method(args.candidate)
         # A command per window is slow; score every method on the same evenly spread subset.
@@ -314,6 +313,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="start noise std of --model (default: the model's in-betweening setting)")
     q.add_argument("--samples", type=int, default=None,
                    help="fills --model draws per gap, one kept (default: the model's in-betweening setting)")
+    q.add_argument("--span", type=float, default=None,
+                   help="frames --model samples around a gap, as a multiple of the kept frames and the gap it sees "
+                   "(default: the model's in-betweening setting)")
     q.add_argument("--split", default="val", choices=("val", "train"),
                    help="clips the windows are cut from (train: to choose settings away from the validation split)")
     q.add_argument("--no-rig-transfer", dest="rig_transfer", action="store_false",
