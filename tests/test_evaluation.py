@@ -292,3 +292,11 @@ def test_cli_rejects_folder_without_clips(tmp_path, capsys, tiny_recognizer):
     tiny_recognizer.save(tmp_path / "rec.safetensors")
     assert main(["evaluate", "clips", str(tmp_path / "empty"), "--recognizer", str(tmp_path / "rec.safetensors")]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_the_rig_round_trip_without_a_fill_costs_little_but_not_nothing(sample_paths):
+    """The floor under the 'on a Mixamo rig' row: the recorded window to the rig and back, nothing filled."""
+    clips = [load_clip(p) for p in sample_paths[:2]]
+    methods = {**ib.BASELINES, "round trip": ib.rig_transfer(None)}
+    zero, interp, trip = ib.benchmark(clips, clips, methods, gaps=(15,), stride=60, max_windows=3)
+    assert 0.0 < trip["l2p"] < 0.2 * interp["l2p"]

@@ -133,6 +133,7 @@ def _inbetween(args: argparse.Namespace) -> int:
         methods[gen.name] = lambda clip, start, end: gen.inbetween(clip, start, end, **options)
         if args.rig_transfer:
             methods[f"{gen.name} on a Mixamo rig"] = rig_transfer(gen, **options)
+            methods["recorded, to the Mixamo rig and back"] = rig_transfer(None)  # what the retargets alone cost
     if args.candidate:
         methods[args.name] = command_method(args.candidate)
         # A command per window is slow; score every method on the same evenly spread subset.
@@ -319,7 +320,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--split", default="val", choices=("val", "train"),
                    help="clips the windows are cut from (train: to choose settings away from the validation split)")
     q.add_argument("--no-rig-transfer", dest="rig_transfer", action="store_false",
-                   help="skip the row of --model filling gaps on a Mixamo-proportioned rig (through two retargets)")
+                   help="skip the rows of --model filling gaps on a Mixamo-proportioned rig (through two retargets) "
+                   "and of the recorded motion taken to that rig and back (what the retargets alone cost)")
     q.add_argument("--gaps", type=int, nargs="+", default=[5, 15, 30])
     q.add_argument("--stride", type=int, default=40, help="frames between window starts")
     q.add_argument(

@@ -161,7 +161,8 @@ def rig_transfer(gen, **options) -> Callable[[Clip, int, int], Clip]:
     """`gen`'s in-betweening done as on an animator's own rig: the window is retargeted onto the
     Mixamo-proportioned reference rig (its keys), filled there (`fill_rig_gaps`: through GenAnim's skeleton
     and back), and the rig's result is retargeted onto GenAnim's skeleton again to be scored against the
-    recorded motion, so the row pays for every retarget. `options` go to `fill_rig_gaps`."""
+    recorded motion, so the row pays for every retarget. `options` go to `fill_rig_gaps`. Without `gen`,
+    nothing is filled: the recorded window goes to the rig and back, what the retargets alone cost."""
     from ..retarget.retarget import RigPose
     from ..retarget.rig import full_bases, rig_clip, to_rig, to_skeleton
     from ..retarget.rig_fill import fill_rig_gaps
@@ -171,8 +172,9 @@ def rig_transfer(gen, **options) -> Callable[[Clip, int, int], Clip]:
 
     def run(clip: Clip, start: int, end: int) -> Clip:
         keys = RigPose(list(rig.names), *full_bases(rig, to_rig(clip, rig, MIXAMO_MAP)), np.zeros(len(rig.names), bool))
-        filled = fill_rig_gaps(gen, rig, MIXAMO_MAP, keys, clip.fps, [(start, end)], **options)
-        return to_skeleton(rig_clip(rig, filled, clip.fps), clip.skeleton, MIXAMO_MAP)
+        if gen is not None:
+            keys = fill_rig_gaps(gen, rig, MIXAMO_MAP, keys, clip.fps, [(start, end)], **options)
+        return to_skeleton(rig_clip(rig, keys, clip.fps), clip.skeleton, MIXAMO_MAP)
 
     return run
 
