@@ -15,9 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.data.corpus import load_corpus  # noqa: E402
-from core.evaluation.inbetween import cut_windows, interpolate, position_stats, rig_transfer, score_gap  # noqa: E402
-from core.evaluation.suite import real_set  # noqa: E402
+from core.evaluation.inbetween import interpolate, rig_transfer, score_gap, validation_windows  # noqa: E402
 from core.generation import load_generator  # noqa: E402
 
 
@@ -27,9 +25,7 @@ def main() -> int:
     p.add_argument("--gap", type=int, default=30)
     p.add_argument("--windows", type=int, default=40)
     args = p.parse_args()
-    corpus = load_corpus("bandai-namco", progress=False)
-    stats = position_stats(real_set(corpus, "train").clips)
-    windows = cut_windows(real_set(corpus, "val").clips, args.gap, max_windows=args.windows)
+    windows, stats = validation_windows(args.gap, args.windows)
     gen = load_generator(args.model, "cpu")
     round_trip, on_rig = rig_transfer(None), rig_transfer(gen)
     fills = {

@@ -97,6 +97,18 @@ def position_stats(clips: list[Clip], gap: int = 30, stride: int = 40) -> tuple[
     return allpos.mean(0), np.where(allpos.std(0) < 1e-6, 1.0, allpos.std(0))
 
 
+def validation_windows(gap: int, max_windows: int | None = None,
+                       data: str = "bandai-namco") -> tuple[list[Window], tuple[np.ndarray, np.ndarray]]:
+    """The benchmark's evenly spread validation windows of one gap, and the training windows' position stats
+    that score them (`score_gap`): what the diagnostic scripts score their fills on."""
+    from ..data.corpus import load_corpus
+    from .suite import real_set
+
+    corpus = load_corpus(data, progress=False)
+    windows = cut_windows(real_set(corpus, "val").clips, gap, max_windows=max_windows)
+    return windows, position_stats(real_set(corpus, "train").clips)
+
+
 def score_gap(preds: list[Clip], windows: list[Window], stats: tuple[np.ndarray, np.ndarray]) -> dict:
     """L2P, L2Q and NPSS of predicted windows over their gap frames, and each window's L2P (`l2p_windows`)."""
     p_pos, t_pos, p_q, t_q = [], [], [], []
