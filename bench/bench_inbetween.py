@@ -59,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for (b, span), ts in times.items():
         med = statistics.median(ts)
-        sampled = min(gens[b].window, round((span or gens[b].inbetween_span) * length))
-        rows.append({"backend": b, "frames sampled": sampled, "seconds": round(med, 3),
+        rows.append({"backend": b, "frames sampled": gens[b].inbetween_frames(length, span), "seconds": round(med, 3),
                      "speed-up": round(statistics.median(times[b, full]) / med, 2)})
     g = gens["torch"]
     print(f"{args.model}: a {args.gap}-frame gap with {args.context} kept frames each side, {g.inbetween_samples} "

@@ -301,6 +301,12 @@ class DiffusionGenerator(Generator):
         return self.sample_features(n, full, a, s, seeds, guidance, steps, None, None, progress, ddpm,
                                     whole=self.whole_take(frames, excerpt))[:, :frames]
 
+    def inbetween_frames(self, seen: int, span: float | None = None) -> int:
+        """Frames sampled for a gap whose kept frames and gap take `seen` frames: `span` (default
+        `inbetween_span`) times as many, the rest free frames after them, at most one window."""
+        span = self.inbetween_span if span is None else span
+        return max(seen, min(self.window, round(span * seen)))
+
     def sample_features(self, n: int, frames: int, a: int, s: int, seeds: list[int], guidance: float | None,
                         steps: int | None, known: np.ndarray | None, mask: np.ndarray | None, progress,
                         ddpm: bool = False, impute: bool = True, root_target: tuple[int, int, np.ndarray, float]
@@ -385,7 +391,6 @@ class DiffusionGenerator(Generator):
         if k < 1:
             raise GenAnimError(f"samples must be at least 1, got {k}")
         check_range("span (frames sampled, as a multiple of the gap and its kept frames)", span, 1)
-        span = self.inbetween_span if span is None else span
         num_f = clip.num_frames
         if not self._same_skeleton(clip.skeleton):
             raise MotionDataError(
@@ -414,8 +419,7 @@ class DiffusionGenerator(Generator):
             mask[end - lo, lay.contacts] = 0
             if end == num_f - 1:
                 mask[end - lo, ROOT_MOTION] = 0
-        # Free frames after them, dropped below (how many: `inbetween_span`).
-        pad = max(0, min(self.window, round(span * len(known))) - len(known))
+        pad = self.inbetween_frames(len(known), span) - len(known)  # free frames after them, dropped below
         known, mask = np.pad(known, ((0, pad), (0, 0))), np.pad(mask, ((0, pad), (0, 0)))
         first, last = start - lo, end - lo  # the kept frames either side of the gap
         g_rot, g_pos = clip.global_transforms()
