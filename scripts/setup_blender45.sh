@@ -8,4 +8,4 @@ if [ ! -x .venv-blender45/bin/python ]; then
     "$PY" -m venv .venv-blender45
     .venv-blender45/bin/python -m pip install --quiet --upgrade pip
 fi
-.venv-blender45/bin/python -m pip install --quiet -r requirements.txt "bpy==4.5.15" "pytest==9.2.0" "hypothesis==6.170.17"
+.venv-blender45/bin/python -m pip install --quiet -r requirements.txt "bpy==4.5.15" "pytest==9.2.0" "hypothesis==6.170.17" "pytest-timeout==2.4.0"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -193,6 +194,16 @@ def test_bad_bvh_names_the_file(samples, tmp_path):
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(MotionDataError, match=r"dataset-2_walk_normal_001.bvh, line \d+"):
         load_corpus(samples, cache=tmp_path / "cache")
+
+
+def test_a_failed_build_stops_its_workers(samples, tmp_path):
+    """A bad clip among many: the error comes back, and no worker process is left behind."""
+    for i in range(2, 40):
+        shutil.copy(samples / "dataset-2_walk_normal_001.bvh", samples / f"dataset-2_walk_normal_{i:03d}.bvh")
+    (samples / "dataset-2_walk_normal_002.bvh").write_text("HIERARCHY\nnot a skeleton\n")
+    with pytest.raises(MotionDataError, match="dataset-2_walk_normal_002.bvh"):
+        load_corpus(samples, cache=tmp_path / "cache")
+    assert not multiprocessing.active_children()
 
 
 def test_unlabelled_file_is_left_out_and_named(samples, tmp_path, capsys):

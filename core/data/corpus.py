@@ -36,7 +36,6 @@ import io
 import json
 import math
 import multiprocessing
-import multiprocessing.pool
 import os
 import re
 import shutil
@@ -44,6 +43,8 @@ import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -554,19 +555,23 @@ def _read_packed(dest: Path) -> Corpus:
 
 
 def _build(srcs: list[Path], base: Path, dest: Path, workers: int, progress: bool) -> Corpus:
-    # fork: workers start at once and inherit the imported modules (spawn where fork is missing).
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    # Not fork: the caller may run threads (torch's, Blender's) whose locks a forked child inherits held.
+    # Not multiprocessing.Pool: its terminate() can hang for good (CPython issues 73945, 78178).
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else None)
     tasks: list[_FileTask] = []
     lists: list[LabelLists] = []
     unlabelled: list[tuple[str, str]] = []
     bar = _progress(progress)
-    done = (lambda _: bar.update()) if bar is not None else None
-    with ctx.Pool(max(1, workers)) as pool:
+    pool = ProcessPoolExecutor(max(1, workers), mp_context=ctx)
+    try:
         # Files are parsed by the workers while this process is still extracting the archive.
-        pending: dict[str, multiprocessing.pool.AsyncResult] = {}
+        pending: dict[str, Future] = {}
 
         def submit(key: str, *args: Path) -> None:
-            pending[key] = pool.apply_async(_parse_one, args, callback=done)
+            pending[key] = pool.submit(_parse_one, *args)
+            if bar is not None:
+                pending[key].add_done_callback(lambda _: bar.update())
 
         for src in srcs:
             if src.is_file():
@@ -602,9 +607,13 @@ def _build(srcs: list[Path], base: Path, dest: Path, workers: int, progress: boo
         results = []
         for t in tasks:
             try:
-                results.append(pending[t.key].get())
+                results.append(pending[t.key].result())
             except MotionDataError as e:  # name the file where it now lies, not the temporary folder
                 raise MotionDataError(e.problem, t.path, e.line) from None
+            except BrokenProcessPool:
+                raise CorpusError(f"{t.path}: the process reading it stopped (out of memory?)") from None
+    finally:
+        pool.shutdown(cancel_futures=True)  # the running files finish (each is small), the rest are dropped
     if bar is not None:
         bar.close()
     if not tasks:
