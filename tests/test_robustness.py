@@ -19,7 +19,8 @@ from tiny_model import WALK, train_tiny
 
 from core.cli import main
 from core.control.follow import PathError, read_path
-from core.errors import GenAnimError
+from core.data.corpus import _parse_one
+from core.errors import GenAnimError, MotionDataError
 from core.generation import Generator, load_generator
 from core.motion.bvh import read_bvh, write_bvh
 
@@ -191,10 +192,11 @@ def _folder(tmp_path: Path, broken: bytes | None = None) -> Path:
     return folder
 
 
-def test_data_stats_on_an_unreadable_clip_is_one_plain_line(tmp_path, capsys, monkeypatch):
-    monkeypatch.setenv("GENANIM_CACHE", str(tmp_path / "cache"))
-    folder = _folder(tmp_path, WALK.read_bytes())
-    bad = folder / "dataset-2_walk_active_001.bvh"
+def test_an_unreadable_clip_is_one_plain_error(tmp_path, monkeypatch):
+    """The corpus worker turns an unreadable file into a MotionDataError, which crosses the process boundary
+    and prints as one line (test_corpus.py: test_bad_bvh_names_the_file). Called here in this process: the
+    workers are started afresh and would not see the patch."""
+    bad = _folder(tmp_path, WALK.read_bytes()) / "dataset-2_walk_active_001.bvh"
     read = pathlib.Path.read_bytes
 
     def read_bytes(self):  # as root every file is readable: what a user without read permission sees
@@ -202,9 +204,10 @@ def test_data_stats_on_an_unreadable_clip_is_one_plain_line(tmp_path, capsys, mo
             raise PermissionError(13, "Permission denied", str(self))
         return read(self)
 
-    monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)  # forked workers inherit it
-    assert main(["data", "stats", str(folder)]) == 2
-    assert one_error_line(capsys.readouterr().err) == f"error: {bad}: cannot read file (Permission denied)"
+    monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+    with pytest.raises(MotionDataError) as e:
+        _parse_one(bad)
+    assert str(e.value) == f"{bad}: cannot read file (Permission denied)"
 
 
 def test_data_stats_on_a_fake_archive_is_one_plain_line(tmp_path, capsys, monkeypatch):

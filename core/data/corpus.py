@@ -611,7 +611,7 @@ def _build(srcs: list[Path], base: Path, dest: Path, workers: int, progress: boo
             except MotionDataError as e:  # name the file where it now lies, not the temporary folder
                 raise MotionDataError(e.problem, t.path, e.line) from None
             except BrokenProcessPool:
-                raise CorpusError(f"{t.path}: the process reading it stopped (out of memory?)") from None
+                raise CorpusError(f"{t.path}: the process reading it stopped unexpectedly") from None
     finally:
         pool.shutdown(cancel_futures=True)  # the running files finish (each is small), the rest are dropped
     if bar is not None:

@@ -22,8 +22,8 @@ pytestmark = [pytest.mark.blender, pytest.mark.slow]
 def test_own_weights_from_preferences_generate_onto_the_librarys_skeleton(tmp_path):
     if importlib.util.find_spec("torch") is None:
         pytest.skip("training the library's model needs PyTorch, not installed in this Python")
-    from blender_addon.core.training.config import TrainConfig
-    from blender_addon.core.training.train import export_weights, train
+    from core.training.config import TrainConfig  # not blender_addon.core: corpus workers import it without bpy
+    from core.training.train import export_weights, train
 
     lib = build_library(tmp_path / "lib", "sidecar")
     train(TrainConfig.from_dict({**TINY_CONFIG, "data": str(lib)}), tmp_path / "run", progress=False)
