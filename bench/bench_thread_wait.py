@@ -3,8 +3,8 @@ train` alone on the machine, and two of them side by side (as a training run bes
 
     python bench/bench_thread_wait.py [--config configs/diffusion.json] [--steps 30] [--threads 2]
 
-Rows: the waits `python -m core` sets by default (`core/__main__.py`: spin `GOMP_SPINCOUNT` 10,000 times,
-then sleep), sleeping at once (`OMP_WAIT_POLICY=PASSIVE`, its default before), and libgomp's own default
+Rows: the waits `python -m core` and the tests set by default (`core/openmp.py`: spin `GOMP_SPINCOUNT`
+10,000 times, then sleep), sleeping at once (`OMP_WAIT_POLICY=PASSIVE`, its default before), and libgomp's own default
 (spin 300,000 times; what a script importing torch gets). Each cell: seconds per step over the run's own
 training time (the summary's `wall_seconds`, data loading left out); side by side, the mean of the two runs,
 which take half the steps (the slow rows would take minutes).

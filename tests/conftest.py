@@ -6,6 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from core.openmp import wait_briefly
+
+wait_briefly()  # before any test loads torch: threads wait as under `python -m core`
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 SAMPLES = SHARED_DATA / "bandai-namco" / "samples"
