@@ -4,10 +4,10 @@ train` alone on the machine, and two of them side by side (as a training run bes
     python bench/bench_thread_wait.py [--config configs/diffusion.json] [--steps 30] [--threads 2]
 
 Rows: the waits `python -m core` and the tests set by default (`core/openmp.py`: spin `GOMP_SPINCOUNT`
-10,000 times, then sleep), sleeping at once (`OMP_WAIT_POLICY=PASSIVE`, its default before), and libgomp's own default
-(spin 300,000 times; what a script importing torch gets). Each cell: seconds per step over the run's own
-training time (the summary's `wall_seconds`, data loading left out); side by side, the mean of the two runs,
-which take half the steps (the slow rows would take minutes).
+`SPIN_COUNT` times, then sleep), sleeping at once (`OMP_WAIT_POLICY=PASSIVE`, its default before), and
+libgomp's own default (spin 300,000 times; what a script importing torch gets). Each cell: seconds per step
+over the run's own training time (the summary's `wall_seconds`, data loading left out); side by side, the
+mean of the two runs, which take half the steps (the slow rows would take minutes).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from core.evaluation.report import table  # noqa: E402
+from core.openmp import SPIN_COUNT  # noqa: E402
 
 WAITS = {
-    "spin 10,000, then sleep (default)": {},
+    f"spin {SPIN_COUNT:,}, then sleep (default)": {},
     "sleep at once (OMP_WAIT_POLICY=PASSIVE)": {"OMP_WAIT_POLICY": "PASSIVE"},
     "spin 300,000 (libgomp's default)": {"GOMP_SPINCOUNT": "300000"},
 }

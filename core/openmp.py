@@ -1,7 +1,7 @@
 """How torch's OpenMP threads wait between operations: set before torch loads (bench/bench_thread_wait.py).
 
-Spinning long (libgomp's default) is fastest alone but slows two runs side by side up to 8x; sleeping at
-once costs 1.3-1.4x alone. A short spin keeps most of both."""
+Spinning long (libgomp's default) is fastest alone but slows runs side by side several times over; sleeping
+at once is slower alone. A short spin is as fast alone and stays close to sleeping side by side."""
 
 from __future__ import annotations
 
