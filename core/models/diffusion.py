@@ -36,6 +36,7 @@ class DenoiserConfig:
     timesteps: int = 1000  # T of the training schedule
     whole_takes: bool = False  # a condition flag: a whole take (from rest, back to rest) or an excerpt of one
     self_condition: bool = False  # the previous step's x0 estimate is an input (Chen et al., Analog Bits)
+    frame_head: int = 0  # channels of a head at frame resolution beside the token output (0: none)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -47,6 +48,11 @@ class Denoiser(nn.Module):
     Frames are grouped into tokens of `patch` frames; one condition token (time + action + style,
     + whole take or excerpt) is prepended, as in MDM; a zero-initialised temporal convolution after
     unpatching smooths across token borders.
+
+    A token's `width` numbers are all the unpatching linear layer has for its `patch` frames of `dim`
+    features, so detail within a token is lost even where x_t holds it. The frame head (`frame_head` > 0)
+    adds detail per frame from each frame's own inputs and its token's features, modulated by the
+    condition (time and labels); its output layer starts at zero, so it starts as the token model.
     """
 
     def __init__(self, cfg: DenoiserConfig):
@@ -69,6 +75,12 @@ class Denoiser(nn.Module):
         self.refine = nn.Conv1d(d, d, 5, padding=2)
         nn.init.zeros_(self.refine.weight)
         nn.init.zeros_(self.refine.bias)
+        if cfg.frame_head:
+            self.frame_in = nn.Conv1d(inputs * d + w, cfg.frame_head, 1)
+            self.frame_film = nn.Linear(w, 2 * cfg.frame_head)
+            self.frame_out = nn.Conv1d(cfg.frame_head, d, 3, padding=1)
+            nn.init.zeros_(self.frame_out.weight)
+            nn.init.zeros_(self.frame_out.bias)
 
     def forward(self, x_t, t, action, style, known, mask, valid=None, whole=None, prev=None):
         # x_t, known, mask: (B, L, D); t, action, style: (B,) long (label -1 = none); valid: (B, L) bool or None;
@@ -87,17 +99,24 @@ class Denoiser(nn.Module):
         h = [x_t, known * mask, mask]
         if self.cfg.self_condition:
             h.append(torch.zeros_like(x_t) if prev is None else prev)
-        h = torch.cat(h, dim=-1)  # (B, L, 3D or 4D)
+        frames = torch.cat(h, dim=-1)  # (B, L, kD), k = 3 or 4 inputs
         if valid is not None:  # padded frames look exactly like the zero padding of a sequence's end
-            h = h * valid[..., None]
-        h = F.pad(h, (0, 0, 0, n_tok * p - n)).reshape(b, n_tok, -1)  # (B, N, P*3D or P*4D)
+            frames = frames * valid[..., None]
+        h = F.pad(frames, (0, 0, 0, n_tok * p - n)).reshape(b, n_tok, -1)  # (B, N, P*kD)
         h = torch.cat([cond[:, None], self.inp(h)], dim=1) + self.pos[: n_tok + 1]  # (B, 1 + N, W)
         pad = None
         if valid is not None:
             tok_valid = F.pad(valid, (0, n_tok * p - n)).reshape(b, n_tok, p).any(-1)  # (B, N)
             pad = torch.cat([torch.zeros(b, 1, dtype=torch.bool, device=h.device), ~tok_valid], dim=1)  # True: ignore
-        h = self.encoder(h, src_key_padding_mask=pad)
-        x0 = self.out(self.norm(h[:, 1:])).reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
+        h = self.norm(self.encoder(h, src_key_padding_mask=pad)[:, 1:])  # (B, N, W)
+        x0 = self.out(h).reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
+        if self.cfg.frame_head:
+            u = torch.cat([frames, h.repeat_interleave(p, dim=1)[:, :n]], dim=-1).transpose(1, 2)  # (B, kD + W, L)
+            scale, shift = self.frame_film(cond)[..., None].chunk(2, dim=1)  # (B, H, 1) each
+            u = F.silu(self.frame_in(u) * (1 + scale) + shift)  # (B, H, L)
+            if valid is not None:  # padded frames are the zero padding of the convolution, as past a clip's end
+                u = u * valid[:, None]
+            x0 = x0 + self.frame_out(u).transpose(1, 2)
         if valid is not None:
             x0 = x0 * valid[..., None]
         return x0 + self.refine(x0.transpose(1, 2)).transpose(1, 2)

@@ -38,13 +38,19 @@ class NumpyDenoiser:
         h = [x_t, known * mask, mask]
         if arch.get("self_condition"):
             h.append(np.zeros_like(x_t) if prev is None else prev)
-        h = np.concatenate(h, -1).astype(np.float32)  # (B, L, kD), k = 3 or 4 inputs
-        h = np.pad(h, ((0, 0), (0, n_tok * p - n), (0, 0))).reshape(b, n_tok, -1)  # (B, N, P*kD)
+        frames = np.concatenate(h, -1).astype(np.float32)  # (B, L, kD), k = 3 or 4 inputs
+        h = np.pad(frames, ((0, 0), (0, n_tok * p - n), (0, 0))).reshape(b, n_tok, -1)  # (B, N, P*kD)
         h = np.concatenate([cond[:, None], linear(h, st, "inp")], 1) + self.pos[: n_tok + 1]  # (B, 1 + N, W)
         for i in range(arch["layers"]):  # pre-norm encoder layers
             name = f"encoder.layers.{i}"
             h = h + self_attention(layer_norm(h, st, f"{name}.norm1"), st, f"{name}.self_attn", arch["heads"])
             h = h + linear(gelu(linear(layer_norm(h, st, f"{name}.norm2"), st, f"{name}.linear1")), st,
                            f"{name}.linear2")
-        x0 = linear(layer_norm(h[:, 1:], st, "norm"), st, "out").reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
+        h = layer_norm(h[:, 1:], st, "norm")  # (B, N, W)
+        x0 = linear(h, st, "out").reshape(b, n_tok * p, d)[:, :n]  # (B, L, D)
+        if arch.get("frame_head"):
+            u = np.concatenate([frames, np.repeat(h, p, axis=1)[:, :n]], -1).transpose(0, 2, 1)  # (B, kD + W, L)
+            scale, shift = np.split(linear(cond, st, "frame_film")[..., None], 2, axis=1)  # (B, H, 1) each
+            u = silu(conv1d(u, st, "frame_in") * (1 + scale) + shift)
+            x0 = x0 + conv1d(u, st, "frame_out", padding=1).transpose(0, 2, 1)
         return (x0 + conv1d(x0.transpose(0, 2, 1), st, "refine", padding=2).transpose(0, 2, 1)).astype(np.float32)

@@ -54,7 +54,10 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                              + (" + whole take or excerpt" if arch.get("whole_takes") else "") + "), constraint values "
                              "and mask as input channels"
                              + (", the previous step's estimate too (self-conditioning)" if arch.get("self_condition")
-                                else "") + ", zero-initialised temporal convolution after unpatching"),
+                                else "") + ", zero-initialised temporal convolution after unpatching"
+                             + (f", a frame-resolution head of {arch['frame_head']} channels (each frame's inputs and "
+                                "its token's features, modulated by the condition) added to the token output"
+                                if arch.get("frame_head") else "")),
             ("diffusion", f"cosine schedule, T = {arch['timesteps']}; default sampler DDIM, {cfg['sample_steps']} "
                           f"steps at t = (T - 1) sqrt(1 - u^2) for u evenly spaced (shortest at high noise), "
                           f"classifier-free guidance {cfg['guidance']}; windows of {cfg['window']} frames, "
