@@ -12,13 +12,15 @@ median over the row's.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from core.openmp import limit_threads  # noqa: E402  (loads neither numpy nor torch)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,11 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy loads its BLAS
-        os.environ[var] = str(args.threads)
+    limit_threads(args.threads)
     import torch
 
-    sys.path.insert(0, str(REPO))
     from core.data.corpus import load_corpus
     from core.evaluation.report import table
     from core.evaluation.suite import real_set

@@ -19,6 +19,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from core.openmp import limit_threads  # noqa: E402  (loads neither numpy nor torch)
+
 FIRST_CLIP = """
 import sys, time
 t = time.perf_counter()
@@ -39,13 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # before numpy loads its BLAS
-        os.environ[var] = str(args.threads)
+    limit_threads(args.threads)
     import statistics
 
     import torch
 
-    sys.path.insert(0, str(REPO))
     from core.generation import load_generator
 
     torch.set_num_threads(args.threads)
