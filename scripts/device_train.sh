@@ -49,7 +49,8 @@ stash)
     ;;
 train)
     config="${2:?config file}"; minutes="${3:?minutes}"
-    mkdir -p "$STASH" && cp "$PARTS"/part*/* "$STASH"/
+    mkdir -p "$STASH"
+    for f in "$PARTS"/part*/*; do [ -e "$f" ] && cp "$f" "$STASH"/; done  # a later call may carry none
     data="$STASH/data/bandai-namco"
     mkdir -p "$data"
     for f in $(cd "$STASH" && ls ./*.tar.xz.00 | sed 's/\.00$//'); do cat "$STASH/$f".* > "$data/$f"; done

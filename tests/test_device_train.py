@@ -61,11 +61,15 @@ def test_data_in_pieces_then_a_run_trained_there_resumes_here(tmp_path):
         assert (tmp_path / "stash" / "data" / "bandai-namco" / name).read_bytes() == data
     out = sorted(f.name for f in (tmp_path / "out").iterdir())
     assert {"tiny.safetensors", "tiny.md", "tiny.checkpoint.0"} <= set(out)
+    # a later call, carrying no piece, goes on with the run
+    config.write_text(json.dumps({**CONFIG, "steps": 6}))
+    r = sh("train", str(config), "5", DEVICE_PARTS=str(tmp_path / "none"))
+    assert r.returncode == 0 and "resuming at step 4" in r.stderr, r.stderr
 
     run = tmp_path / "here"
     assert sh("fetch", str(tmp_path / "out"), str(run)).returncode == 0
-    assert load_checkpoint(run / CHECKPOINT)["step"] == 4
-    config.write_text(json.dumps({**CONFIG, "steps": 6}))
+    assert load_checkpoint(run / CHECKPOINT)["step"] == 6
+    config.write_text(json.dumps({**CONFIG, "steps": 8}))
     resumed = subprocess.run([sys.executable, "-m", "core", "train", "--config", str(config), "--out", str(run),
                               "--resume"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0 and "resuming at step 4" in resumed.stderr, resumed.stderr
+    assert resumed.returncode == 0 and "resuming at step 6" in resumed.stderr, resumed.stderr
