@@ -188,21 +188,19 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _train_recognizer(args: argparse.Namespace) -> int:
-    import torch
-
     from ..data.corpus import load_corpus
-    from .suite import fit_recognizer
+    from .suite import RECOGNIZER_THREADS, fit_recognizer
 
-    torch.set_num_threads(args.threads)
+    threads = args.threads or RECOGNIZER_THREADS
     t0 = time.time()
     corpus = load_corpus(args.data, progress=True)
-    rec, quality = fit_recognizer(corpus, steps=args.steps, seed=args.seed)
+    rec, quality = fit_recognizer(corpus, steps=args.steps, seed=args.seed, threads=threads)
     wall = time.time() - t0
     out = Path(args.out)
     rec.save(out)
     command = _command(args)
     card = out.with_suffix(".md")
-    card.write_text(_recognizer_card(rec, quality, command, wall, out), encoding="utf-8")
+    card.write_text(_recognizer_card(rec, quality, command, wall, out, threads), encoding="utf-8")
     for name, q in quality["groups"].items():
         print(f"validation {name}: action accuracy {q['action_acc']:.4f}, style accuracy {q['style_acc']:.4f} "
               f"on {q['clips']} clips")
@@ -210,7 +208,7 @@ def _train_recognizer(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recognizer_card(rec, quality: dict, command: str, wall: float, out: Path) -> str:
+def _recognizer_card(rec, quality: dict, command: str, wall: float, out: Path, threads: int) -> str:
     import torch
 
     info, cfg = rec.info, rec.model.cfg
@@ -242,7 +240,8 @@ def _recognizer_card(rec, quality: dict, command: str, wall: float, out: Path) -
         ("wall time", f"{wall:.0f} s in all ({info['train_seconds']:.0f} s of optimisation)"),
         (
             "hardware",
-            f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}",
+            f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
+            f"{threads} torch threads (the weights differ with their number)",
         ),
         ("command", f"`{command}`"),
     ]
@@ -344,7 +343,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     q = ev.add_parser("train-recognizer", help="train the recognizer and write its weights and model card")
     q.add_argument("--steps", type=int, default=3000)
-    q.add_argument("--threads", type=int, default=2)
+    q.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default 2, as the shipped judge: the weights differ with them)")
     q.add_argument("--out", default="weights/recognizer.safetensors")
     q.add_argument("--data", default="bandai-namco")
     q.add_argument("--seed", type=int, default=0)

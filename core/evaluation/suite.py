@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..data.corpus import Corpus, Segment
 from ..data.errors import LabelError
@@ -44,6 +45,8 @@ from .canonical import body_mirror, canonical_features, mirror_features
 from .recognizer import Recognizer, train_recognizer
 
 DEFAULT_RECOGNIZER = Path(__file__).resolve().parents[2] / "weights" / "recognizer.safetensors"
+# Torch threads of the recognizer's training: its float sums, and so its weights, differ with the thread count.
+RECOGNIZER_THREADS = 2
 REFERENCE_SPLIT = "val-takes"
 FLOOR_DRAWS = 5
 # A joint turning by more than 90 degrees within one frame at 30 fps (degrees per second): no real clip
@@ -395,11 +398,12 @@ def evaluator(corpus: Corpus, recognizer: Recognizer, reference: ClipSet | None 
 
 
 def fit_recognizer(
-    corpus: Corpus, steps: int = 3000, seed: int = 0, mirror: bool = True, progress: bool = True
+    corpus: Corpus, steps: int = 3000, seed: int = 0, mirror: bool = True, progress: bool = True,
+    threads: int = RECOGNIZER_THREADS,
 ) -> tuple[Recognizer, dict]:
     """Train the recognizer on its half of the training split (`judge_halves`, plus mirrored copies with
-    swapped action labels) and measure it on the validation split: its takes, its excerpts of single
-    takes (dataset-1) and all."""
+    swapped action labels) with `threads` torch threads, and measure it on the validation split: its takes,
+    its excerpts of single takes (dataset-1) and all."""
     from ..data.errors import LabelError
 
     voc = corpus.vocabulary
@@ -417,8 +421,13 @@ def fit_recognizer(
             seqs.append(feats)
             acts.append(voc.action_id(action))
             stys.append(voc.style_id(s))
-    rec = train_recognizer(seqs, np.array(acts), np.array(stys), list(voc.actions), list(voc.styles),
-                           steps=steps, seed=seed, progress=progress)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        rec = train_recognizer(seqs, np.array(acts), np.array(stys), list(voc.actions), list(voc.styles),
+                               steps=steps, seed=seed, progress=progress)
+    finally:
+        torch.set_num_threads(before)
     val = real_set(corpus, "val")
     out = rec.predict(val.features)
     takes = {(s.clip, s.start) for s in corpus.segments(REFERENCE_SPLIT)}
