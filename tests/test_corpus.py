@@ -17,6 +17,7 @@ from conftest import SAMPLES
 from test_labels import D1_ACTIONS, D1_STYLES, D2_ACTIONS, D2_STYLES, write_cfg
 
 from core.data import archives
+from core.data import corpus as corpus_mod
 from core.data.archives import MARKER, cache_root, extract_archive
 from core.data.corpus import ClipInfo, _fast_bvh, clip_arrays, load_corpus, split_segments
 from core.data.errors import ArchiveError, CorpusError, DataError
@@ -145,6 +146,23 @@ def test_cache_invalidated_when_sources_change(samples, tmp_path):
     second = load_corpus(samples, cache=cache)
     assert len(second) == 7 and second.cache_dir != first.cache_dir
     assert not first.cache_dir.exists()  # the stale cache of the same folder is gone
+
+
+def test_a_second_job_keeps_the_cache_a_first_job_is_reading(samples, tmp_path):
+    # Two jobs started together both pack the same sources; the one finishing last must not delete
+    # the arrays the first is already reading (it did: "rotations.npy: No such file or directory").
+    cache = tmp_path / "cache"
+    first = load_corpus(samples, cache=cache)
+    rot = first.cache_dir / "rotations.npy"
+    inode = rot.stat().st_ino
+    second = corpus_mod._build([samples], cache, first.cache_dir, 1, False, replace=False)
+    assert rot.stat().st_ino == inode and second.clips == first.clips
+    refreshed = load_corpus(samples, cache=cache, refresh=True)  # a refresh does replace it ...
+    assert rot.stat().st_ino != inode
+    np.testing.assert_array_equal(first.rotations, refreshed.rotations)  # ... and the old arrays stay readable
+    assert sorted(p.name for p in (cache / "corpus").iterdir()) == [first.cache_dir.name]  # no leftovers
+    (rot).write_bytes(b"damaged")
+    assert load_corpus(samples, cache=cache).rotations.shape == first.rotations.shape  # a damaged one is rebuilt
 
 
 def test_cli_stats(samples, tmp_path, monkeypatch, capsys):

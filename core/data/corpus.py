@@ -529,7 +529,7 @@ def load_corpus(
             corpus = _read_packed(dest)
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache is rebuilt below
-    corpus = corpus or _build(srcs, base, dest, workers, progress)
+    corpus = corpus or _build(srcs, base, dest, workers, progress, replace=refresh)
     for src in srcs:  # notes are read on every load: cheap, and the cache stays the clips' own
         if src.is_dir():
             corpus.skeleton = annotate(corpus.skeleton, read_skeleton_notes(src))
@@ -538,6 +538,14 @@ def load_corpus(
         print(f"warning: {len(corpus.unlabelled)} clip(s) of {where} have no labels and are left out; "
               f"`python -m core data stats {where}` lists them and why", file=sys.stderr)
     return corpus
+
+
+def _readable(dest: Path) -> bool:
+    try:
+        _read_packed(dest)
+    except (OSError, ValueError, KeyError):
+        return False
+    return True
 
 
 def _read_packed(dest: Path) -> Corpus:
@@ -554,7 +562,7 @@ def _read_packed(dest: Path) -> Corpus:
     return Corpus(skel, idx["fps"], clips, Vocabulary.from_json(idx["vocabulary"]), rot, trans, dest, unlabelled)
 
 
-def _build(srcs: list[Path], base: Path, dest: Path, workers: int, progress: bool) -> Corpus:
+def _build(srcs: list[Path], base: Path, dest: Path, workers: int, progress: bool, replace: bool) -> Corpus:
     # Not fork: the caller may run threads (torch's, Blender's) whose locks a forked child inherits held.
     # Not multiprocessing.Pool: its terminate() can hang for good (CPython issues 73945, 78178).
     methods = multiprocessing.get_all_start_methods()
@@ -621,7 +629,7 @@ def _build(srcs: list[Path], base: Path, dest: Path, workers: int, progress: boo
         more = f"\n  and {len(unlabelled) - 20} more" if len(unlabelled) > 20 else ""
         raise CorpusError(f"none of the {len(unlabelled)} clips of {' '.join(map(str, srcs))} could be labelled "
                           f"(label them with .json sidecars, a labels.csv or ACTION/STYLE/ folders):\n{shown}{more}")
-    return _pack(tasks, results, lists, dest, [str(s) for s in srcs], unlabelled)
+    return _pack(tasks, results, lists, dest, [str(s) for s in srcs], unlabelled, replace)
 
 
 def _drop_stale(dest: Path, sources: list[str]) -> None:
@@ -638,7 +646,7 @@ def _drop_stale(dest: Path, sources: list[str]) -> None:
 
 def _pack(
     tasks: list[_FileTask], results: list[tuple], lists: list[LabelLists], dest: Path, sources: list[str],
-    unlabelled: list[tuple[str, str]],
+    unlabelled: list[tuple[str, str]], replace: bool,
 ) -> Corpus:
     # Joints whose translation moves in any clip: their rest offsets are not compared.
     animated = np.zeros(len(results[0][2]), bool)
@@ -679,6 +687,7 @@ def _pack(
         start += n
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
+    old = tmp.with_name(tmp.name + "-old")
     try:
         np.save(tmp / "rotations.npy", np.concatenate([r[0] for r in results]))
         np.save(tmp / "translations.npy", np.concatenate([r[1] for r in results]))
@@ -693,15 +702,18 @@ def _pack(
             "unlabelled": [list(u) for u in unlabelled],
         }
         (tmp / "index.json").write_text(json.dumps(index), encoding="utf-8")
-        if dest.exists():
-            shutil.rmtree(dest)
+        # Another job reading the same sources may have packed them meanwhile, and may be reading its
+        # arrays now: keep its cache unless it is damaged or a refresh was asked for.
+        if dest.exists() and (replace or not _readable(dest)):
+            os.rename(dest, old)  # moved, not deleted, so no reader ever sees half a cache
         try:
             os.rename(tmp, dest)
         except OSError:
-            if not (dest / "index.json").is_file():  # unless another process just wrote the same cache
+            if not _readable(dest):
                 raise
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        for leftover in (tmp, old):
+            if leftover.exists():
+                shutil.rmtree(leftover, ignore_errors=True)
     _drop_stale(dest, sources)
     return _read_packed(dest)
