@@ -195,6 +195,26 @@ def test_load_archive_with_json_labels(tmp_path):
     assert len(corpus.vocabulary.actions) == 25 and len(corpus.vocabulary.styles) == 19
 
 
+def test_a_copy_of_the_same_archive_reuses_the_caches(tmp_path, monkeypatch):
+    # A new download or a remounted share gives the same archive a new mtime: neither the extraction
+    # nor the packed corpus is made again (the corpus was rebuilt at every session's start).
+    archive = make_tar(tmp_path / "tiny.tar.xz", dataset_tree(tmp_path / "tree"))
+    cache = tmp_path / "cache"
+    first = load_corpus(archive, cache=cache)
+    os.utime(archive, ns=(time.time_ns(), time.time_ns() + 10**9))
+    with monkeypatch.context() as m:
+        m.setattr(corpus_mod, "_build", lambda *a, **k: pytest.fail("corpus packed again"))
+        assert load_corpus(archive, cache=cache).cache_dir == first.cache_dir
+        hashed = []
+        m.setattr(archives, "file_sha256", lambda path: hashed.append(path) or "")
+        load_corpus(archive, cache=cache)  # the new mtime was noted: no hashing either
+        assert not hashed
+    # Other contents under the same name are another corpus.
+    (tmp_path / "tree" / "extra.txt").write_text("new")
+    make_tar(archive, tmp_path / "tree")
+    assert load_corpus(archive, cache=cache).cache_dir != first.cache_dir
+
+
 def test_mixed_skeletons_is_an_error(samples, tmp_path):
     path = samples / "dataset-1_kick_normal_001.bvh"
     clip = load_clip(path)
@@ -318,10 +338,8 @@ def test_windows_and_stats(samples, tmp_path):
 
 
 @pytest.mark.slow
-def test_full_shared_archives(tmp_path):
-    start = time.perf_counter()
+def test_full_shared_archives(tmp_path, monkeypatch):
     corpus = load_corpus("bandai-namco", cache=tmp_path / "cache")
-    assert time.perf_counter() - start < 60
     assert len(corpus) == 2787 and corpus.counts("dataset") == {"dataset-1": 174, "dataset-2": 2613}
     assert len(corpus.vocabulary.actions) == 25 and len(corpus.vocabulary.styles) == 19
     train, val = corpus.segments("train"), corpus.segments("val")
@@ -329,6 +347,7 @@ def test_full_shared_archives(tmp_path):
         assert {getattr(corpus.clips[s.clip], key) for s in train} == {getattr(corpus.clips[s.clip], key) for s in val}
     held = [s for s in val if corpus.clips[s.clip].dataset == "dataset-2"]
     assert 0.08 < len(held) / 2613 < 0.13
-    start = time.perf_counter()
+    # Warm: read from the packed cache (how fast is bench/bench_data.py's business, not a test's).
+    monkeypatch.setattr(corpus_mod, "_build", lambda *a, **k: pytest.fail("corpus packed again"))
     warm = load_corpus("bandai-namco", cache=tmp_path / "cache")
-    assert time.perf_counter() - start < 2 and warm.clips == corpus.clips
+    assert warm.clips == corpus.clips and isinstance(warm.rotations, np.memmap)

@@ -66,10 +66,60 @@ def _marker_ok(dest: Path, archive: Path, stat: os.stat_result) -> bool:
     marker = _read_marker(dest)
     if not marker or marker.get("size") != stat.st_size:
         return False
-    # The sha256 is recomputed only when the archive's mtime changed since extraction.
-    if marker.get("mtime_ns") != stat.st_mtime_ns and marker.get("sha256") != file_sha256(archive):
+    if marker.get("mtime_ns") != stat.st_mtime_ns and _sha256(archive, dest, stat) != marker.get("sha256"):
         return False
     return marker.get("files") == _count_files(dest)
+
+
+def archive_sha256(archive: str | Path, cache: str | Path | None = None) -> str:
+    """sha256 of `archive`, taken from its extraction's marker while the archive's size and mtime match it.
+
+    A copy of the same archive (a new download, a remounted share) has a new mtime: it is hashed once, and
+    when it matches, the marker notes the new mtime, so neither its extraction nor its packed corpus is
+    made again."""
+    archive = Path(archive)
+    return _sha256(archive, archive_dest(archive, cache), archive.stat())
+
+
+def _sha256(archive: Path, dest: Path, stat: os.stat_result) -> str:
+    marker = _read_marker(dest) or {}
+    if marker.get("size") != stat.st_size:
+        return file_sha256(archive)
+    if marker.get("mtime_ns") != stat.st_mtime_ns:
+        sha = file_sha256(archive)
+        if sha != marker.get("sha256"):
+            return sha
+        marker["mtime_ns"] = stat.st_mtime_ns
+        tmp = dest / f"{MARKER}.{os.getpid()}"
+        try:
+            tmp.write_text(json.dumps(marker, indent=1), encoding="utf-8")
+            os.replace(tmp, dest / MARKER)
+        except OSError:  # a read-only cache: hashed again next time
+            tmp.unlink(missing_ok=True)
+    return marker.get("sha256") or file_sha256(archive)
+
+
+def publish_dir(tmp: Path, dest: Path, usable: Callable[[Path], bool], replace: bool = False) -> None:
+    """Move the finished folder `tmp` (beside `dest`) to `dest`, or drop it.
+
+    Another process may have put its own copy of the same thing at `dest` meanwhile and be reading it now:
+    a `usable` copy is kept unless `replace`; one that is replaced is moved aside first, so a reader never
+    finds half a folder (on POSIX, files it has open stay readable)."""
+    old = tmp.with_name(tmp.name + "-old")
+    try:
+        if dest.exists():
+            if not replace and usable(dest):
+                return
+            os.rename(dest, old)
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not usable(dest):  # unless another process put its copy there between the two renames
+                raise
+    finally:
+        for leftover in (tmp, old):
+            if leftover.exists():
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def extract_archive(
@@ -115,13 +165,7 @@ def extract_archive(
             "files": sum(len(files) for _, _, files in os.walk(tmp)),
         }
         (tmp / MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
-        if dest.exists():
-            shutil.rmtree(dest)
-        try:
-            os.rename(tmp, dest)
-        except OSError:
-            if not (dest.is_dir() and _marker_ok(dest, archive, stat)):  # another process won the race?
-                raise
+        publish_dir(tmp, dest, lambda d: _marker_ok(d, archive, stat))
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -55,7 +55,15 @@ from ..motion.bvh import BVH, parse_bvh, read_bvh
 from ..motion.clip import Clip
 from ..motion.rotations import quat_mul
 from ..motion.skeleton import Skeleton
-from .archives import REPO_ROOT, archive_dest, archive_stem, cache_root, extract_archive
+from .archives import (
+    REPO_ROOT,
+    archive_dest,
+    archive_sha256,
+    archive_stem,
+    cache_root,
+    extract_archive,
+    publish_dir,
+)
 from .errors import CorpusError, DataError, LabelError
 from .labels import FolderLabeller, LabelLists, Vocabulary
 from .skeleton_notes import annotate, read_skeleton_notes
@@ -372,14 +380,14 @@ def _bvh_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() == ".bvh" and p.is_file())
 
 
-def _source_key(sources: list[Path]) -> str:
-    """Hash of each source's identity: archives by size and mtime; folders by their files'."""
+def _source_key(sources: list[Path], base: Path) -> str:
+    """Hash of each source's identity: archives by their contents (a copy with a new mtime is the same
+    archive); folders by their files' sizes and mtimes."""
     h = hashlib.sha256(f"v{CACHE_VERSION}".encode())
     for src in sources:
         h.update(str(src).encode())
         if src.is_file():
-            st = src.stat()
-            h.update(f"{st.st_size} {st.st_mtime_ns}".encode())
+            h.update(archive_sha256(src, base).encode())
         else:
             for p in sorted(src.rglob("*")):
                 if p.is_file() and p.suffix.lower() in (".bvh", ".json", ".txt", ".csv"):
@@ -522,7 +530,7 @@ def load_corpus(
     """
     srcs = resolve_sources(sources)
     base = Path(cache) if cache is not None else cache_root()
-    dest = base / "corpus" / _source_key(srcs)
+    dest = base / "corpus" / _source_key(srcs, base)
     corpus = None
     if not refresh and (dest / "index.json").is_file():
         try:
@@ -687,7 +695,6 @@ def _pack(
         start += n
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}-", dir=dest.parent))
-    old = tmp.with_name(tmp.name + "-old")
     try:
         np.save(tmp / "rotations.npy", np.concatenate([r[0] for r in results]))
         np.save(tmp / "translations.npy", np.concatenate([r[1] for r in results]))
@@ -702,18 +709,9 @@ def _pack(
             "unlabelled": [list(u) for u in unlabelled],
         }
         (tmp / "index.json").write_text(json.dumps(index), encoding="utf-8")
-        # Another job reading the same sources may have packed them meanwhile, and may be reading its
-        # arrays now: keep its cache unless it is damaged or a refresh was asked for.
-        if dest.exists() and (replace or not _readable(dest)):
-            os.rename(dest, old)  # moved, not deleted, so no reader ever sees half a cache
-        try:
-            os.rename(tmp, dest)
-        except OSError:
-            if not _readable(dest):
-                raise
+        publish_dir(tmp, dest, _readable, replace)  # another job may have packed the same sources meanwhile
     finally:
-        for leftover in (tmp, old):
-            if leftover.exists():
-                shutil.rmtree(leftover, ignore_errors=True)
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
     _drop_stale(dest, sources)
     return _read_packed(dest)
