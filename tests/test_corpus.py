@@ -161,7 +161,7 @@ def test_a_second_job_keeps_the_cache_a_first_job_is_reading(samples, tmp_path):
     assert rot.stat().st_ino != inode
     np.testing.assert_array_equal(first.rotations, refreshed.rotations)  # ... and the old arrays stay readable
     assert sorted(p.name for p in (cache / "corpus").iterdir()) == [first.cache_dir.name]  # no leftovers
-    (rot).write_bytes(b"damaged")
+    rot.write_bytes(b"damaged")
     assert load_corpus(samples, cache=cache).rotations.shape == first.rotations.shape  # a damaged one is rebuilt
 
 

@@ -66,7 +66,7 @@ def _marker_ok(dest: Path, archive: Path, stat: os.stat_result) -> bool:
     marker = _read_marker(dest)
     if not marker or marker.get("size") != stat.st_size:
         return False
-    if marker.get("mtime_ns") != stat.st_mtime_ns and _sha256(archive, dest, stat) != marker.get("sha256"):
+    if marker.get("mtime_ns") != stat.st_mtime_ns and _sha256(archive, dest, stat, marker) != marker.get("sha256"):
         return False
     return marker.get("files") == _count_files(dest)
 
@@ -78,11 +78,12 @@ def archive_sha256(archive: str | Path, cache: str | Path | None = None) -> str:
     when it matches, the marker notes the new mtime, so neither its extraction nor its packed corpus is
     made again."""
     archive = Path(archive)
-    return _sha256(archive, archive_dest(archive, cache), archive.stat())
+    dest = archive_dest(archive, cache)
+    return _sha256(archive, dest, archive.stat(), _read_marker(dest) or {})
 
 
-def _sha256(archive: Path, dest: Path, stat: os.stat_result) -> str:
-    marker = _read_marker(dest) or {}
+def _sha256(archive: Path, dest: Path, stat: os.stat_result, marker: dict) -> str:
+    """`marker`: the extraction's marker as read (updated in place when a new mtime is noted)."""
     if marker.get("size") != stat.st_size:
         return file_sha256(archive)
     if marker.get("mtime_ns") != stat.st_mtime_ns:

@@ -531,12 +531,7 @@ def load_corpus(
     srcs = resolve_sources(sources)
     base = Path(cache) if cache is not None else cache_root()
     dest = base / "corpus" / _source_key(srcs, base)
-    corpus = None
-    if not refresh and (dest / "index.json").is_file():
-        try:
-            corpus = _read_packed(dest)
-        except (OSError, ValueError, KeyError):
-            pass  # a damaged cache is rebuilt below
+    corpus = None if refresh else _read_cached(dest)  # a missing or damaged cache is built anew
     corpus = corpus or _build(srcs, base, dest, workers, progress, replace=refresh)
     for src in srcs:  # notes are read on every load: cheap, and the cache stays the clips' own
         if src.is_dir():
@@ -548,12 +543,11 @@ def load_corpus(
     return corpus
 
 
-def _readable(dest: Path) -> bool:
+def _read_cached(dest: Path) -> Corpus | None:
     try:
-        _read_packed(dest)
+        return _read_packed(dest)
     except (OSError, ValueError, KeyError):
-        return False
-    return True
+        return None
 
 
 def _read_packed(dest: Path) -> Corpus:
@@ -709,7 +703,8 @@ def _pack(
             "unlabelled": [list(u) for u in unlabelled],
         }
         (tmp / "index.json").write_text(json.dumps(index), encoding="utf-8")
-        publish_dir(tmp, dest, _readable, replace)  # another job may have packed the same sources meanwhile
+        # Another job may have packed the same sources meanwhile.
+        publish_dir(tmp, dest, lambda d: _read_cached(d) is not None, replace)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
