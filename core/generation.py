@@ -256,6 +256,9 @@ class DiffusionGenerator(Generator):
     # Fills drawn per gap: the one whose own estimate of the kept frames misses them least is kept, as the
     # fill that agrees best with the poses it joins (chosen on training windows, weights/diffusion.md).
     inbetween_samples = 8
+    # Kept frames each side of a gap whose misses choose the fill: the frames it joins. Farther ones, which
+    # the fill does not touch, chose fills further from the recorded motion (weights/diffusion.md).
+    inbetween_join = 2
     # Sampler steps of in-betweening, whose root steering acts at each: 20 filled gaps better than 10 on
     # training windows; 28 did no better than 20 on validation windows and took 40% longer (weights/diffusion.md).
     inbetween_steps = 20
@@ -436,7 +439,9 @@ class DiffusionGenerator(Generator):
                                      np.repeat(known[None], k, 0), np.repeat(mask[None], k, 0), progress,
                                      impute=False, root_target=target,
                                      temperature=self.inbetween_temperature if temperature is None else temperature)
-        miss = ((((known - feats) / self.std) ** 2) * mask).sum((1, 2))  # (k,)
+        frame = np.arange(len(known))[:, None]
+        join = mask * ((frame >= first - self.inbetween_join) & (frame <= last + self.inbetween_join))  # (n, D)
+        miss = ((((known - feats) / self.std) ** 2) * join).sum((1, 2))  # (k,)
         feats = feats[int(miss.argmin())][: hi - lo]
         # The network's motion through the gap is smooth but may sit off the kept frames: carry its
         # misses at the gap's ends across the gap, fading linearly, so the motion joins them.

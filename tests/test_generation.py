@@ -127,23 +127,32 @@ def test_root_target_steers_the_sampled_path_and_temperature_scales_the_noise(ge
         gen.inbetween(clip, 20, 50, temperature=-1.0)
 
 
-def test_inbetween_keeps_the_drawn_fill_nearest_the_kept_frames(gen, monkeypatch):
-    """With samples=3 the fills of seeds 0, 1, 2 are drawn in one batch and the one whose own estimate of
-    the kept frames misses them least is written."""
+def test_inbetween_keeps_the_drawn_fill_nearest_the_kept_frames_it_joins(gen, monkeypatch):
+    """With samples=3 and seed 1 the fills of seeds 3, 4, 5 are drawn in one batch and the one whose own
+    estimate of the kept frames within `inbetween_join` frames of the gap misses them least is written (on
+    these fills not the one that misses all the kept frames least)."""
     clip = load_clip(WALK)
     sample = type(gen).sample_features
-    misses = []
+    misses, whole = [], []
 
     def spy(self, n, frames, a, s, seeds, guidance, steps, known, mask, *args, **kwargs):
         feats = sample(self, n, frames, a, s, seeds, guidance, steps, known, mask, *args, **kwargs)
-        misses.extend(((((known - feats) / self.std) ** 2) * mask).sum((1, 2)))
+        kept = mask[0].any(-1)  # (frames,)
+        first = int(np.argmin(kept)) - 1  # the last kept frame before the gap
+        last = first + 1 + int(np.argmax(kept[first + 1 :]))  # the first kept frame after it
+        near = np.zeros(frames, bool)
+        near[first - self.inbetween_join : last + self.inbetween_join + 1] = True
+        miss = (((known - feats) / self.std) ** 2) * mask
+        misses.extend(miss[:, near].sum((1, 2)))
+        whole.extend(miss.sum((1, 2)))
         return feats
 
     monkeypatch.setattr(type(gen), "sample_features", spy)
-    single = [gen.inbetween(clip, 20, 50, seed=sd, samples=1) for sd in range(3)]
+    single = [gen.inbetween(clip, 20, 50, seed=sd, samples=1) for sd in (3, 4, 5)]
     assert len(misses) == 3 and len(set(misses)) == 3
+    assert np.argmin(misses) != np.argmin(whole)
     best = single[int(np.argmin(misses))]
-    kept = gen.inbetween(clip, 20, 50, seed=0, samples=3)
+    kept = gen.inbetween(clip, 20, 50, seed=1, samples=3)
     assert np.allclose(kept.rotations, best.rotations, atol=1e-4)
     assert not all(np.allclose(kept.rotations, other.rotations, atol=1e-4) for other in single)
     with pytest.raises(GenAnimError, match="samples"):
