@@ -61,10 +61,12 @@ def test_data_in_pieces_then_a_run_trained_there_resumes_here(tmp_path):
         assert (tmp_path / "stash" / "data" / "bandai-namco" / name).read_bytes() == data
     out = sorted(f.name for f in (tmp_path / "out").iterdir())
     assert {"tiny.safetensors", "tiny.md", "tiny.checkpoint.0"} <= set(out)
-    # a later call, carrying no piece, goes on with the run
+    # a later call, carrying no piece, goes on with the run and keeps the data joined before
+    joined = [(tmp_path / "stash" / "data" / "bandai-namco" / name).stat().st_mtime_ns for name in archives]
     config.write_text(json.dumps({**CONFIG, "steps": 6}))
     r = sh("train", str(config), "5", DEVICE_PARTS=str(tmp_path / "none"))
     assert r.returncode == 0 and "resuming at step 4" in r.stderr, r.stderr
+    assert [(tmp_path / "stash" / "data" / "bandai-namco" / name).stat().st_mtime_ns for name in archives] == joined
 
     run = tmp_path / "here"
     assert sh("fetch", str(tmp_path / "out"), str(run)).returncode == 0
