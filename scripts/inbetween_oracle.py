@@ -17,9 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.data.corpus import load_corpus  # noqa: E402
-from core.evaluation.inbetween import cut_windows, interpolate, position_stats, score_gap  # noqa: E402
-from core.evaluation.suite import real_set  # noqa: E402
+from core.evaluation.inbetween import benchmark_windows, interpolate, score_gap  # noqa: E402
 from core.generation import load_generator  # noqa: E402
 
 
@@ -30,9 +28,7 @@ def main() -> int:
     p.add_argument("--windows", type=int, default=50)
     p.add_argument("--split", choices=("train", "val"), default="val")
     args = p.parse_args()
-    corpus = load_corpus("bandai-namco", progress=False)
-    windows = cut_windows(real_set(corpus, args.split).clips, args.gap, max_windows=args.windows)
-    stats = position_stats(real_set(corpus, "train").clips)
+    windows, stats = benchmark_windows(args.gap, args.windows, args.split)
     gen = load_generator(args.model, "cpu")
     k, sample = gen.inbetween_samples, gen.sample_features
     misses = []  # per fill drawn: (miss of all kept frames, of the kept frames within inbetween_join of the gap)

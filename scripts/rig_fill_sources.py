@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.evaluation.inbetween import interpolate, rig_transfer, score_gap, validation_windows  # noqa: E402
+from core.evaluation.inbetween import benchmark_windows, interpolate, rig_transfer, score_gap  # noqa: E402
 from core.generation import load_generator  # noqa: E402
 
 
@@ -25,7 +25,7 @@ def main() -> int:
     p.add_argument("--gap", type=int, default=30)
     p.add_argument("--windows", type=int, default=40)
     args = p.parse_args()
-    windows, stats = validation_windows(args.gap, args.windows)
+    windows, stats = benchmark_windows(args.gap, args.windows)
     gen = load_generator(args.model, "cpu")
     round_trip, on_rig = rig_transfer(None), rig_transfer(gen)
     fills = {

@@ -97,15 +97,15 @@ def position_stats(clips: list[Clip], gap: int = 30, stride: int = 40) -> tuple[
     return allpos.mean(0), np.where(allpos.std(0) < 1e-6, 1.0, allpos.std(0))
 
 
-def validation_windows(gap: int, max_windows: int | None = None,
-                       data: str = "bandai-namco") -> tuple[list[Window], tuple[np.ndarray, np.ndarray]]:
-    """The benchmark's evenly spread validation windows of one gap, and the training windows' position stats
+def benchmark_windows(gap: int, max_windows: int | None = None, split: str = "val",
+                      data: str = "bandai-namco") -> tuple[list[Window], tuple[np.ndarray, np.ndarray]]:
+    """The benchmark's evenly spread windows of one gap from `split`, and the training windows' position stats
     that score them (`score_gap`): what the diagnostic scripts score their fills on."""
     from ..data.corpus import load_corpus
     from .suite import real_set
 
     corpus = load_corpus(data, progress=False)
-    windows = cut_windows(real_set(corpus, "val").clips, gap, max_windows=max_windows)
+    windows = cut_windows(real_set(corpus, split).clips, gap, max_windows=max_windows)
     return windows, position_stats(real_set(corpus, "train").clips)
 
 
