@@ -22,6 +22,7 @@ from core.models.cleanup import (
 from core.models.diffusion import Denoiser, DenoiserConfig, Diffusion, TorchDenoiser
 from core.models.sampler import blend_weights, cosine_alpha_bar, ddim_timesteps, sample, window_starts
 from core.motion.clip import load_clip
+from core.motion.ik import runs
 from core.motion.representation import PLANE, representation_for
 from core.motion.rotations import matrix_to_quat, quat_angle, quat_mul, rotation_about
 from core.runtime.denoiser import NumpyDenoiser
@@ -238,6 +239,26 @@ def test_plant_feet_keeps_the_swing_of_a_real_stride():
     step = lambda c: np.linalg.norm(np.diff(c.global_positions()[:, ankle, PLANE], axis=0), axis=-1)  # noqa: E731
     before, after = step(clip)[swing], step(plant_feet(clip, contacts, rep))[swing]
     assert np.abs(after - before).max() < 0.15 * before.mean()
+
+
+def test_plant_feet_holds_a_foot_from_the_frame_before_its_first_flag():
+    # A flag at frame t says the step from t-1 into t was slow (the labels' rule): a foot sliding in, the pin
+    # stills that step too (holding from the first flagged frame left it as fast as the slide).
+    clip = load_clip(SAMPLES / "dataset-2_walk_normal_001.bvh")
+    rep = representation_for(clip.skeleton)
+    contacts = rep.encode(clip)[:, rep.layout.contacts] > 0.5
+    hip, ankle = clip.skeleton.index("UpperLeg_L"), clip.skeleton.index("Foot_L")
+    swing = 0.1 * np.sin(np.arange(clip.num_frames) / 3.0)  # the hip swinging about its motion: the foot slides
+    q = clip.rotations[:, hip] + swing[:, None] * np.array([0.0, 0.0, 1.0, 0.0])
+    clip.rotations[:, hip] = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    starts = [s for s, _ in runs(contacts[:, list(rep.feet).index(ankle)], bridge=2, shortest=2) if s > 0]
+    assert len(starts) >= 5
+
+    def step_in(c) -> float:
+        p = c.global_positions()[:, ankle, PLANE]
+        return float(np.linalg.norm(p[starts] - p[np.array(starts) - 1], axis=-1).mean())
+
+    assert step_in(plant_feet(clip, contacts, rep)) < 0.8 * step_in(clip)
 
 
 def test_plant_feet_holds_toes_by_turning_the_foot_at_most_max_aim():

@@ -7,9 +7,10 @@ re-draws what still turns a joint faster than real motion does (a low-pass throu
 two-bone IK at full reach).
 
 `plant_feet` holds the feet, per leg, with analytic two-bone IK (hip and knee): during each predicted
-contact the ankle is held at one spot on the ground plane (its height stays as generated), easing in and
-out over a few frames; then each toe in contact is held the same way by turning its foot about the ankle
-(a rolling foot's toes stand while the heel lifts). Inside an in-between gap, `pin_stance_feet` first
+contact (from the frame before its first flag: a flag says the step into its frame was slow) the ankle is
+held at one spot on the ground plane (its height stays as generated), easing in and out over a few
+frames; then each toe in contact is held the same way by turning its foot about the ankle (a rolling
+foot's toes stand while the heel lifts). Inside an in-between gap, `pin_stance_feet` first
 shifts the root (and so the whole body) horizontally against the slide of the feet the model marks as in
 contact (their mean slide where several are), low-passed so that only drift, not frame-to-frame noise,
 moves the root; free generation keeps the model's root path, since there the legs, not the root, are what
@@ -148,18 +149,21 @@ def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span
                ease: int = 8, hinges: Hinges | None = None, pull_swing: bool = False) -> Clip:
     """Clip whose ankles, then toes, stay put during their predicted contacts (F, K bool).
 
-    Each contact run holds the joint at its planar position in the run's middle frame. Over `ease` frames
-    either side, the shift the pin makes at the run's first (last) frame fades out: the swing keeps its
-    own shape, only offset. (Blending each swing frame towards the pin instead dragged the swing foot
-    to its landing spot a third of a running stride early: runs scored 16x their real distance, not
-    5x, weights/diffusion.md.) `pull_swing` does just that, for the controllers, whose feet slide into and
-    out of their contacts: the pull is what keeps their foot skating under the Follow Path bar (without
-    it, some `bench/bench_follow.py` takes failed that bar). Ankles are held by two-bone leg IK (knees
-    among `hinges` bend about their own axis only); toes, after, by turning the ankle towards their spot,
-    which keeps a rolling foot's toes planted while its heel lifts. `span` = (a, b): touch frames
-    a+1 .. b-1 only."""
+    A flag at frame t means what the training labels mean (`MotionRepresentation.foot_contacts`): the foot is
+    near the floor and its step from t-1 to t is slow, so each run of flags is held from the frame before its
+    first (held from the first, the step into every contact kept the network's speed: foot skating above real's,
+    weights/diffusion.md). Each run holds the joint at its planar position in the run's middle frame. Over
+    `ease` frames either side, the shift the pin makes at the run's first (last) frame fades out: the swing
+    keeps its own shape, only offset. (Blending each swing frame towards the pin instead dragged the swing foot
+    to its landing spot a third of a running stride early: runs scored 16x their real distance, not 5x,
+    weights/diffusion.md.) `pull_swing` does just that, for the controllers, whose feet slide into and out of
+    their contacts: the pull is what keeps their foot skating under the Follow Path bar (without it, some
+    `bench/bench_follow.py` takes failed that bar). Ankles are held by two-bone leg IK (knees among `hinges`
+    bend about their own axis only); toes, after, by turning the ankle towards their spot, which keeps a rolling
+    foot's toes planted while its heel lifts. `span` = (a, b): touch frames a+1 .. b-1 only."""
     out = Clip(clip.skeleton, clip.rotations.copy(), clip.translations.copy(), clip.fps, clip.name)
     lo, hi = (0, clip.num_frames) if span is None else (span[0] + 1, span[1])
+    contacts = contacts | np.r_[contacts[1:], np.zeros_like(contacts[:1])]  # held from the frame before
 
     def touched(shift: np.ndarray) -> np.ndarray:
         frames = np.nonzero(np.abs(shift).max(-1) > 1e-3)[0]
