@@ -127,14 +127,16 @@ def leg_chains(rep: MotionRepresentation) -> list[tuple[int, int, int, int]]:
 
 
 def _pin_shift(pos: np.ndarray, flags: np.ndarray, ease: int, pull_swing: bool) -> np.ndarray:
-    """(F, 3) floor-plane shift that holds a joint at positions `pos` (F, 3) still during each run of `flags` (F,):
-    at the run's middle frame's spot, the shift at the run's first (last) frame fading out over `ease` frames
+    """(F, 3) floor-plane shift that holds a joint at positions `pos` (F, 3) still during each run of `flags` (F,)
+    and the frame before it (runs at most 2 frames apart joined, 1-frame flicker dropped): at the run's middle
+    frame's spot, the shift at the run's first (last) frame fading out over `ease` frames
     (or, with `pull_swing`, each eased frame drawn towards the spot), low-passed so that pins start and end
     without kinks."""
     num_f = len(pos)
     offset = np.zeros((num_f, 3))
     weight = np.zeros(num_f)
     for s0, e0 in runs(flags, bridge=2, shortest=2):
+        s0 = max(s0 - 1, 0)  # a flag says the step into its frame was slow: the foot stands from the frame before
         spot = pos[(s0 + e0 - 1) // 2, PLANE]
         for f in range(max(0, s0 - ease), min(num_f, e0 + ease)):
             w = 1.0 if s0 <= f < e0 else 1.0 - (s0 - f if f < s0 else f - e0 + 1) / (ease + 1)
@@ -163,7 +165,6 @@ def plant_feet(clip: Clip, contacts: np.ndarray, rep: MotionRepresentation, span
     foot's toes planted while its heel lifts. `span` = (a, b): touch frames a+1 .. b-1 only."""
     out = Clip(clip.skeleton, clip.rotations.copy(), clip.translations.copy(), clip.fps, clip.name)
     lo, hi = (0, clip.num_frames) if span is None else (span[0] + 1, span[1])
-    contacts = contacts | np.r_[contacts[1:], np.zeros_like(contacts[:1])]  # held from the frame before
 
     def touched(shift: np.ndarray) -> np.ndarray:
         frames = np.nonzero(np.abs(shift).max(-1) > 1e-3)[0]
