@@ -144,6 +144,9 @@ class Generator:
         # joints the training data only turns about one axis (knees, toes): leg IK bends knees about it.
         # None in weights exported before.
         self.hinges = hinges_from_json(meta.get("hinges", {}), self.skeleton.names)
+        # hold the feet the model flags in contact (`_finish`); off: the feet as the network made them, for
+        # one's own foot locking or to measure what the pins do
+        self.foot_pins = True
 
     @property
     def parameters(self) -> int:
@@ -183,8 +186,8 @@ class Generator:
         from .models.cleanup import fill_pops, plant_feet
 
         clip = self.rep.decode(feats, self.fps, None, name)
-        contacts = feats[:, self.rep.layout.contacts] > 0.5
-        clip = plant_feet(clip, contacts, self.rep, hinges=self.hinges)
+        if self.foot_pins:
+            clip = plant_feet(clip, feats[:, self.rep.layout.contacts] > 0.5, self.rep, hinges=self.hinges)
         clip.rotations = fill_pops(clip.rotations)
         return clip
 
@@ -574,11 +577,12 @@ def progress_bar(desc: str) -> tuple:
 
 def _settings(args: argparse.Namespace, gen: Generator) -> dict:
     if not isinstance(gen, DiffusionGenerator):
-        return {"device": gen.device, "sampler": f"{gen.kind} decoder, one pass", "fps": gen.fps}
+        return {"device": gen.device, "sampler": f"{gen.kind} decoder, one pass", "fps": gen.fps,
+                "foot_pins": gen.foot_pins}
     guidance = gen.default_guidance if args.guidance is None else args.guidance
     return {"steps": args.steps or gen.default_steps, "guidance": guidance, "device": gen.device,
-            "backend": gen.backend,
-            "sampler": "ddim", "fps": gen.fps, "excerpt": args.excerpt}
+            "backend": gen.backend, "sampler": "ddim", "fps": gen.fps, "excerpt": args.excerpt,
+            "foot_pins": gen.foot_pins}
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -598,6 +602,7 @@ def _generate(args: argparse.Namespace) -> int:
     if not args.like:
         check_range("count", args.count, 1, MAX_COUNT)
     gen = _load(args)
+    gen.foot_pins = not args.no_foot_pins
     if args.like:  # one clip per segment of a corpus split: its labels, its length, seed = index
         from .data.corpus import load_corpus
 
@@ -725,6 +730,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--count", type=int, default=1)
     g.add_argument("--excerpt", action="store_true", help="a piece from the middle of a performance (a cycle to "
                    "loop) instead of a whole take from rest back to rest (models trained on whole takes)")
+    g.add_argument("--no-foot-pins", action="store_true", help="leave the feet as the network made them instead "
+                   "of holding those it flags in contact (for your own foot locking, or to see what the pins do)")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--like", choices=("train", "val", "val-takes"),
                    help="instead: one clip per segment of this corpus split, with its labels and length "

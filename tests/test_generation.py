@@ -203,6 +203,19 @@ def test_feet_without_contact_flags_are_left_as_generated(gen):
     np.testing.assert_allclose(out, raw, atol=1e-6)
 
 
+def test_without_foot_pins_the_feet_stay_as_the_network_made_them(gen):
+    rep = gen.rep
+    feats = rep.encode(load_clip(WALK))
+    feats[:, rep.layout.root_vel] *= 1.5  # stance feet slide: the pins move the flagged ones
+    raw = rep.decode(feats, gen.fps, None).global_positions()
+    assert np.abs(gen._finish(feats, "walk").global_positions() - raw).max() > 1.0
+    gen.foot_pins = False
+    try:
+        np.testing.assert_allclose(gen._finish(feats, "walk").global_positions(), raw, atol=1e-6)
+    finally:
+        gen.foot_pins = True
+
+
 def test_planted_legs_bend_their_knees_about_the_knees_own_axis(gen):
     """The exported weights carry the training data's hinge joints; the IK that plants the feet bends
     each knee about its axis only (`core.motion.hinges`)."""
@@ -243,6 +256,11 @@ def test_generate_and_inbetween_commands(weights, tmp_path):
     assert r.returncode == 0, r.stderr
     side = json.loads((out / "walk_normal_seed1.json").read_text())
     assert side["seed"] == 1 and side["action"] == "walk" and side["settings"]["steps"] == 3
+    assert side["settings"]["foot_pins"] is True
+    r = _cli("generate", "--model", str(weights), "--seconds", "2", "--out", str(tmp_path / "raw"), "--device", "cpu",
+             "--steps", "3", "--no-foot-pins")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "raw" / "any_any_seed0.json").read_text())["settings"]["foot_pins"] is False
     assert load_clip(out / "walk_normal_seed0.bvh").num_frames == 60
     r = _cli("generate", "--model", str(weights), "--action", "walk", "--style", "normal", "--out", str(out))
     assert r.returncode == 2 and "would overwrite" in r.stderr
