@@ -71,7 +71,8 @@ class GENANIM_OT_generate(bpy.types.Operator):
         if not is_genanim_armature(target, gen.skeleton):
             rig.bone_map_of(target)  # an unmappable rig fails now, not after minutes of sampling
         # Plain values only: the worker thread must never read bpy data.
-        kwargs = {"seconds": s.seconds, "count": s.variations, "seed": s.seed, "excerpt": s.excerpt}
+        kwargs = {"seconds": s.seconds, "count": s.variations, "seed": s.seed, "excerpt": s.excerpt,
+                  "foot_pins": s.foot_pins}
         if gen.kind == "diffusion":  # the VAE/GAN families sample in one pass: no steps, no guidance
             kwargs.update(guidance=s.guidance, steps=s.steps or None)
 

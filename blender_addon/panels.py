@@ -54,8 +54,8 @@ class GENANIM_PT_generate(_Panel, bpy.types.Panel):
 
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
-        _settings_column(layout, context, ("action", "style", "seconds", "excerpt", "variations", "seed", "guidance",
-                                           "steps", "model", "placement", "frame_start", "fit_scene",
+        _settings_column(layout, context, ("action", "style", "seconds", "excerpt", "foot_pins", "variations", "seed",
+                                           "guidance", "steps", "model", "placement", "frame_start", "fit_scene",
                                            "fit_rate"))
         layout.operator("genanim.generate", icon='PLAY')
 

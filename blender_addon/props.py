@@ -58,6 +58,9 @@ class GenAnimSettings(bpy.types.PropertyGroup):
     excerpt: BoolProperty(name="Excerpt", default=False,
                           description="A piece from the middle of a performance (to loop or cut into) instead of "
                           "a whole take that starts and ends at rest")
+    foot_pins: BoolProperty(name="Foot Pins", default=True,
+                            description="Hold still the feet the model flags in contact (off: the feet as the "
+                            "network made them, for your own foot locking)")
     seed: IntProperty(name="Seed", default=0, min=0, description="Seed of the first variation (+1 per variation)")
     guidance: FloatProperty(name="Guidance", default=1.5, min=0.0, max=20.0,
                             description="How strongly the labels steer the motion (classifier-free guidance)")

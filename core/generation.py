@@ -144,9 +144,6 @@ class Generator:
         # joints the training data only turns about one axis (knees, toes): leg IK bends knees about it.
         # None in weights exported before.
         self.hinges = hinges_from_json(meta.get("hinges", {}), self.skeleton.names)
-        # hold the feet the model flags in contact (`_finish`); off: the feet as the network made them, for
-        # one's own foot locking or to measure what the pins do
-        self.foot_pins = True
 
     @property
     def parameters(self) -> int:
@@ -176,7 +173,7 @@ class Generator:
         feats = x * self.std + self.mean
         return np.stack([smooth_time(continuous_rotations(f, self.rep, self.mean), self.smooth) for f in feats])
 
-    def _finish(self, feats: np.ndarray, name: str) -> Clip:
+    def _finish(self, feats: np.ndarray, name: str, foot_pins: bool = True) -> Clip:
         """Decoded clip with its feet planted by leg IK during the contacts the model predicts, and no joint
         turning faster than real motion does. The root keeps the path the model made: moving it with
         the stance feet (`pin_stance_feet`) cost styled walks, whose generated legs stride less than
@@ -186,7 +183,7 @@ class Generator:
         from .models.cleanup import fill_pops, plant_feet
 
         clip = self.rep.decode(feats, self.fps, None, name)
-        if self.foot_pins:
+        if foot_pins:
             clip = plant_feet(clip, feats[:, self.rep.layout.contacts] > 0.5, self.rep, hinges=self.hinges)
         clip.rotations = fill_pops(clip.rotations)
         return clip
@@ -208,19 +205,22 @@ class Generator:
         progress: Callable[[float], bool] | None = None,
         ddpm: bool = False,
         excerpt: bool = False,
+        foot_pins: bool = True,
     ) -> Iterator[Clip]:
         """The clips of `generate`, `batch` samples drawn at a time and yielded before the next batch is
         drawn (memory stays bounded whatever the count). Settings are checked before any work.
 
         A model trained on whole takes makes each clip a whole performance, from rest back to rest;
         `excerpt`: a piece from the middle of one instead (a cycle to loop). `ddpm`: sample with the
-        1000-step ancestral sampler instead (MDM's default; for comparison)."""
+        1000-step ancestral sampler instead (MDM's default; for comparison). `foot_pins` False: the feet as the
+        network made them, none held (for one's own foot locking, or to measure what the pins do)."""
         a, s = self._label_ids(action, style)
         self.check(seconds, count, guidance, steps)
         return self._batches(a, s, f"{action or 'any'}_{style or 'any'}", int(round(seconds * self.fps)),
-                             [seed + i for i in range(count)], guidance, steps, progress, ddpm, excerpt)
+                             [seed + i for i in range(count)], guidance, steps, progress, ddpm, excerpt, foot_pins)
 
-    def _batches(self, a, s, label, frames, seeds, guidance, steps, progress, ddpm, excerpt) -> Iterator[Clip]:
+    def _batches(self, a, s, label, frames, seeds, guidance, steps, progress, ddpm, excerpt,
+                 foot_pins) -> Iterator[Clip]:
         for lo in range(0, len(seeds), self.batch):
             part = seeds[lo : lo + self.batch]
 
@@ -228,7 +228,7 @@ class Generator:
                 return progress((lo + f * n) / len(seeds))
 
             feats = self._features(len(part), frames, a, s, part, guidance, steps, progress and step, ddpm, excerpt)
-            yield from (self._finish(f, f"{label}_seed{sd}") for f, sd in zip(feats, part, strict=True))
+            yield from (self._finish(f, f"{label}_seed{sd}", foot_pins) for f, sd in zip(feats, part, strict=True))
 
     def check(self, seconds: float | None = None, count: int | None = None, guidance: float | None = None,
               steps: int | None = None) -> None:
@@ -578,11 +578,11 @@ def progress_bar(desc: str) -> tuple:
 def _settings(args: argparse.Namespace, gen: Generator) -> dict:
     if not isinstance(gen, DiffusionGenerator):
         return {"device": gen.device, "sampler": f"{gen.kind} decoder, one pass", "fps": gen.fps,
-                "foot_pins": gen.foot_pins}
+                "foot_pins": not args.no_foot_pins}
     guidance = gen.default_guidance if args.guidance is None else args.guidance
     return {"steps": args.steps or gen.default_steps, "guidance": guidance, "device": gen.device,
             "backend": gen.backend, "sampler": "ddim", "fps": gen.fps, "excerpt": args.excerpt,
-            "foot_pins": gen.foot_pins}
+            "foot_pins": not args.no_foot_pins}
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -602,7 +602,6 @@ def _generate(args: argparse.Namespace) -> int:
     if not args.like:
         check_range("count", args.count, 1, MAX_COUNT)
     gen = _load(args)
-    gen.foot_pins = not args.no_foot_pins
     if args.like:  # one clip per segment of a corpus split: its labels, its length, seed = index
         from .data.corpus import load_corpus
 
@@ -622,11 +621,12 @@ def _generate(args: argparse.Namespace) -> int:
     def produce():
         if not args.like:  # a batch at a time, each written before the next is drawn: bounded memory
             yield from gen.iter_generate(args.action, args.style, args.seconds, args.count, args.seed, args.guidance,
-                                         args.steps, update, excerpt=args.excerpt)
+                                         args.steps, update, excerpt=args.excerpt, foot_pins=not args.no_foot_pins)
             return
         for k, (a, s, seconds, sd) in enumerate(jobs):
             update(k / len(jobs))
-            yield gen.generate(a, s, seconds, 1, sd, args.guidance, args.steps, excerpt=args.excerpt)[0]
+            yield gen.generate(a, s, seconds, 1, sd, args.guidance, args.steps, excerpt=args.excerpt,
+                               foot_pins=not args.no_foot_pins)[0]
 
     with output_folder(out):  # a run that fails before writing anything leaves no empty folder behind
         for (a, s, _, sd), path, clip in zip(jobs, paths, produce(), strict=True):

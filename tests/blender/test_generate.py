@@ -93,6 +93,24 @@ def test_generate_onto_other_rigs_keys_every_mapped_bone(gen, make_rig):
         assert paths[f'pose.bones["{bone}"].{prop}'] == num_f
 
 
+def test_foot_pins_off_writes_the_feet_as_the_network_made_them(gen):
+    bpy.ops.genanim.create_armature()
+    obj = bpy.context.active_object
+    s = _settings(gen, foot_pins=False)
+    assert bpy.ops.genanim.generate() == {'FINISHED'}
+    free, pinned = (gen.generate(s.action, s.style, seconds=s.seconds, seed=s.seed, guidance=s.guidance,
+                                 foot_pins=p)[0] for p in (False, True))
+    frames = np.linspace(0, free.num_frames - 1, 8).round().astype(int)
+    got = []
+    for f in frames:
+        bpy.context.scene.frame_set(1 + int(f))
+        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        got.append([ev.matrix_world @ ev.pose.bones[n].head for n in free.skeleton.names])
+    got = np.array(got) - np.array(obj.location)
+    assert np.abs(got - to_armature_space(free.global_positions()[frames])).max() < 1e-3
+    assert np.abs(got - to_armature_space(pinned.global_positions()[frames])).max() > 0.01  # pins move feet (m)
+    s.foot_pins = True
+
 def test_generate_as_nla_strips_leaves_the_active_action(gen):
     bpy.ops.genanim.create_armature()
     obj = bpy.context.active_object
