@@ -174,12 +174,12 @@ class Generator:
         return np.stack([smooth_time(continuous_rotations(f, self.rep, self.mean), self.smooth) for f in feats])
 
     def _finish(self, feats: np.ndarray, name: str, foot_pins: bool = True) -> Clip:
-        """Decoded clip with its feet planted by leg IK during the contacts the model predicts, and no joint
-        turning faster than real motion does. The root keeps the path the model made: moving it with
-        the stance feet (`pin_stance_feet`) cost styled walks, whose generated legs stride less than
-        their root moves, much of their travel (the evaluation's root_speed column). Feet the model
-        did not flag are left alone (`ground_contacts` is not applied): holding every slow foot near
-        the floor as well cost the diffusion model's runs their look (weights/diffusion.md)."""
+        """Decoded clip with its feet planted by leg IK during the contacts the model predicts (with `foot_pins`),
+        and no joint turning faster than real motion does. The root keeps the path the model made: moving it
+        with the stance feet (`pin_stance_feet`) cost styled walks, whose generated legs stride less than their
+        root moves, much of their travel (the evaluation's root_speed column). Feet the model did not flag are
+        left alone (`ground_contacts` is not applied): holding every slow foot near the floor as well cost the
+        diffusion model's runs their look (weights/diffusion.md)."""
         from .models.cleanup import fill_pops, plant_feet
 
         clip = self.rep.decode(feats, self.fps, None, name)
@@ -618,15 +618,16 @@ def _generate(args: argparse.Namespace) -> int:
         gen.check(seconds, None if args.like else args.count, args.guidance, args.steps)
     bar, update = progress_bar("generate")
 
+    pins = not args.no_foot_pins
+
     def produce():
         if not args.like:  # a batch at a time, each written before the next is drawn: bounded memory
             yield from gen.iter_generate(args.action, args.style, args.seconds, args.count, args.seed, args.guidance,
-                                         args.steps, update, excerpt=args.excerpt, foot_pins=not args.no_foot_pins)
+                                         args.steps, update, excerpt=args.excerpt, foot_pins=pins)
             return
         for k, (a, s, seconds, sd) in enumerate(jobs):
             update(k / len(jobs))
-            yield gen.generate(a, s, seconds, 1, sd, args.guidance, args.steps, excerpt=args.excerpt,
-                               foot_pins=not args.no_foot_pins)[0]
+            yield gen.generate(a, s, seconds, 1, sd, args.guidance, args.steps, excerpt=args.excerpt, foot_pins=pins)[0]
 
     with output_folder(out):  # a run that fails before writing anything leaves no empty folder behind
         for (a, s, _, sd), path, clip in zip(jobs, paths, produce(), strict=True):
