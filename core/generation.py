@@ -576,13 +576,12 @@ def progress_bar(desc: str) -> tuple:
 
 
 def _settings(args: argparse.Namespace, gen: Generator) -> dict:
+    common = {"device": gen.device, "fps": gen.fps, "foot_pins": not args.no_foot_pins}
     if not isinstance(gen, DiffusionGenerator):
-        return {"device": gen.device, "sampler": f"{gen.kind} decoder, one pass", "fps": gen.fps,
-                "foot_pins": not args.no_foot_pins}
+        return {"sampler": f"{gen.kind} decoder, one pass", **common}
     guidance = gen.default_guidance if args.guidance is None else args.guidance
-    return {"steps": args.steps or gen.default_steps, "guidance": guidance, "device": gen.device,
-            "backend": gen.backend, "sampler": "ddim", "fps": gen.fps, "excerpt": args.excerpt,
-            "foot_pins": not args.no_foot_pins}
+    return {"steps": args.steps or gen.default_steps, "guidance": guidance, "backend": gen.backend,
+            "sampler": "ddim", "excerpt": args.excerpt, **common}
 
 
 def _check_args(args: argparse.Namespace) -> None:

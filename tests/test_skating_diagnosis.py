@@ -29,9 +29,10 @@ NAMES = ["dataset-1_walk_old_001", "dataset-2_walk_normal_001", "dataset-1_walk_
 
 def test_paired_difference_is_zero_against_itself_and_positive_for_sliding_feet():
     real = walks(NAMES)
-    same = skating_diagnosis.paired(real, real)
+    rate = skating_diagnosis.per_clip(real)
+    same = skating_diagnosis.paired(real, rate, real)
     assert same["minus real, paired"] == "+0.0000" and same["standard error"] == "0.0000"
-    slid = skating_diagnosis.paired(real, walks(NAMES, slide=3.0))  # 90 cm/s: every standing foot skates
+    slid = skating_diagnosis.paired(real, rate, walks(NAMES, slide=3.0))  # 90 cm/s: every standing foot skates
     assert float(slid["minus real, paired"]) > 0.3
     assert float(slid["foot skating"]) > float(same["foot skating"])
 
@@ -40,5 +41,5 @@ def test_paired_difference_is_left_out_where_the_labels_do_not_match_take_by_tak
     real = walks(NAMES)
     other = walks(NAMES)
     other.actions = ["run", "walk", "walk"]
-    row = skating_diagnosis.paired(real, other)
+    row = skating_diagnosis.paired(real, skating_diagnosis.per_clip(real), other)
     assert row["minus real, paired"] == "-" and row["foot skating"] != "-"

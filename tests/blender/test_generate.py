@@ -48,9 +48,20 @@ def _settings(gen, **kw):
     s.action = "walk" if "walk" in gen.actions else gen.actions[0]
     s.style = gen.styles[0]
     s.seconds, s.variations, s.seed, s.model, s.placement = 2.0, 1, 7, str(WEIGHTS), 'ACTION'
+    s.foot_pins = True
     for k, v in kw.items():
         setattr(s, k, v)
     return s
+
+
+def _heads(obj, names: list[str], frames: np.ndarray) -> np.ndarray:
+    """(len(frames), J, 3) the evaluated heads of bones `names` at 0-based clip frames, relative to the object."""
+    got = []
+    for f in frames:
+        bpy.context.scene.frame_set(1 + int(f))
+        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        got.append([ev.matrix_world @ ev.pose.bones[n].head for n in names])
+    return np.array(got) - np.array(obj.location)
 
 
 def _fcurves(action) -> list:
@@ -69,13 +80,7 @@ def test_generate_onto_our_armature_matches_core_fk(gen):
     assert sorted(a.name for a in new) == sorted(c.name for c in clips)
     clip = next(c for c in clips if c.name == obj.animation_data.action.name)
     frames = np.linspace(0, clip.num_frames - 1, 8).round().astype(int)
-    scene = bpy.context.scene
-    got = []
-    for f in frames:
-        scene.frame_set(1 + int(f))
-        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
-        got.append([ev.matrix_world @ ev.pose.bones[n].head for n in clip.skeleton.names])
-    got = np.array(got) - np.array(obj.location)
+    got = _heads(obj, clip.skeleton.names, frames)
     assert np.abs(got - to_armature_space(clip.global_positions()[frames])).max() < 1e-3
 
 
@@ -101,15 +106,10 @@ def test_foot_pins_off_writes_the_feet_as_the_network_made_them(gen):
     free, pinned = (gen.generate(s.action, s.style, seconds=s.seconds, seed=s.seed, guidance=s.guidance,
                                  foot_pins=p)[0] for p in (False, True))
     frames = np.linspace(0, free.num_frames - 1, 8).round().astype(int)
-    got = []
-    for f in frames:
-        bpy.context.scene.frame_set(1 + int(f))
-        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
-        got.append([ev.matrix_world @ ev.pose.bones[n].head for n in free.skeleton.names])
-    got = np.array(got) - np.array(obj.location)
+    got = _heads(obj, free.skeleton.names, frames)
     assert np.abs(got - to_armature_space(free.global_positions()[frames])).max() < 1e-3
     assert np.abs(got - to_armature_space(pinned.global_positions()[frames])).max() > 0.01  # pins move feet (m)
-    s.foot_pins = True
+
 
 def test_generate_as_nla_strips_leaves_the_active_action(gen):
     bpy.ops.genanim.create_armature()
