@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,6 +40,18 @@ def clip_path(request) -> Path:
     if not path.exists():
         pytest.fail(f"sample clip {path} is missing: the shared data must sit beside the repository")
     return path
+
+
+def evaluated_heads(obj, names, scene_frames) -> np.ndarray:
+    """(len(scene_frames), len(names), 3) world-space heads of bones `names` as Blender evaluates them."""
+    import bpy
+
+    out = np.empty((len(scene_frames), len(names), 3))
+    for k, f in enumerate(scene_frames):
+        bpy.context.scene.frame_set(int(f))
+        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        out[k] = [ev.matrix_world @ ev.pose.bones[n].head for n in names]
+    return out
 
 
 # bpy 4.5.15 as a module never exits once a Python operator class is registered (even one registered

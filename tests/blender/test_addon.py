@@ -9,6 +9,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from conftest import evaluated_heads  # noqa: E402
 from rigs import build_mixamo_rig, build_rigify_metarig, tpose_clip  # noqa: E402
 
 import blender_addon  # noqa: E402
@@ -43,17 +44,6 @@ def _select(obj) -> None:
 
 def _fcurves(action) -> list:
     return [fc for slot in action.slots for fc in compat.get_channelbag(action, slot).fcurves]
-
-
-def _heads(obj, bones: list[str], frames) -> np.ndarray:
-    """(len(frames), len(bones), 3) world-space bone heads as Blender evaluates them."""
-    scene = bpy.context.scene
-    out = np.empty((len(frames), len(bones), 3))
-    for k, f in enumerate(frames):
-        scene.frame_set(int(f))
-        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
-        out[k] = [ev.matrix_world @ ev.pose.bones[b].head for b in bones]
-    return out
 
 
 def _error_of(op, **kwargs) -> str:
@@ -101,7 +91,7 @@ def test_import_bvh_onto_created_armature_matches_core_fk():
     action = obj.animation_data.action
     assert action.name == clip.name and action.frame_range[:] == (1.0, float(clip.num_frames))
     frames = np.linspace(0, clip.num_frames - 1, 12).round().astype(int)
-    got = _heads(obj, list(clip.skeleton.names), 1 + frames) - np.array(obj.location)
+    got = evaluated_heads(obj, list(clip.skeleton.names), 1 + frames) - np.array(obj.location)
     want = to_armature_space(clip.global_positions()[frames])
     assert np.abs(got - want).max() < MM
     assert bpy.context.scene.frame_end == clip.num_frames  # the scene range fits the clip
@@ -159,7 +149,7 @@ def test_retarget_bvh_onto_other_rigs(make_rig):
         assert len(contact) > 10
         bone = bone_map[f"Foot_{side}"]
         rest_z = (rig.matrix_world @ rig.data.bones[bone].head_local).z
-        heights = _heads(rig, [bone], 1 + contact[::4])[:, 0, 2]
+        heights = evaluated_heads(rig, [bone], 1 + contact[::4])[:, 0, 2]
         assert np.abs(heights - rest_z).max() < 0.02, (bone, heights, rest_z)
 
 
@@ -180,7 +170,7 @@ def test_retarget_from_a_genanim_armature_equals_retarget_from_the_file():
     values = {}
     for action in (from_file, from_action):
         rig.animation_data.action = action
-        values[action.name] = _heads(rig, ["mixamorig:LeftHand", "mixamorig:RightFoot"], [1, 40, 120])
+        values[action.name] = evaluated_heads(rig, ["mixamorig:LeftHand", "mixamorig:RightFoot"], [1, 40, 120])
     a, b = values.values()
     assert np.abs(a - b).max() < MM
 
@@ -349,7 +339,7 @@ def test_import_bvh_of_another_skeleton_onto_rigify(tmp_path: Path):
     contact = _contact_frames(clip, "Foot_L")
     foot = bone_map_of(rig)["Foot_L"]
     rest_z = (rig.matrix_world @ rig.data.bones[foot].head_local).z
-    assert np.abs(_heads(rig, [foot], 1 + contact[::4])[:, 0, 2] - rest_z).max() < 0.03
+    assert np.abs(evaluated_heads(rig, [foot], 1 + contact[::4])[:, 0, 2] - rest_z).max() < 0.03
 
     _select(None)
     assert bpy.ops.genanim.import_bvh(filepath=str(path)) == {'FINISHED'}

@@ -9,6 +9,8 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from conftest import evaluated_heads  # noqa: E402
+
 from blender_addon import compat  # noqa: E402
 from blender_addon.armature import build_armature, read_clip_action, write_clip_action  # noqa: E402
 from blender_addon.core.errors import RigError  # noqa: E402
@@ -26,24 +28,13 @@ def _checked_frames(clip: Clip) -> np.ndarray:
     return np.unique(np.linspace(0, clip.num_frames - 1, NUM_CHECKED_FRAMES).round().astype(int))
 
 
-def _evaluated_heads(obj: bpy.types.Object, names: tuple[str, ...], frames: np.ndarray) -> np.ndarray:
-    """(len(frames), J, 3) world-space bone heads as Blender evaluates them, clip frame f at scene frame 1 + f."""
-    scene = bpy.context.scene
-    out = np.empty((len(frames), len(names), 3))
-    for k, f in enumerate(frames):
-        scene.frame_set(1 + int(f))
-        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
-        out[k] = [ev.matrix_world @ ev.pose.bones[n].head for n in names]
-    return out
-
-
 def test_evaluated_heads_match_core_fk(clip_path: Path):
     clip = load_clip(clip_path)
     obj = build_armature(clip.skeleton, clip.name)
     write_clip_action(obj, clip, clip.name)
     frames = _checked_frames(clip)
     expected = to_armature_space(clip.global_positions()[frames])
-    got = _evaluated_heads(obj, clip.skeleton.names, frames)
+    got = evaluated_heads(obj, clip.skeleton.names, 1 + frames)
     assert np.abs(got - expected).max() < TOL
 
 
@@ -95,8 +86,8 @@ def test_matches_blender_bvh_importer(clip_path: Path, tmp_path: Path):
         )
         assert result == {'FINISHED'}
         theirs = next(o for o in bpy.data.objects if o.type == 'ARMATURE' and o is not ours)
-        got = _evaluated_heads(ours, names, frames)
-        want = _evaluated_heads(theirs, names, frames)
+        got = evaluated_heads(ours, names, 1 + frames)
+        want = evaluated_heads(theirs, names, 1 + frames)
         assert np.abs(got - want).max() < TOL, path.name
     # The stretch really moved the hand: the comparison above is not vacuous.
     moved = to_armature_space(stretched.global_positions() - clip.global_positions())
@@ -171,7 +162,7 @@ def test_every_rotation_mode_is_written_in_place_and_read_back(sample_clip_path:
     assert {n: mixed.pose.bones[n].rotation_mode for n in modes} == modes
     frames = _checked_frames(clip)
     names = clip.skeleton.names
-    np.testing.assert_allclose(_evaluated_heads(mixed, names, frames), _evaluated_heads(plain, names, frames),
+    np.testing.assert_allclose(evaluated_heads(mixed, names, 1 + frames), evaluated_heads(plain, names, 1 + frames),
                                atol=1e-5)
     back = read_clip_action(mixed, clip.skeleton, action, clip.fps)
     # within 0.1 mm: float32 Euler keys near gimbal lock lose more than quaternion keys do
@@ -196,7 +187,7 @@ def test_every_rotation_mode_is_written_in_place_and_read_back(sample_clip_path:
             pb.keyframe_insert(prop, frame=f)
     read = read_clip_action(mixed, clip.skeleton, blocking, clip.fps)
     fk = np.array(read.global_positions())
-    want = _evaluated_heads(mixed, names, np.arange(read.num_frames)) * 100  # metres -> cm, Z up
+    want = evaluated_heads(mixed, names, 1 + np.arange(read.num_frames)) * 100  # metres -> cm, Z up
     got = fk @ np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])  # data Y up -> Blender Z up
     np.testing.assert_allclose(got, want, atol=1e-2)  # 0.1 mm, bones 4.5 m out in Blender's float32
 

@@ -9,6 +9,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from conftest import evaluated_heads  # noqa: E402
 from rigs import build_mixamo_rig  # noqa: E402
 
 import blender_addon  # noqa: E402
@@ -94,12 +95,7 @@ def test_follow_path_on_a_bezier_curve_meets_the_bars():
     assert len(new) == 1 and arm.animation_data.action == new[0]
     num_f = int(max(kp.co[0] for fc in _fcurves(new[0]) for kp in fc.keyframe_points))
     names = ("Hips", "UpperLeg_L", "UpperLeg_R", "Foot_L", "Toes_L", "Foot_R", "Toes_R")
-    got = []
-    for f in range(1, num_f + 1):
-        bpy.context.scene.frame_set(f)
-        ev = arm.evaluated_get(bpy.context.evaluated_depsgraph_get())
-        got.append([(ev.matrix_world @ ev.pose.bones[n].head)[:] for n in names])
-    got = np.array(got)  # (F, 7, 3) world metres, Z up
+    got = evaluated_heads(arm, names, range(1, num_f + 1))  # (F, 7, 3) world metres, Z up
     line = _polyline(curve)
     dist, tan = _closest(line, got[:, 0, :2])
     across = got[:, 1, :2] - got[:, 2, :2]  # right hip -> left hip
@@ -133,11 +129,7 @@ def test_follow_path_lands_a_mixamo_rig_on_the_curve():
     assert bpy.ops.genanim.follow_path() == {'FINISHED'}
     action = arm.animation_data.action
     start, end = (round(v) for v in action.frame_range)
-    hips = []
-    for f in range(start, end + 1):
-        bpy.context.scene.frame_set(f)
-        hips.append((arm.matrix_world @ arm.pose.bones["mixamorig:Hips"].head)[:2])
-    hips = np.array(hips)
+    hips = evaluated_heads(arm, ["mixamorig:Hips"], range(start, end + 1))[:, 0, :2]
     line = _polyline(curve)
     dist, _ = _closest(line, hips)
     print(f"Mixamo rig: distance {100 * dist.mean():.1f} cm, end {100 * np.linalg.norm(hips[-1] - line[-1]):.1f} cm")
@@ -156,12 +148,8 @@ def test_follow_path_backwards_walks_the_curve_facing_away_from_it():
     finally:
         s.backwards = False
     start, end = (round(v) for v in arm.animation_data.action.frame_range)
-    got = []
-    for f in range(start, end + 1):
-        bpy.context.scene.frame_set(f)
-        got.append([(arm.matrix_world @ arm.pose.bones[n].head)[:2]
-                    for n in ("mixamorig:Hips", "mixamorig:LeftUpLeg", "mixamorig:RightUpLeg")])
-    got = np.array(got)  # (F, 3, 2) world metres on the ground
+    got = evaluated_heads(arm, ("mixamorig:Hips", "mixamorig:LeftUpLeg", "mixamorig:RightUpLeg"),
+                          range(start, end + 1))[..., :2]  # (F, 3, 2) world metres on the ground
     across = got[:, 1] - got[:, 2]
     fwd = np.stack([across[:, 1], -across[:, 0]], -1)
     step = np.diff(got[:, 0], axis=0)

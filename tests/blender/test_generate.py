@@ -11,7 +11,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from conftest import SAMPLES  # noqa: E402
+from conftest import SAMPLES, evaluated_heads  # noqa: E402
 from rigs import build_makehuman_rig, build_mixamo_rig, build_rigify_metarig  # noqa: E402
 
 import blender_addon  # noqa: E402
@@ -54,16 +54,6 @@ def _settings(gen, **kw):
     return s
 
 
-def _heads(obj, names: list[str], frames: np.ndarray) -> np.ndarray:
-    """(len(frames), J, 3) the evaluated heads of bones `names` at 0-based clip frames, relative to the object."""
-    got = []
-    for f in frames:
-        bpy.context.scene.frame_set(1 + int(f))
-        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
-        got.append([ev.matrix_world @ ev.pose.bones[n].head for n in names])
-    return np.array(got) - np.array(obj.location)
-
-
 def _fcurves(action) -> list:
     return [fc for slot in action.slots for fc in compat.get_channelbag(action, slot).fcurves]
 
@@ -80,7 +70,7 @@ def test_generate_onto_our_armature_matches_core_fk(gen):
     assert sorted(a.name for a in new) == sorted(c.name for c in clips)
     clip = next(c for c in clips if c.name == obj.animation_data.action.name)
     frames = np.linspace(0, clip.num_frames - 1, 8).round().astype(int)
-    got = _heads(obj, clip.skeleton.names, frames)
+    got = evaluated_heads(obj, clip.skeleton.names, 1 + frames) - np.array(obj.location)
     assert np.abs(got - to_armature_space(clip.global_positions()[frames])).max() < 1e-3
 
 
@@ -106,7 +96,7 @@ def test_foot_pins_off_writes_the_feet_as_the_network_made_them(gen):
     free, pinned = (gen.generate(s.action, s.style, seconds=s.seconds, seed=s.seed, guidance=s.guidance,
                                  foot_pins=p)[0] for p in (False, True))
     frames = np.linspace(0, free.num_frames - 1, 8).round().astype(int)
-    got = _heads(obj, free.skeleton.names, frames)
+    got = evaluated_heads(obj, free.skeleton.names, 1 + frames) - np.array(obj.location)
     assert np.abs(got - to_armature_space(free.global_positions()[frames])).max() < 1e-3
     assert np.abs(got - to_armature_space(pinned.global_positions()[frames])).max() > 0.01  # pins move feet (m)
 
