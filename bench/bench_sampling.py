@@ -4,12 +4,13 @@ which the model comparison reports): how the model cards' sampling defaults were
     python bench/bench_sampling.py cvae --setting 1,1.0 --setting 1,0.8 [--segments 120] [--threads 1]
                                    [--steps N] [--smooth SIGMA]
 
-A setting is GUIDANCE,TEMPERATURE[,normal|,independent|,stationary]: TEMPERATURE is the std of a VAE/GAN's
-latents or of the diffusion model's start noise; `normal` samples a VAE/GAN's latents from
+A setting is GUIDANCE,TEMPERATURE[,normal|,independent|,stationary|,per-action]: TEMPERATURE is the std of a
+VAE/GAN's latents or of the diffusion model's start noise; `normal` samples a VAE/GAN's latents from
 N(0, T^2 I) even when its weights hold a fitted prior; `independent` keeps the fitted prior's means and
-per-channel spreads but drops the correlations between channels; `stationary` drops the means' course
-through a whole take (the same means from a take's start to its end). Every setting scores one clip per
-segment of `--segments` training segments spread evenly over the half of the training takes that the
+per-channel spreads but drops the correlations between channels; `per-action` leaves out the Gaussians of
+action and style pairs (a pair sampled from its action's, shifted by its style's offset); `stationary` drops
+the means' course through a whole take (the same means from a take's start to its end). Every setting scores
+one clip per segment of `--segments` training segments spread evenly over the half of the training takes that the
 recognizer never saw (their labels and lengths, seed = index), scored by the evaluation suite against
 those real segments, the FID floor drawn from the rest of that half. `--steps` (diffusion sampler steps) and `--smooth`
 (temporal low-pass sigma in frames) replace the weights' defaults for every setting. Prints a Markdown
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", help="shipped model name or .safetensors path")
     ap.add_argument("--setting", action="append", required=True,
-                    help="GUIDANCE,TEMPERATURE[,normal|,independent]")
+                    help="GUIDANCE,TEMPERATURE[,PRIOR]")
     ap.add_argument("--segments", type=int, default=120)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--steps", type=int, help="diffusion sampler steps (default: the weights')")
@@ -62,13 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         spread = np.sqrt((fitted.scale**2).sum(-1))  # (A + 1, C)
         independent = replace(fitted, scale=spread[..., None] * np.eye(spread.shape[-1], dtype=spread.dtype))
     stationary = None if fitted is None else replace(fitted, phase_shift=None)  # the same means all through a take
-    priors = {"": fitted, "normal": None, "independent": independent, "stationary": stationary}
+    per_action = None if fitted is None else replace(fitted, pairs=None, pair_shift=None)  # no pair's own Gaussian
+    priors = {"": fitted, "normal": None, "independent": independent, "stationary": stationary,
+              "per-action": per_action}
     for setting in args.setting:
         guidance, temperature, *rest = setting.split(",")
         gen.temperature = float(temperature)  # a VAE/GAN's latents or the diffusion model's start noise
         kind = rest[0] if rest else ""
         if kind not in priors:
-            ap.error(f"unknown prior in setting {setting!r}: normal, independent or stationary")
+            ap.error(f"unknown prior in setting {setting!r}: normal, independent, stationary or per-action")
         if hasattr(gen, "prior"):  # a VAE/GAN
             gen.prior = priors[kind]
         g = float(guidance) if gen.conditional else None

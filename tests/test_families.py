@@ -123,7 +123,8 @@ def test_phase_channels_make_whole_takes_of_any_length(tmp_path):
     train(tiny("cvae", **whole), tmp_path / "cvae", progress=False)
     export_weights(tmp_path / "cvae" / CHECKPOINT, tmp_path / "cvae.safetensors")
     gen = load_generator(str(tmp_path / "cvae.safetensors"), "cpu")
-    assert gen.prior.phase_shift.shape[:2] == (gen.arch["num_actions"] + 1, 8)  # means through a whole take
+    rows = gen.arch["num_actions"] + 1 + (gen.prior.pairs >= 0).sum()  # each action, all, each pair of its own
+    assert gen.prior.phase_shift.shape[:2] == (rows, 8)  # means through a whole take
     assert gen.generate("walk", None, 1.1, seed=2)[0].num_frames == 33
     with pytest.raises(GenAnimError, match="makes whole takes only"):
         gen.generate("walk", None, 1.0, excerpt=True)
@@ -257,7 +258,7 @@ def test_fitted_prior_recovers_the_latent_statistics():
         z[..., k] = rho * z[..., k - 1] + np.sqrt(1 - rho**2) * e[..., k]
     action, style = rng.integers(-1, 2, n), rng.integers(0, 2, n)
     z = 0.5 * z + np.array([1.0, -2.0, 0.0])[:, None]
-    prior = fit_latent_prior(z, action, style, 2, 2)
+    prior = fit_latent_prior(z, action, style, 2, 2, pairs=False)
     np.testing.assert_allclose(np.diagonal(prior.ar[:, 0], axis1=1, axis2=2), np.broadcast_to(rho, (3, c)), atol=0.05)
     cov = prior.scale @ prior.scale.transpose(0, 2, 1)  # per action, and over all windows
     np.testing.assert_allclose(cov, np.broadcast_to(0.25 * np.eye(c), cov.shape), atol=0.02)
@@ -285,13 +286,44 @@ def test_fitted_prior_recovers_the_latent_statistics():
     # Steps outside their clip (whole takes padded to one length) do not count: garbage there changes nothing.
     padded = np.concatenate([z, rng.normal(50.0, 9.0, (n, c, 5))], 2)
     valid = np.arange(t + 5)[None] < t
-    masked = fit_latent_prior(padded, action, style, 2, 2, np.broadcast_to(valid, (n, t + 5)))
+    masked = fit_latent_prior(padded, action, style, 2, 2, np.broadcast_to(valid, (n, t + 5)), pairs=False)
     for name in ("mean", "action_shift", "style_shift", "scale", "ar", "innovation"):
         np.testing.assert_allclose(getattr(masked, name), getattr(prior, name), atol=1e-5)
     # Weights exported before the covariance (a spread per channel) still load, as independent channels.
     old = {k: v for k, v in prior.tensors().items() if k != "prior.scale"}
     old["prior.std"] = torch.tensor([0.5, 0.4, 0.3])
     np.testing.assert_allclose(LatentPrior.from_tensors(old).scale[1], np.diag([0.5, 0.4, 0.3]))
+
+
+def test_prior_of_a_pair_follows_its_own_windows():
+    """An action and style pair whose latents differ from the sum of its action's and style's offsets, and whose
+    channels move together, is sampled as its windows are; a pair with too few windows, or a clip asked for
+    without a style, keeps the action's Gaussian. The row table survives the weights file (fp16 floats)."""
+    rng = np.random.default_rng(0)
+    n, c, t = 4000, 2, 10
+    z = rng.standard_normal((n, c, t))
+    action, style = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    rare = np.flatnonzero((action == 0) & (style == 1))[10:]
+    style[rare] = 0  # pair (0, 1): 10 windows
+    both = (action == 1) & (style == 1)
+    z[both, 0] += 3.0
+    z[both, 1] = z[both, 0]
+    prior = fit_latent_prior(z, action, style, 2, 2)
+    assert prior.pairs[1, 1] >= 0 and prior.pairs[0, 1] == -1
+    noise = rng.standard_normal((2000, c, t))
+
+    def sample(p, a: int, s: int) -> np.ndarray:
+        return p.transform(noise, np.full(2000, a), np.full(2000, s))
+
+    x = sample(prior, 1, 1)
+    np.testing.assert_allclose(x.mean((0, 2)), [3.0, 3.0], atol=0.1)
+    assert np.corrcoef(x[:, 0].flatten(), x[:, 1].flatten())[0, 1] > 0.95
+    assert np.corrcoef(*(sample(prior, 1, -1)[:, k].flatten() for k in (0, 1)))[0, 1] < 0.9
+    alone = fit_latent_prior(z, action, style, 2, 2, pairs=False)
+    np.testing.assert_allclose(sample(prior, 0, 1), sample(alone, 0, 1), atol=1e-5)
+    stored = LatentPrior.from_tensors({k: v.half() if v.is_floating_point() else v for k, v in prior.tensors().items()})
+    np.testing.assert_array_equal(stored.pairs, prior.pairs)
+    np.testing.assert_allclose(sample(stored, 1, 1), x, atol=0.02)
 
 
 def test_autoregressive_prior_keeps_a_rhythm():

@@ -12,11 +12,14 @@ recognizer scores much closer to real ones (the VAE and CVAE model cards give th
 autoregression is per action and mixes channels because actions have rhythms of their own (an encoded
 walk turns a pair of channels by a steady angle each latent step, its stride); one AR(1) per channel,
 shared by all actions and clipped at 0 (`order` 0, the earlier prior), samples such a rhythm as noise.
+An action and style pair with enough encoded windows has a Gaussian of its own (means, covariance and
+autoregression fitted to its windows alone): a style changes an action's latents in more ways than by an
+offset, and the less the KL term squeezes the latents, the more it does.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -51,19 +54,29 @@ class LatentPrior:
     # (A + 1, P, C) mean of an action's latents at each of P equal parts of whole takes, about its label
     # means (from rest, through the action, back to rest); the last over all windows. None: stationary
     phase_shift: np.ndarray | None = None
+    # (A, S) int: the pair's row among the rows after the A + 1 above (in scale, ar, innovation, phase_shift),
+    # -1 where the pair has no Gaussian of its own; None: none has
+    pairs: np.ndarray | None = None
+    pair_shift: np.ndarray | None = None  # (N, C) mean of a pair's windows, minus `mean`
 
     def transform(self, e: np.ndarray, action: np.ndarray, style: np.ndarray, temperature: float = 1.0,
                   phase: np.ndarray | None = None) -> np.ndarray:
         """N(0, 1) noise e (B, C, T) -> latents (float32) of label ids action, style (B,) int (-1: none);
         `phase` (B, T): where each latent step sits in its clip, 0 to 1 (`step_phase`; default: the middle)."""
-        row = np.where(action < 0, len(self.scale) - 1, action)  # (B,)
+        num_actions = len(self.action_shift)
+        row = np.where(action < 0, num_actions, action)  # (B,)
+        mu = self.mean + (action >= 0)[:, None] * self.action_shift[action.clip(0)] \
+            + (style >= 0)[:, None] * self.style_shift[style.clip(0)]  # (B, C)
+        if self.pairs is not None:
+            pair = np.where((action >= 0) & (style >= 0), self.pairs[action.clip(0), style.clip(0)], -1)  # (B,)
+            row = np.where(pair >= 0, num_actions + 1 + pair, row)
+            mu = np.where((pair >= 0)[:, None], self.mean + self.pair_shift[pair.clip(0)], mu)
+        mu = mu[..., None]  # (B, C, 1)
         ar, innovation = self.ar[row], self.innovation[row]  # (B, P, C, C), (B, C, C)
         u = [e[..., 0]]  # whitened latents (B, C) per step: the first from the stationary spread
         for t in range(1, e.shape[-1]):
             past = sum(np.einsum("bij,bj->bi", ar[:, j], u[-1 - j]) for j in range(min(t, ar.shape[1])))
             u.append(past + np.einsum("bij,bj->bi", innovation, e[..., t]))
-        mu = (self.mean + (action >= 0)[:, None] * self.action_shift[action.clip(0)]
-              + (style >= 0)[:, None] * self.style_shift[style.clip(0)])[..., None]  # (B, C, 1)
         if self.phase_shift is not None:
             phase = np.full(e.shape[::2], 0.5) if phase is None else phase
             part = phase_part(phase, self.phase_shift.shape[1])  # (B, T)
@@ -83,6 +96,8 @@ class LatentPrior:
         if "prior.mean" not in tensors:
             return None
         t = {k.removeprefix("prior."): np.asarray(v, np.float32) for k, v in tensors.items() if k.startswith("prior.")}
+        if "pairs" in t:
+            t["pairs"] = t["pairs"].astype(np.int64)
         rows = len(t["action_shift"]) + 1
         if "std" in t:  # weights exported before the covariance: independent channels
             t["scale"] = np.repeat(np.diag(t.pop("std"))[None], rows, 0)
@@ -94,12 +109,32 @@ class LatentPrior:
 
 def fit_latent_prior(z: np.ndarray, action: np.ndarray, style: np.ndarray, num_actions: int,
                      num_styles: int, valid: np.ndarray | None = None, phase: np.ndarray | None = None,
-                     parts: int = PHASE_PARTS, order: int = 1) -> LatentPrior:
+                     parts: int = PHASE_PARTS, order: int = 1, pairs: bool = True) -> LatentPrior:
     """Fit to encoded latents z (N, C, T) of windows with label ids action, style (N,) (-1: none); `valid`
     (N, T) bool: the latent steps inside each window's clip (default all; whole takes of several lengths
     are padded to one). `phase` (N, T): where each step sits in its whole take (`step_phase`): the means
     then also move with it, in `parts` equal parts per action. `order` P >= 1: the whitened latents follow a
-    vector autoregression on their last P steps, per action; 0: one AR(1) per channel for all actions."""
+    vector autoregression on their last P steps, per action; 0: one AR(1) per channel for all actions.
+    `pairs`: an action and style pair with at least MIN_WINDOWS windows gets a Gaussian of its own."""
+    if pairs and order >= 1:
+        labelled = (action >= 0) & (style >= 0)
+        counts = np.zeros((num_actions, num_styles), np.int64)
+        np.add.at(counts, (action[labelled], style[labelled]), 1)
+        table = np.full((num_actions, num_styles), -1, np.int64)
+        fitted = []
+        for a, s in zip(*np.nonzero(counts >= MIN_WINDOWS), strict=True):
+            sel = (action == a) & (style == s)
+            table[a, s] = len(fitted)  # the pair as the one action of its own fit: its row 0
+            fitted.append(fit_latent_prior(z[sel], np.zeros(sel.sum(), np.int64), np.full(sel.sum(), -1), 1, 1,
+                                           None if valid is None else valid[sel],
+                                           None if phase is None else phase[sel], parts, order, pairs=False))
+        base = fit_latent_prior(z, action, style, num_actions, num_styles, valid, phase, parts, order, pairs=False)
+        if not fitted:
+            return base
+        rows = lambda name: np.concatenate([getattr(base, name), *(getattr(f, name)[:1] for f in fitted)])  # noqa: E731
+        return replace(base, scale=rows("scale"), ar=rows("ar"), innovation=rows("innovation"),
+                       phase_shift=None if phase is None else rows("phase_shift"), pairs=table,
+                       pair_shift=np.stack([f.mean - base.mean for f in fitted]).astype(np.float32))
     w = np.ones((len(z), z.shape[2])) if valid is None else valid.astype(np.float64)
     w = w[:, None]  # (N, 1, T)
 

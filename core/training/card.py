@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from ..data.corpus import load_corpus
-from ..models.latent_prior import PHASE_PARTS
+from ..models.latent_prior import MIN_WINDOWS, PHASE_PARTS
 from ..runtime.decoder import latent_rate
 from .data import MAX_SHORT_GAP, MIN_CROP
 
@@ -85,8 +85,11 @@ def _architecture(family: str, arch: dict, cfg: dict) -> list[tuple[str, str]]:
                + ", channel covariance of the action's windows, "
                + ({0: "AR(1) along time", 1: "a vector autoregression on the previous latent step per action"}
                   .get(cfg.get("prior_order", 1), f"a vector autoregression on the last {cfg.get('prior_order')} "
-                       "latent steps per action")) + ", spread x "
-               f"{cfg['temperature']:g}; `core/models/latent_prior.py`)")
+                       "latent steps per action"))
+               + (f"; an action and style pair with at least {MIN_WINDOWS} of the encoded windows has means, "
+                  "covariance and autoregression of its own, fitted alike to its windows"
+                  if family in ("cvae", "cgan") and cfg.get("prior_order", 1) >= 1 else "")
+               + f", spread x {cfg['temperature']:g}; `core/models/latent_prior.py`)")
     sampling = f"samples: latents from {latents}, temporal low-pass sigma {cfg['smooth']:g} frames" + (
         f", classifier-free guidance {cfg['guidance']:g} on the decoder's output" if cfg["guidance"] != 1 else "")
     if family in ("vae", "cvae"):

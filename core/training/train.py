@@ -113,7 +113,8 @@ def export_weights(checkpoint: str | Path, out: str | Path, fp16: bool = True, s
         else:
             vae = ck if cfg["family"] in ("vae", "cvae") else init_checkpoint(cfg["init_from"])
             prior = fit_prior(vae, cfg["prior_order"]).tensors()
-        tensors.update({k: v.half() if fp16 else v for k, v in prior.items()})  # sampled in float32
+        # sampled in float32; the pairs' row table stays integer
+        tensors.update({k: v.half() if fp16 and v.is_floating_point() else v for k, v in prior.items()})
     meta = {
         "kind": cfg["family"],
         "architecture": ck["architecture"],
