@@ -507,6 +507,16 @@ class LatentGenerator(Generator):
 
             self.decode = TorchDecoder(self.state, self.arch, device)
 
+    def decode_guided(self, z: np.ndarray, action: np.ndarray, style: np.ndarray, lengths: np.ndarray,
+                      guidance: float) -> np.ndarray:
+        """(n, F, D) normalised features of latents z (n, C, T) and label ids (n,) (-1: none), with classifier-free
+        guidance on the decoder's output where a label is given."""
+        x = self.decode(z, action, style, lengths)
+        if guidance != 1.0 and ((action >= 0) | (style >= 0)).any():
+            free = self.decode(z, np.full(len(z), -1), np.full(len(z), -1), lengths)
+            x = free + guidance * (x - free)
+        return x
+
     def _features(self, n, frames, a, s, seeds, guidance, steps, progress, ddpm, excerpt=False):
         from .models.latent_prior import standard_latents
         from .runtime.nn import step_phase
@@ -529,10 +539,7 @@ class LatentGenerator(Generator):
             z = self.temperature * z
         else:
             z = self.prior.transform(z, action, style, self.temperature, step_phase(lengths, z.shape[-1], self.rate))
-        x = self.decode(z, action, style, lengths)
-        if g != 1.0 and (a >= 0 or s >= 0):  # classifier-free guidance on the decoder's output
-            free = self.decode(z, np.full(n, -1), np.full(n, -1), lengths)
-            x = free + g * (x - free)
+        x = self.decode_guided(z, action, style, lengths, g)
         if progress is not None:
             progress(1.0)
         return self._clean(x[:, :frames].astype(np.float64))

@@ -30,9 +30,8 @@ from core.evaluation.recognizer import Recognizer  # noqa: E402
 from core.evaluation.report import table  # noqa: E402
 from core.evaluation.suite import DEFAULT_RECOGNIZER, ClipSet, evaluator  # noqa: E402
 from core.generation import load_generator  # noqa: E402
-from core.models.temporal import ConvConfig  # noqa: E402
-from core.models.vae import MotionVAE  # noqa: E402
-from core.training.train import load_checkpoint  # noqa: E402
+from core.training.families import ema_vae  # noqa: E402
+from core.training.train import CHECKPOINT, load_checkpoint  # noqa: E402
 
 COLUMNS = ("set", "action_acc", "style_acc", "fid_ratio", "precision", "recall", "diversity", "wave_hand_speed",
            "weakest_actions")
@@ -69,10 +68,7 @@ def posterior_decodes(gen, encoder, reference: ClipSet, vocabulary, guidance: fl
         with torch.no_grad():
             mu = encoder(torch.from_numpy(x), torch.from_numpy(a), torch.from_numpy(s), torch.from_numpy(frames))
         z = mu.chunk(2, dim=1)[0].numpy()  # (1, latent, T)
-        out = gen.decode(z, a, s, frames)
-        if guidance != 1.0:  # as the generator guides
-            free = gen.decode(z, np.full(1, -1), np.full(1, -1), frames)
-            out = free + guidance * (out - free)
+        out = gen.decode_guided(z, a, s, frames, guidance)
         feats = gen._clean(out[:, : frames[0]].astype(np.float64))[0]
         clips.append(gen._finish(feats, clip.name))
     return ClipSet(f"posterior means, guidance {guidance:g}", clips, list(reference.actions), list(reference.styles))
@@ -86,10 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    ck = load_checkpoint(Path(args.run) / "checkpoint.pt")
-    vae = MotionVAE(ConvConfig(**ck["architecture"]))
-    vae.load_state_dict(ck["state"]["modules"]["ema"])
-    vae.eval()
+    vae = ema_vae(load_checkpoint(Path(args.run) / CHECKPOINT))
     gen = load_generator(args.weights, "cpu")
     corpus = load_corpus("bandai-namco")
     judge = evaluator(corpus, Recognizer.load(DEFAULT_RECOGNIZER))

@@ -6,14 +6,13 @@ import sys
 
 import numpy as np
 from conftest import REPO, SAMPLES
+from test_families import tiny
 
 from core.data.corpus import load_corpus
 from core.evaluation.suite import ClipSet
 from core.generation import load_generator
-from core.models.temporal import ConvConfig
-from core.models.vae import MotionVAE
 from core.motion.clip import load_clip
-from core.training.config import TrainConfig
+from core.training.families import ema_vae
 from core.training.train import CHECKPOINT, export_weights, load_checkpoint, train
 
 sys.path.insert(0, str(REPO / "scripts"))
@@ -40,15 +39,10 @@ def test_wave_hand_speed_falls_when_the_swing_slows_or_freezes():
 
 
 def test_posterior_decodes_give_each_clip_its_length_and_labels(tmp_path):
-    cfg = {"data": str(SAMPLES), "model": {"latent": 8, "widths": [32, 16, 16], "blocks": 1, "label_width": 8},
-           "window": 32, "batch": 4, "steps": 2, "warmup": 1, "val_every": 2, "val_batches": 1, "threads": 1,
-           "family": "cvae"}
-    train(TrainConfig.from_dict(cfg), tmp_path / "run", progress=False)
+    train(tiny("cvae", steps=2), tmp_path / "run", progress=False)
     export_weights(tmp_path / "run" / CHECKPOINT, tmp_path / "cvae.safetensors")
     gen = load_generator(str(tmp_path / "cvae.safetensors"), "cpu")
-    ck = load_checkpoint(tmp_path / "run" / CHECKPOINT)
-    vae = MotionVAE(ConvConfig(**ck["architecture"]))
-    vae.load_state_dict(ck["state"]["modules"]["ema"])
+    vae = ema_vae(load_checkpoint(tmp_path / "run" / CHECKPOINT))
     names = [WAVE, "dataset-2_walk_normal_001"]
     ref = ClipSet("r", [load_clip(SAMPLES / f"{n}.bvh") for n in names], ["wave-right-hand", "walk"],
                   ["feminine", "normal"])

@@ -367,6 +367,16 @@ def _init_from(run: str, families: tuple[str, ...], *nets: nn.Module) -> None:
                                "(use the same model settings)") from None
 
 
+def ema_vae(ck: dict) -> MotionVAE:
+    """The EMA encoder and decoder of a VAE/CVAE training checkpoint, in eval mode."""
+    if "state" not in ck:
+        raise GenAnimError("a fitted prior needs the VAE run's encoder: start from its run folder, not its "
+                           "exported weights (they hold the decoder only)")
+    vae = MotionVAE(ConvConfig(**ck["architecture"]))
+    vae.load_state_dict(ck["state"]["modules"]["ema"])
+    return vae.eval()
+
+
 def fit_prior(ck: dict, order: int = 1, windows: int = 4096, seed: int = 0) -> LatentPrior:
     """The sampling prior of a VAE/CVAE checkpoint: fitted to its EMA encoder's posterior samples over
     `windows` training windows, `order` as TrainConfig.prior_order (core/models/latent_prior.py);
@@ -379,18 +389,13 @@ def fit_prior(ck: dict, order: int = 1, windows: int = 4096, seed: int = 0) -> L
     from .data import MotionSet
     from .train import checkpoint_config
 
-    if "state" not in ck:
-        raise GenAnimError("a fitted prior needs the VAE run's encoder: start from its run folder, not its "
-                           "exported weights (they hold the decoder only)")
+    vae = ema_vae(ck)
     cfg = TrainConfig.from_dict(checkpoint_config(ck))
     stats = FeatureStats(ck["stats_mean"].numpy(), ck["stats_std"].numpy(), 0)
     train_set = MotionSet(load_corpus(cfg.data, progress=False), "train", False, stats)
     if not cfg.p_whole_take:  # windows cut from the middle of takes: only takes of a whole window
         train_set.keep_at_least(cfg.window)
-    arch = ConvConfig(**ck["architecture"])
-    vae = MotionVAE(arch)
-    vae.load_state_dict(ck["state"]["modules"]["ema"])
-    vae.eval()
+    arch = vae.cfg
     rng, gen = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
     zs, steps, phases, actions, styles = [], [], [], [], []
     for _ in range(-(-windows // 256)):
