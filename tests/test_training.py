@@ -55,13 +55,40 @@ def test_train_summary_and_seeds(tmp_path):
     assert not torch.equal(weights(tmp_path / "a")["model.out.weight"], weights(tmp_path / "c")["model.out.weight"])
 
 
-def test_bfloat16_autocast_trains_close_to_float32(tmp_path):
+def test_bfloat16_autocast_trains_close_to_float32(tmp_path, monkeypatch):
     """The CPU bfloat16 forward pass trains to nearly float32's validation loss (a speed setting,
-    bench/bench_training.py), not to the same bits."""
+    bench/bench_training.py), not to the same bits; the checkpoint records the precision each sitting used."""
+    from core.training import families
+
     plain = train(tiny(), tmp_path / "a", progress=False)
+    monkeypatch.setattr(families, "native_bf16", lambda: True)
     bf16 = train(tiny(cpu_bf16=True), tmp_path / "c", progress=False)
     assert bf16["val_loss"] != plain["val_loss"]
     assert bf16["val_loss"] == pytest.approx(plain["val_loss"], rel=0.05)
+    sittings = load_checkpoint(tmp_path / "c" / CHECKPOINT)["sittings"]
+    assert [s["forward"] for s in sittings] == ["bfloat16 autocast"]
+
+
+def test_cpu_bf16_falls_back_to_float32_without_native_bfloat16(tmp_path, monkeypatch, capsys):
+    """Where the CPU only emulates bfloat16 (13x slower a step on AVX2), `cpu_bf16` trains the float32 run's
+    very weights and says so; a sitting resumed on a CPU with it trains in bfloat16, and the card says which."""
+    from core.training import families
+    from core.training.card import _forward, _hardware
+
+    monkeypatch.setattr(families, "native_bf16", lambda: False)
+    plain = train(tiny(), tmp_path / "a", progress=False)
+    asked = train(tiny(cpu_bf16=True), tmp_path / "b", progress=False)
+    assert asked["weights_digest"] == plain["weights_digest"]
+    assert "no native bfloat16" in capsys.readouterr().err
+    train(tiny(cpu_bf16=True), tmp_path / "c", progress=False, stop_at=3)
+    monkeypatch.setattr(families, "native_bf16", lambda: True)
+    mixed = train(tiny(cpu_bf16=True), tmp_path / "c", resume=True, progress=False)
+    assert mixed["weights_digest"] != plain["weights_digest"]
+    ck = load_checkpoint(tmp_path / "c" / CHECKPOINT)
+    assert [(s["from_step"], s["forward"]) for s in ck["sittings"]] == [(0, "float32"), (3, "bfloat16 autocast")]
+    assert _forward(ck, ck["config"]) == (", the denoiser's forward pass in float32 from step 0; "
+                                          "bfloat16 autocast from step 3")
+    assert _hardware(ck) == ck["sittings"][0]["hardware"] and "cores" in _hardware(ck)
 
 
 def test_p_high_noise_draws_the_top_tenth_more_often_in_training_only():

@@ -170,6 +170,31 @@ def _curve(history: list[dict]) -> list[str]:
     return out
 
 
+def _forward(checkpoint: dict, cfg: dict) -> str:
+    """The forward pass's precision, as each sitting of the run trained (older checkpoints: as the config asked)."""
+    sittings = checkpoint.get("sittings")
+    if not sittings:
+        return ", the denoiser's forward pass in bfloat16 (autocast)" if cfg.get("cpu_bf16") else ""
+    kinds = {s["forward"] for s in sittings}
+    if kinds == {"float32"}:
+        return ""
+    if len(kinds) == 1:
+        return ", the denoiser's forward pass in bfloat16 (autocast)"
+    return ", the denoiser's forward pass in " + "; ".join(
+        f"{s['forward']} from step {s['from_step']}" for s in sittings)
+
+
+def _hardware(checkpoint: dict) -> str:
+    """Where the run trained: each sitting's machine (older checkpoints kept none: the exporting machine's)."""
+    sittings = checkpoint.get("sittings")
+    if not sittings:
+        return f"{platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs), torch {torch.__version__}"
+    machines = list(dict.fromkeys(s["hardware"] for s in sittings))
+    if len(machines) == 1:
+        return machines[0]
+    return "; ".join(f"{s['hardware']} from step {s['from_step']}" for s in sittings)
+
+
 def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_path: str | None = None,
                fp16_note: str | None = None, overrides: dict | None = None) -> str:
     """The model card; `overrides`: settings the training command line gave over the config file's."""
@@ -203,13 +228,11 @@ def model_card(checkpoint: dict, weights: Path, meta: dict, run: str, config_pat
         ("training", f"{checkpoint['step']} steps of batch {cfg['batch']}, "
                      f"{'Adam' if family in ('gan', 'cgan') else 'AdamW'} lr {cfg['lr']} (warm-up "
                      f"{cfg['warmup']}, cosine to {cfg['min_lr_frac']}x), EMA {cfg['ema']}, seed {cfg['seed']}, "
-                     f"{cfg['threads']} torch thread(s)"
-                     + (", the denoiser's forward pass in bfloat16 (autocast)" if cfg.get("cpu_bf16") else "")),
+                     f"{cfg['threads']} torch thread(s)" + _forward(checkpoint, cfg)),
         *([("starts from", _base_run(cfg["init_from"]))] if cfg["init_from"] else []),
         ("training time", f"{checkpoint['elapsed'] / 60:.1f} min of optimisation steps (validation and "
                           "checkpoint writing not counted)"),
-        ("hardware", f"{platform.machine()}, {os.cpu_count()} CPU cores (shared with other jobs), torch "
-                     f"{torch.__version__}"),
+        ("hardware", _hardware(checkpoint)),
         ("command", f"`{command}`, then `{export}`"),
     ]
     lines = [

@@ -32,6 +32,13 @@ FAMILIES = ("diffusion", "vae", "cvae", "gan", "cgan")
 CONDITIONAL = {"diffusion": True, "vae": False, "cvae": True, "gan": False, "cgan": True}
 
 
+def native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AVX-512 BF16 or AMX). Elsewhere autocast emulates it,
+    and a diffusion training step is about 13x slower than in float32 (AVX2 only; bench/bench_training.py)."""
+    return any(getattr(torch.cpu, check, lambda: False)()
+               for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+
+
 def architecture_config(family: str, cfg: TrainConfig, dim: int, num_actions: int, num_styles: int):
     """The network config of a family with the run's overrides (`cfg.model`); unknown keys are an error."""
     kind = DenoiserConfig if family == "diffusion" else ConvConfig
@@ -80,6 +87,7 @@ class Family:
 
     name: str
     full_windows = False  # train only on items of at least a window (no padded frames)
+    bf16 = False  # the forward pass in bfloat16 autocast
     modules: dict[str, nn.Module]
     optimizers: dict[str, torch.optim.Optimizer]
 
@@ -152,6 +160,8 @@ class DiffusionFamily(_OneNetwork):
                                "position_loss)")
         self.position_loss = position_loss
         self.diffusion = Diffusion(self.model)
+        # cpu_bf16 asks for bfloat16 where the CPU computes it natively; elsewhere float32 is far faster
+        self.bf16 = dev.type == "cuda" or (cfg.cpu_bf16 and native_bf16())
         if cfg.init_from:  # fine-tuning: start from a trained denoiser (both the trained and the EMA copy)
             _init_from(cfg.init_from, ("diffusion",), self.model, self.modules["ema"])
 
@@ -170,7 +180,7 @@ class DiffusionFamily(_OneNetwork):
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         x_t = self.diffusion.q_sample(x0, t, noise)
         whole_t = torch.from_numpy(whole).to(dev)
-        bf16 = dev.type == "cuda" or cfg.cpu_bf16
+        bf16 = self.bf16
         prev = None
         if self.arch.self_condition:
             # half the items see their own estimate of this x_t (no gradient through it, constraints written

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import platform
 import sys
 import time
 from pathlib import Path
@@ -59,6 +60,17 @@ def _digest(model: torch.nn.Module) -> str:
     for v in model.state_dict().values():
         h.update(v.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
+
+
+def hardware(dev: torch.device) -> str:
+    """The machine a run trains on, in words."""
+    if dev.type == "cuda":
+        return f"{torch.cuda.get_device_name(dev)}, torch {torch.__version__}"
+    info = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in (info.read_text().splitlines() if info.is_file() else [])
+             if line.startswith("model name")]
+    name = names[0] if names else platform.processor() or "CPU"
+    return f"{name} ({platform.machine()}), {os.cpu_count()} cores, torch {torch.__version__}"
 
 
 def load_checkpoint(path: str | Path) -> dict:
@@ -228,10 +240,13 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
     if fam.full_windows:
         train_set.keep_at_least(cfg.window)
         val_set.keep_at_least(cfg.window)
-    step, elapsed, history = 0, 0.0, []
+    step, elapsed, history, sittings = 0, 0.0, [], []
     if ck is not None:
         fam.load_state(ck["state"])
-        step, elapsed, history = ck["step"], ck["elapsed"], ck["history"]
+        step, elapsed, history, sittings = ck["step"], ck["elapsed"], ck["history"], ck.get("sittings", [])
+    # Where and how each stretch of the run trained: a run resumed elsewhere may change both (the card says).
+    sittings.append({"from_step": step, "hardware": hardware(dev),
+                     "forward": "bfloat16 autocast" if fam.bf16 else "float32"})
     if world > 1:
         ids = [dev.index] if dev.type == "cuda" else None
         fam.wrap(lambda m: torch.nn.parallel.DistributedDataParallel(m, device_ids=ids))
@@ -241,7 +256,7 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
 
     def save() -> None:
         _atomic_save({
-            "step": step, "elapsed": elapsed, "history": history, "config": cfg.to_dict(),
+            "step": step, "elapsed": elapsed, "history": history, "sittings": sittings, "config": cfg.to_dict(),
             "architecture": fam.arch.to_dict(), "state": fam.state(), "exported": fam.exported.state_dict(),
             "stats_mean": torch.from_numpy(stats.mean), "stats_std": torch.from_numpy(stats.std),
             "vocabulary": voc.to_json(), "skeleton": corpus.skeleton.to_json(), "fps": corpus.fps,
@@ -260,6 +275,9 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
               f"({train_set.lengths.sum()} frames{', mirrors included' if cfg.augment else ''}), {len(val_set)} val "
               f"items, data ready in {time.time() - t_load:.1f} s, {world} process(es) on {dev}"
               + (f", resuming at step {step}" if ck is not None else ""), file=sys.stderr)
+        if cfg.cpu_bf16 and not fam.bf16 and dev.type == "cpu":
+            print("cpu_bf16: this CPU has no native bfloat16 (AVX-512 BF16 or AMX), so the forward pass runs in "
+                  "float32, many times faster here", file=sys.stderr)
     bar = _Progress(progress, step, cfg.steps)
     per_rank = cfg.batch // world
     t_last_save, t0 = time.time(), time.time()
