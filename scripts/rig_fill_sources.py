@@ -1,8 +1,9 @@
 """Where Fill Gaps on an animator's own rig loses to the model's own fill: for evenly spread validation windows,
 L2P over interpolation's of the model's fill on GenAnim's skeleton, of the same fill given kept frames that went
 to the Mixamo-proportioned rig and back, of the model's fill taken to the rig and back, of the whole rig path
-(`evaluate inbetween`'s "on a Mixamo rig" row), and of the recorded window taken to the rig and back with
-nothing filled (the retargets alone).
+scored against the recorded motion and against the animator's keys on the rig (`evaluate inbetween`'s "on a
+Mixamo rig" row, `rig_truth`), and of the recorded window taken to the rig and back with nothing filled (the
+retargets alone).
 
     python scripts/rig_fill_sources.py [--model diffusion] [--gap 30] [--windows 40]
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.evaluation.inbetween import benchmark_windows, interpolate, rig_transfer, score_gap  # noqa: E402
+from core.evaluation.inbetween import benchmark_windows, interpolate, rig_transfer, rig_truth, score_gap  # noqa: E402
 from core.generation import load_generator  # noqa: E402
 
 
@@ -36,8 +37,11 @@ def main() -> int:
         "the recorded window, to the rig and back": round_trip,
         "interpolation": interpolate,
     }
-    l2p = {name: score_gap([f(w.clip, w.last_context, w.target) for w in windows], windows, stats)["l2p"]
-           for name, f in fills.items()}
+    preds = {name: [f(w.clip, w.last_context, w.target) for w in windows] for name, f in fills.items()}
+    l2p = {name: score_gap(p, windows, stats)["l2p"] for name, p in preds.items()}
+    rig_keys = [rig_truth(w.clip) for w in windows]
+    l2p["the whole rig path, against the keys on the rig"] = score_gap(
+        preds["the whole rig path (Fill Gaps on a rig)"], windows, stats, rig_keys)["l2p"]
     base = l2p["interpolation"]
     print(f"{len(windows)} validation windows, gap {args.gap}: L2P and its ratio to interpolation's")
     for name, v in l2p.items():

@@ -118,12 +118,12 @@ def _clips(args: argparse.Namespace) -> int:
 
 def _inbetween(args: argparse.Namespace) -> int:
     from ..data.corpus import load_corpus
-    from .inbetween import BASELINES, benchmark, command_method, rig_transfer
+    from .inbetween import BASELINES, benchmark, command_method, rig_transfer, rig_truth
     from .report import INBETWEEN_COLUMNS, write_report
     from .suite import real_set
 
     corpus = load_corpus(args.data, progress=True)
-    methods = dict(BASELINES)
+    methods, truths = dict(BASELINES), {}
     max_windows = args.max_windows
     if args.model:  # our generator in this process: the same code path as `python -m core inbetween`
         from ..generation import load_generator
@@ -133,6 +133,7 @@ def _inbetween(args: argparse.Namespace) -> int:
         methods[gen.name] = lambda clip, start, end: gen.inbetween(clip, start, end, **options)
         if args.rig_transfer:
             methods[f"{gen.name} on a Mixamo rig"] = rig_transfer(gen, **options)
+            truths[f"{gen.name} on a Mixamo rig"] = rig_truth  # scored against the animator's keys on the rig
             methods["recorded, to the Mixamo rig and back"] = rig_transfer(None)  # what the retargets alone cost
     if args.candidate:
         methods[args.name] = command_method(args.candidate)
@@ -146,6 +147,7 @@ def _inbetween(args: argparse.Namespace) -> int:
         stride=args.stride,
         max_windows=max_windows,
         progress=True,
+        truths=truths,
     )
     _print_rows(rows, INBETWEEN_COLUMNS)
     if args.report:
