@@ -180,7 +180,6 @@ class DiffusionFamily(_OneNetwork):
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         x_t = self.diffusion.q_sample(x0, t, noise)
         whole_t = torch.from_numpy(whole).to(dev)
-        bf16 = self.bf16
         prev = None
         if self.arch.self_condition:
             # half the items see their own estimate of this x_t (no gradient through it, constraints written
@@ -188,10 +187,10 @@ class DiffusionFamily(_OneNetwork):
             use = (torch.rand(x0.shape[0], generator=gen) < 0.5).to(dev)
             prev = torch.zeros_like(x0)
             if use.any():
-                with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+                with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.bf16):
                     first = net(x_t[use], t[use], a[use], s[use], x0[use], mask[use], valid_t[use], whole_t[use])
                 prev[use] = x0[use] * mask[use] + first.float() * (1 - mask[use])
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.bf16):
             pred = net(x_t, t, a, s, x0, mask, valid_t, whole_t, prev)  # (B, L, D)
         pred = pred.float()
         loss = masked_mse(pred, x0, valid_t, cfg.vel_weight)
