@@ -172,16 +172,12 @@ def _curve(history: list[dict]) -> list[str]:
 
 def _forward(checkpoint: dict, cfg: dict) -> str:
     """The forward pass's precision, as each sitting of the run trained (older checkpoints: as the config asked)."""
-    sittings = checkpoint.get("sittings")
-    if not sittings:
-        return ", the denoiser's forward pass in bfloat16 (autocast)" if cfg.get("cpu_bf16") else ""
+    sittings = checkpoint.get("sittings") or [{"forward": "bfloat16 autocast" if cfg.get("cpu_bf16") else "float32"}]
     kinds = {s["forward"] for s in sittings}
-    if kinds == {"float32"}:
-        return ""
-    if len(kinds) == 1:
-        return ", the denoiser's forward pass in bfloat16 (autocast)"
-    return ", the denoiser's forward pass in " + "; ".join(
-        f"{s['forward']} from step {s['from_step']}" for s in sittings)
+    if len(kinds) > 1:
+        return ", the denoiser's forward pass in " + "; ".join(
+            f"{s['forward']} from step {s['from_step']}" for s in sittings)
+    return ", the denoiser's forward pass in bfloat16 (autocast)" if kinds == {"bfloat16 autocast"} else ""
 
 
 def _hardware(checkpoint: dict) -> str:
