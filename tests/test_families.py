@@ -99,6 +99,15 @@ def test_training_is_seeded_and_resumes_exactly(family, tmp_path):
     assert any(not torch.equal(a[k], other[k]) for k in a)
 
 
+def test_cpu_bf16_is_silent_where_it_does_nothing(tmp_path, capsys, monkeypatch):
+    """`cpu_bf16` only changes a diffusion run; a VAE run that sets it gets no note about its forward pass."""
+    from core.training import families
+
+    monkeypatch.setattr(families, "native_bf16", lambda: False)
+    train(tiny("vae", cpu_bf16=True, steps=1), tmp_path / "v", progress=False)
+    assert "bfloat16" not in capsys.readouterr().err
+
+
 def test_gan_trains_on_full_windows_only(tmp_path):
     with pytest.raises(GenAnimError, match="no item has 100000 frames"):
         train(tiny("gan", window=100000), tmp_path / "g", progress=False)
