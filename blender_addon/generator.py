@@ -41,13 +41,10 @@ def load(context: bpy.types.Context, model: str):
     device = p.device if p is not None else "auto"
     key = (name, device, str(folder))
     if key not in _loaded:
-        module = f"{__package__}.core.generation"
         try:
-            generation = importlib.import_module(module)
+            generation = importlib.import_module(f"{__package__}.core.generation")
             _loaded[key] = generation.load_generator(name, device=device, weights_dir=folder)
         except ModuleNotFoundError as e:
-            if e.name == module:
-                raise GenAnimError("This GenAnim build has no motion generator (core/generation.py)") from None
             raise GenAnimError(f"Generating needs the Python package {e.name!r}, which does not import") from None
     return _loaded[key]
 

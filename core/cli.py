@@ -13,11 +13,11 @@ from .errors import GenAnimError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import generation
     from .bodies import cli as bodies_cli
     from .control import cli as control_cli
     from .data import cli as data_cli
     from .evaluation import cli as evaluation_cli
+    from .generation import cli as generation_cli
     from .motion import cli as motion_cli
     from .training import cli as training_cli
 
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     motion_cli.register(sub)
     data_cli.register(sub)
     training_cli.register(sub)
-    generation.register(sub)
+    generation_cli.register(sub)
     evaluation_cli.register(sub)
     bodies_cli.register(sub)
     control_cli.register(sub)

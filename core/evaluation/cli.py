@@ -161,7 +161,8 @@ def _compare(args: argparse.Namespace) -> int:
 
     import torch
 
-    from ..generation import load_generator, progress_bar
+    from ..generation import load_generator
+    from ..generation.cli import progress_bar
     from .compare import COLUMNS, compare, fill_card, write_compare_report
 
     torch.set_num_threads(args.threads)
