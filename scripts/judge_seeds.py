@@ -2,11 +2,13 @@
 score the same sets of clips (and the garbage rows). Prints one Markdown table: per set, FID over its floor, action
 and style accuracy, precision and recall under each recognizer (the shipped one first).
 
-    python scripts/judge_seeds.py DIR [DIR ...] [--seeds 1 2] [--cache out/judges]
+    python scripts/judge_seeds.py DIR [DIR ...] [--seeds 1 2] [--cache weights/judges]
 
 DIRs: generated sets as `python -m core evaluate clips` reads them (e.g. `python -m core generate --like val-takes
---out out/eval/diffusion-val`). The recognizers of other seeds are trained once (`train-recognizer --seed N`, about
-7 minutes each on this CPU) into --cache and reused.
+--out out/eval/diffusion-val`). The recognizers of seeds 1 and 2 are
+committed in weights/judges: a judge trained again on another CPU differs in its weights, and so in its
+verdicts (weights/judges/README.md). Those of other seeds are trained once (as `train-recognizer --seed N`,
+about 12 minutes each on 2 cores) into --cache and reused.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from core.data.corpus import load_corpus  # noqa: E402
 from core.evaluation.recognizer import Recognizer  # noqa: E402
 from core.evaluation.suite import DEFAULT_RECOGNIZER, evaluator, fit_recognizer, load_folder  # noqa: E402
 
+JUDGES = Path(__file__).resolve().parents[1] / "weights" / "judges"
 COLUMNS = ("fid_ratio", "action_acc", "style_acc", "precision", "recall")
 
 
@@ -40,7 +43,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folders", nargs="+")
     p.add_argument("--seeds", nargs="+", type=int, default=[1, 2], help="recognizer seeds besides the shipped 0")
-    p.add_argument("--cache", default="out/judges", help="folder for the recognizers of other seeds")
+    p.add_argument("--cache", default=str(JUDGES), help="folder of the recognizers of other seeds")
     args = p.parse_args()
     sets = [load_folder(f) for f in args.folders]  # a bad folder fails before any training
     corpus = load_corpus("bandai-namco")
