@@ -5,10 +5,10 @@ and style accuracy, precision and recall under each recognizer (the shipped one 
     python scripts/judge_seeds.py DIR [DIR ...] [--seeds 1 2] [--cache weights/judges]
 
 DIRs: generated sets as `python -m core evaluate clips` reads them (e.g. `python -m core generate --like val-takes
---out out/eval/diffusion-val`). The recognizers of seeds 1 and 2 are
-committed in weights/judges: a judge trained again on another CPU differs in its weights, and so in its
-verdicts (weights/judges/README.md). Those of other seeds are trained once (as `train-recognizer --seed N`,
-about 12 minutes each on 2 cores) into --cache and reused.
+--out out/eval/diffusion-val`). The recognizers of seeds 1 and 2 are committed in weights/judges: a judge
+trained again on another CPU differs in its weights, and so in its verdicts (weights/judges/README.md). Those of
+other seeds are trained once (as `train-recognizer --seed N`, about 12 minutes each on 2 cores) into --cache and
+reused.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from core.data.corpus import load_corpus  # noqa: E402
 from core.evaluation.recognizer import Recognizer  # noqa: E402
 from core.evaluation.suite import DEFAULT_RECOGNIZER, evaluator, fit_recognizer, load_folder  # noqa: E402
 
-JUDGES = Path(__file__).resolve().parents[1] / "weights" / "judges"
+JUDGES = DEFAULT_RECOGNIZER.parent / "judges"  # the committed judges of seeds 1 and 2
 COLUMNS = ("fid_ratio", "action_acc", "style_acc", "precision", "recall")
 
 

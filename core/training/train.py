@@ -275,7 +275,7 @@ def _train(cfg: TrainConfig, out: Path, resume: bool, dev: torch.device, rank: i
               f"({train_set.lengths.sum()} frames{', mirrors included' if cfg.augment else ''}), {len(val_set)} val "
               f"items, data ready in {time.time() - t_load:.1f} s, {world} process(es) on {dev}"
               + (f", resuming at step {step}" if ck is not None else ""), file=sys.stderr)
-        if cfg.family == "diffusion" and cfg.cpu_bf16 and not fam.bf16 and dev.type == "cpu":
+        if cfg.family == "diffusion" and cfg.cpu_bf16 and not fam.bf16:  # only on a CPU: CUDA always runs bf16
             print("cpu_bf16: this CPU has no native bfloat16 (AVX-512 BF16 or AMX), so the forward pass runs in "
                   "float32, many times faster here", file=sys.stderr)
     bar = _Progress(progress, step, cfg.steps)
